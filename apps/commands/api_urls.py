@@ -1,0 +1,2 @@
+app_name = "commands-api"
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Shared web building blocks: list pages, badges, choices with colours."""

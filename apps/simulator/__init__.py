@@ -1,0 +1,1 @@
+"""UDIL MDC simulator."""

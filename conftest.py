@@ -1,0 +1,34 @@
+"""Test-wide fixtures. The database and broker are real: embedded PostgreSQL and Redis unless
+DATABASE_URL / REDIS_URL name external servers (see mdm.settings)."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    """``make_user("Operator")`` -> a logged-in-able user holding that role."""
+
+    def make(role: str | None = None, username: str | None = None, **extra):
+        name = username or f"{(role or 'plain').lower().replace(' ', '_')}_{make.count}"
+        make.count += 1
+        user = django_user_model.objects.create_user(
+            username=name, password="pw-Secret-123", **extra
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    make.count = 0
+    return make
+
+
+@pytest.fixture
+def client_as(client, make_user):
+    """``client_as("Viewer")`` -> a test client logged in with that role."""
+
+    def login(role: str | None = None):
+        client.force_login(make_user(role))
+        return client
+
+    return login

@@ -1,0 +1,27 @@
+"""URL map: each capability app owns its pages under /<app>/ and its REST API under /api/<app>/."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("apps.dashboard.urls")),
+    path("accounts/", include("apps.accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("audit/", include("apps.audit.urls")),
+    path("registry/", include("apps.registry.urls")),
+    path("warehouse/", include("apps.warehouse.urls")),
+    path("ingestion/", include("apps.ingestion.urls")),
+    path("commands/", include("apps.commands.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/audit/", include("apps.audit.api_urls")),
+    path("api/registry/", include("apps.registry.api_urls")),
+    path("api/warehouse/", include("apps.warehouse.api_urls")),
+    path("api/ingestion/", include("apps.ingestion.api_urls")),
+    path("api/commands/", include("apps.commands.api_urls")),
+]
+
+if settings.SIMULATOR_ENABLED:
+    urlpatterns += [path("sim/", include("apps.simulator.urls"))]

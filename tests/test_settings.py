@@ -1,0 +1,67 @@
+"""Production settings are strict and pass Django's deployment checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _production_env(**overrides) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
+    env.update(
+        MDM_ENV="production",
+        SECRET_KEY="x9!k2@p7#q4$w1%e8^r5&t3*y6(u0)i-o=p+a_s[d]f{g}h|j;k:l,z.x/c?v",
+        ALLOWED_HOSTS="mdm.example.org",
+        DATABASE_URL=settings.DATABASE_URL,
+        REDIS_URL=settings.REDIS_URL,
+        MDM_CREDENTIALS_KEYS="ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTMyYnl0ZXM=",
+    )
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_without_secret_key_fails_loudly():
+    result = _manage("check", env=_production_env(SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_production_without_database_url_fails_loudly():
+    env = _production_env()
+    del env["DATABASE_URL"]
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "DATABASE_URL is required" in result.stderr
+
+
+def test_times_are_pakistan_standard_time():
+    assert settings.TIME_ZONE == "Asia/Karachi"
+    assert settings.USE_TZ is True
+
+
+def test_database_is_postgresql():
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
