@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from apps.ingestion.models import IngestionRun, Watermark
+
+
+@admin.register(IngestionRun)
+class IngestionRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "started_at",
+        "mdc",
+        "dataset",
+        "outcome",
+        "rows_received",
+        "rows_inserted",
+        "rows_updated",
+        "rows_quarantined",
+        "duration_seconds",
+    )
+    list_filter = ("outcome", "dataset", "mdc")
+    date_hierarchy = "started_at"
+    search_fields = ("error",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Watermark)
+class WatermarkAdmin(admin.ModelAdmin):
+    """Moving a watermark back re-pulls from there (the load is idempotent)."""
+
+    list_display = ("mdc", "dataset", "position", "updated_at")
+    list_filter = ("dataset", "mdc")

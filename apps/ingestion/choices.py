@@ -1,0 +1,28 @@
+"""Choices of ingestion, with badge colours where they show as a status."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from apps.core.choices import BadgeChoices, badge_colours
+
+
+@badge_colours(running="info", succeeded="success", partial="warning", failed="danger")
+class RunOutcome(BadgeChoices):
+    """How a pull ended.
+
+    ``succeeded``: every window loaded, nothing quarantined. ``partial``: it stopped on an error
+    after some windows were committed, or rows were quarantined. ``failed``: nothing committed.
+    """
+
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+
+
+class RunTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    MANUAL = "manual", "Pull now"
+    RETRY = "retry", "Retry"
+    OTHER = "other", "Other"
