@@ -1,0 +1,190 @@
+"""The bulk loader: COPY into a staging table, then set-based SQL.
+
+For one batch of COPY-ready text rows (from ``DataSet.split_rows``):
+
+1. duplicate keys in the batch are resolved in Python (kept: the freshest copy; on a tie the
+   later one in the batch), only when there are any (one set of keys tells);
+2. ``COPY`` the rows into a per-connection TEMP staging table (typed like the target, every column
+   nullable, ``ON COMMIT DELETE ROWS``; created once per connection, emptied per batch);
+3. ``INSERT … SELECT … ON CONFLICT (key) DO NOTHING``: new keys are inserted; its row count is
+   the number inserted;
+4. only when some staged rows were not inserted (their keys exist), one
+   ``UPDATE … FROM staging`` replaces stored rows with incoming copies that are at least as new
+   and differ (``IS DISTINCT FROM`` on the row); its row count is the number updated. The
+   UPDATE is bounded to the batch's months so PostgreSQL prunes partitions.
+
+(PostgreSQL 16 refuses ``RETURNING xmax`` on a partitioned table, so one
+``ON CONFLICT DO UPDATE … RETURNING (xmax = 0)`` cannot tell inserts from updates; the two
+statements can, and the common case — new rows — is a single statement.)
+
+Which copy is newer (``freshness``): ``db_datetime`` for the time-series tables; for meter
+visuals, the latest of the row's datetimes. An incoming copy replaces the stored one when the
+stored freshness is NULL or the incoming one is greater than or equal to it; an incoming copy
+without freshness never replaces one that has it. Equal freshness with different values means the
+MDC corrected the row in place: the later delivery wins. A row identical to the stored one is
+never rewritten, so loading the same rows twice changes nothing.
+
+Keys equal as values but not as text (``"7"`` and ``"007"`` as a channel) are not caught by the
+Python check; PostgreSQL then keeps one of them (no error, nothing lost).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from functools import cache
+from operator import itemgetter
+
+from django.db import connection
+
+from apps.warehouse.schema import WarehouseTable, quote, sql_type
+
+TextRow = Sequence[str | None]
+MIN_TIME = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+MAX_TIME = datetime.datetime.max.replace(tzinfo=datetime.UTC)
+
+
+def staging_name(table: WarehouseTable) -> str:
+    return f"warehouse_stage_{table.code}"
+
+
+@cache
+def staging_create_sql(table: WarehouseTable) -> str:
+    columns = ", ".join(f"{quote(f.name)} {sql_type(f)}" for f in table.dataset.fields)
+    return (
+        f"CREATE TEMP TABLE IF NOT EXISTS {quote(staging_name(table))} ({columns}) "
+        "ON COMMIT DELETE ROWS"
+    )
+
+
+@cache
+def copy_sql(table: WarehouseTable) -> str:
+    columns = ", ".join(quote(column) for column in table.data_columns)
+    return f"COPY {quote(staging_name(table))} ({columns}) FROM STDIN"
+
+
+def _freshness(table: WarehouseTable, alias: str) -> str:
+    columns = [f"{alias}.{quote(column)}" for column in table.freshness_columns]
+    return columns[0] if len(columns) == 1 else f"GREATEST({', '.join(columns)})"
+
+
+def _staged_select(table: WarehouseTable) -> str:
+    """The staged rows as the target stores them (absent channel_id -> 0)."""
+    columns = []
+    for column in table.data_columns:
+        if column in table.defaulted_key:
+            columns.append(f"COALESCE({quote(column)}, 0) AS {quote(column)}")
+        else:
+            columns.append(quote(column))
+    return f"SELECT {', '.join(columns)} FROM {quote(staging_name(table))}"
+
+
+@cache
+def insert_sql(table: WarehouseTable) -> str:
+    """Insert the staged rows whose keys are new (mdc_id is the one parameter)."""
+    columns = ", ".join(quote(column) for column in table.data_columns)
+    key = ", ".join(quote(k) for k in table.key)
+    return (
+        f"INSERT INTO {quote(table.name)} ({columns}, mdc_id, ingested_at) "
+        f"SELECT s.*, %s, now() FROM ({_staged_select(table)}) s "
+        f"ON CONFLICT ({key}) DO NOTHING"
+    )
+
+
+@cache
+def update_sql(table: WarehouseTable) -> str:
+    """Replace stored rows with newer, different staged copies. Parameters: mdc_id, then (for
+    partitioned tables) the time range of the batch, so only its partitions are visited."""
+    assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in table.value_columns)
+    match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
+    stored = ", ".join(f"t.{quote(c)}" for c in table.value_columns)
+    incoming = ", ".join(f"s.{quote(c)}" for c in table.value_columns)
+    stored_freshness, incoming_freshness = _freshness(table, "t"), _freshness(table, "s")
+    time_range = ""
+    if table.partitioned:
+        time = quote(table.time_column)
+        time_range = f" AND t.{time} >= %s AND t.{time} < %s"
+    return (
+        f"UPDATE {quote(table.name)} t SET {assignments}, mdc_id = %s, ingested_at = now() "
+        f"FROM ({_staged_select(table)}) s WHERE {match}{time_range} "
+        f"AND ({stored_freshness} IS NULL OR {incoming_freshness} >= {stored_freshness}) "
+        f"AND ({stored}) IS DISTINCT FROM ({incoming})"
+    )
+
+
+def _key_function(table: WarehouseTable):
+    names = table.data_columns
+    key_of = itemgetter(*(names.index(k) for k in table.key))
+    if not table.defaulted_key:
+        return key_of
+    position = table.key.index(table.defaulted_key[0])
+
+    def key_with_default(row: TextRow) -> tuple:
+        # channel_id absent (None) is stored as 0: the same key as "0".
+        key = key_of(row)
+        return (*key[:position], key[position] or "0", *key[position + 1 :])
+
+    return key_with_default
+
+
+def _freshness_function(table: WarehouseTable):
+    indexes = [table.data_columns.index(c) for c in table.freshness_columns]
+
+    def freshness(row: TextRow) -> str:
+        return max((row[i] for i in indexes if row[i] is not None), default="")
+
+    return freshness
+
+
+def rows_deduplicated(table: WarehouseTable, rows: Sequence[TextRow]) -> Sequence[TextRow]:
+    """``rows`` without duplicate keys: the freshest copy of each key is kept (on a tie, the later
+    one). Returns ``rows`` itself when there are no duplicates (the usual case)."""
+    key_of = _key_function(table)
+    if len(set(map(key_of, rows))) == len(rows):
+        return rows
+    freshness = _freshness_function(table)
+    kept: dict[tuple, TextRow] = {}
+    for row in rows:
+        key = key_of(row)
+        current = kept.get(key)
+        if current is None or freshness(row) >= freshness(current):
+            kept[key] = row
+    return list(kept.values())
+
+
+def _copy_rows(cursor, table: WarehouseTable, rows: Sequence[TextRow]) -> None:
+    with cursor.copy(copy_sql(table)) as copy:
+        write_row = copy.write_row
+        for row in rows:
+            write_row(row)
+
+
+def merge_text_rows(
+    table: WarehouseTable,
+    *,
+    mdc_id: int,
+    rows: Sequence[TextRow],
+    time_range: tuple[datetime.datetime, datetime.datetime] | None = None,
+) -> tuple[int, int]:
+    """Stage and merge ``rows`` (text in ``table.data_columns`` order); returns (inserted,
+    updated). ``time_range`` (start, end) covers the batch's rows for a partitioned table.
+    Runs in the caller's transaction (``transaction.atomic``)."""
+    if not rows:
+        return 0, 0
+    if not connection.in_atomic_block:
+        raise RuntimeError("merge_text_rows must run inside transaction.atomic()")
+    rows = rows_deduplicated(table, rows)
+    with connection.cursor() as django_cursor:
+        cursor = django_cursor.cursor  # the psycopg cursor, for COPY
+        cursor.execute(staging_create_sql(table))
+        cursor.execute(f"TRUNCATE {quote(staging_name(table))}")
+        _copy_rows(cursor, table, rows)
+        cursor.execute(insert_sql(table), [mdc_id])
+        inserted = cursor.rowcount
+        if inserted == len(rows):
+            return inserted, 0
+        parameters = [mdc_id]
+        if table.partitioned:
+            parameters += list(time_range or (MIN_TIME, MAX_TIME))
+        cursor.execute(update_sql(table), parameters)
+        return inserted, cursor.rowcount
