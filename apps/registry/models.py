@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
+from apps.registry import validation
 from apps.registry.choices import (
     ActivationStatus,
     CommunicationMode,
@@ -214,6 +216,36 @@ class Mdc(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("registry:mdc-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        checks = [
+            lambda: validation.path_overrides(self.path_overrides),
+            lambda: validation.tabular_views(self.tabular_views),
+            lambda: validation.minutes_by_dataset(self.window_minutes, field="window_minutes"),
+            lambda: validation.minutes_by_dataset(self.pull_intervals, field="pull_intervals"),
+        ]
+        for check in checks:
+            try:
+                check()
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    errors.setdefault(field, []).extend(messages)
+        from apps.udil.profiles import PROFILES
+
+        if self.udil_profile and self.udil_profile not in PROFILES:
+            errors.setdefault("udil_profile", []).append(
+                f"UDIL profile {self.udil_profile} is not implemented yet "
+                f"(available: {', '.join(sorted(PROFILES))})."
+            )
+        if self.transport == Transport.API and not self.base_url:
+            errors.setdefault("base_url", []).append("An API MDC needs a base URL.")
+        if self.transport == Transport.TABULAR and not self.tabular_database_url:
+            errors.setdefault("tabular_database_url", []).append(
+                "A tabular MDC needs a database URL."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 # --- meters ------------------------------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""One FilterSet per model: the list pages and the API filter the same way."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+
+from apps.registry.choices import (
+    ActivationStatus,
+    ConnectionStatus,
+    DeviceType,
+    MeterType,
+    Phase,
+    ProfileHint,
+    RelayState,
+    Transport,
+    UdilProfile,
+)
+from apps.registry.models import (
+    Circle,
+    Consumer,
+    Disco,
+    Division,
+    Feeder,
+    Mdc,
+    Meter,
+    Subdivision,
+    Transformer,
+)
+
+_DISCO = "transformer__feeder__subdivision__division__circle__disco"
+_CIRCLE = "transformer__feeder__subdivision__division__circle"
+_DIVISION = "transformer__feeder__subdivision__division"
+_SUBDIVISION = "transformer__feeder__subdivision"
+_FEEDER = "transformer__feeder"
+
+
+class MdcFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+    transport = django_filters.ChoiceFilter(choices=Transport.choices)
+    udil_profile = django_filters.ChoiceFilter(choices=UdilProfile.choices, label="UDIL profile")
+    enabled = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Mdc
+        fields = ["search", "transport", "udil_profile", "enabled"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(code__icontains=value) | Q(name__icontains=value) | Q(vendor__icontains=value)
+        )
+
+
+class MeterFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search", label="Search", help_text="msn or global device id"
+    )
+    mdc = django_filters.ModelChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
+    activation_status = django_filters.ChoiceFilter(choices=ActivationStatus.choices)
+    device_type = django_filters.ChoiceFilter(choices=DeviceType.choices)
+    phase = django_filters.ChoiceFilter(choices=Phase.choices)
+    meter_type = django_filters.ChoiceFilter(choices=MeterType.choices)
+    relay_state = django_filters.ChoiceFilter(choices=RelayState.choices)
+    profile_hint = django_filters.ChoiceFilter(choices=ProfileHint.choices, label="Profile")
+    disco = django_filters.ModelChoiceFilter(
+        field_name=_DISCO, queryset=Disco.objects.all(), label="DISCO"
+    )
+    circle = django_filters.ModelChoiceFilter(field_name=_CIRCLE, queryset=Circle.objects.all())
+    division = django_filters.ModelChoiceFilter(
+        field_name=_DIVISION, queryset=Division.objects.all()
+    )
+    subdivision = django_filters.ModelChoiceFilter(
+        field_name=_SUBDIVISION, queryset=Subdivision.objects.all()
+    )
+    feeder = django_filters.ModelChoiceFilter(field_name=_FEEDER, queryset=Feeder.objects.all())
+    transformer = django_filters.ModelChoiceFilter(queryset=Transformer.objects.all())
+    consumer = django_filters.CharFilter(
+        field_name="consumer__reference_no", lookup_expr="iexact", label="Consumer reference"
+    )
+
+    class Meta:
+        model = Meter
+        fields = [
+            "search",
+            "mdc",
+            "activation_status",
+            "device_type",
+            "phase",
+            "meter_type",
+            "relay_state",
+            "profile_hint",
+            "disco",
+            "circle",
+            "division",
+            "subdivision",
+            "feeder",
+            "transformer",
+            "consumer",
+        ]
+
+    def filter_search(self, queryset, name, value):
+        condition = Q(global_device_id__icontains=value)
+        if value.isdigit():
+            condition |= Q(msn=int(value)) if len(value) > 6 else Q(msn__startswith=value)
+        return queryset.filter(condition)
+
+
+class ConsumerFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+    tariff = django_filters.CharFilter(lookup_expr="iexact")
+    phase = django_filters.ChoiceFilter(choices=Phase.choices)
+    connection_status = django_filters.ChoiceFilter(choices=ConnectionStatus.choices)
+
+    class Meta:
+        model = Consumer
+        fields = ["search", "tariff", "phase", "connection_status"]
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(
+            Q(reference_no__icontains=value)
+            | Q(name__icontains=value)
+            | Q(address__icontains=value)
+        )
+
+
+class _NodeFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(method="filter_search", label="Search")
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(Q(code__icontains=value) | Q(name__icontains=value))
+
+
+class DiscoFilter(_NodeFilter):
+    class Meta:
+        model = Disco
+        fields = ["search"]
+
+
+class CircleFilter(_NodeFilter):
+    class Meta:
+        model = Circle
+        fields = ["search", "disco"]
+
+
+class DivisionFilter(_NodeFilter):
+    class Meta:
+        model = Division
+        fields = ["search", "circle"]
+
+
+class SubdivisionFilter(_NodeFilter):
+    class Meta:
+        model = Subdivision
+        fields = ["search", "division"]
+
+
+class FeederFilter(_NodeFilter):
+    class Meta:
+        model = Feeder
+        fields = ["search", "subdivision"]
+
+
+class TransformerFilter(_NodeFilter):
+    class Meta:
+        model = Transformer
+        fields = ["search", "feeder"]

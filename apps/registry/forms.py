@@ -1,0 +1,209 @@
+"""Forms check types and shapes; the services decide. Secrets are never sent back to the
+browser: their inputs show a mask, and leaving one blank keeps the stored value."""
+
+from __future__ import annotations
+
+from django import forms
+
+from apps.registry.models import Consumer, Mdc, Meter, Transformer
+from apps.registry.services import SECRET_FIELDS
+
+MASK = "•••• (set)"
+
+
+class BootstrapMixin:
+    """Bootstrap classes on every widget, and ``is-invalid`` on fields with errors."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style_widgets()
+
+    def style_widgets(self) -> None:
+        for field in self.fields.values():
+            widget = field.widget
+            if "form-" in widget.attrs.get("class", ""):
+                continue
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select"
+            else:
+                css = "form-control"
+            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        for name in self.errors:
+            if name in self.fields:
+                widget = self.fields[name].widget
+                if "is-invalid" not in widget.attrs.get("class", ""):
+                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid"
+
+
+class MdcForm(BootstrapMixin, forms.ModelForm):
+    base_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+    password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
+    auth_code = forms.CharField(
+        label="Authorization code",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The UDIL 'code' sent with the username and password.",
+    )
+    tabular_database_url = forms.CharField(
+        label="Tabular database URL",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="postgresql://user:password@host:5432/db (tabular transport only).",
+    )
+
+    class Meta:
+        model = Mdc
+        fields = [
+            "code",
+            "name",
+            "vendor",
+            "udil_profile",
+            "transport",
+            "base_url",
+            "data_format",
+            "credentials_in",
+            "username",
+            "password",
+            "auth_code",
+            "path_overrides",
+            "timeout_seconds",
+            "batch_size",
+            "window_minutes",
+            "tabular_database_url",
+            "tabular_views",
+            "pull_intervals",
+            "key_lifetime_minutes",
+            "enabled",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in SECRET_FIELDS:
+            stored = getattr(self.instance, name, "") if self.instance.pk else ""
+            widget = self.fields[name].widget
+            widget.attrs["placeholder"] = MASK if stored else "(not set)"
+            widget.attrs["autocomplete"] = "new-password"
+            if stored:
+                self.fields[name].help_text = (
+                    f"{self.fields[name].help_text} Leave blank to keep the stored value."
+                ).strip()
+
+    def _post_clean(self):
+        # The model is validated by the service (full_clean), with secrets kept when blank.
+        pass
+
+    def changes(self) -> dict:
+        """Cleaned values for the service; blank secrets mean "keep" (None)."""
+        data = dict(self.cleaned_data)
+        for name in SECRET_FIELDS:
+            if not data.get(name):
+                data[name] = None if self.instance.pk else ""
+        for name in ("path_overrides", "tabular_views"):
+            if data.get(name) is None:
+                data[name] = {}
+        for name in ("window_minutes", "pull_intervals"):
+            if data.get(name) is None:
+                data[name] = Mdc._meta.get_field(name).get_default()
+        return data
+
+
+class MeterForm(BootstrapMixin, forms.ModelForm):
+    global_device_id = forms.CharField(
+        required=False,
+        max_length=50,
+        help_text="Leave blank and the MDM assigns the next id.",
+    )
+
+    class Meta:
+        model = Meter
+        fields = [
+            "global_device_id",
+            "msn",
+            "mdc",
+            "device_type",
+            "phase",
+            "meter_type",
+            "communication_mode",
+            "communication_type",
+            "communication_interval",
+            "sim_number",
+            "sim_id",
+            "mdi_reset_date",
+            "mdi_reset_time",
+            "activation_status",
+            "transformer",
+            "consumer",
+            "profile_hint",
+        ]
+        widgets = {"mdi_reset_time": forms.TimeInput(attrs={"type": "time", "step": 1})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["transformer"].queryset = Transformer.objects.select_related("feeder")
+        if self.instance.pk:
+            self.fields["global_device_id"].disabled = True
+            self.fields["global_device_id"].help_text = "Assigned by the MDM; never changes."
+
+    def _post_clean(self):
+        pass
+
+
+class ConsumerForm(BootstrapMixin, forms.ModelForm):
+    class Meta:
+        model = Consumer
+        fields = [
+            "reference_no",
+            "name",
+            "address",
+            "tariff",
+            "sanctioned_load_kw",
+            "phase",
+            "connection_status",
+        ]
+
+    def _post_clean(self):
+        pass
+
+
+class MeterImportForm(BootstrapMixin, forms.Form):
+    file = forms.FileField(help_text="CSV with a header row; 'msn' is required.")
+    mdc = forms.ModelChoiceField(
+        queryset=Mdc.objects.all(),
+        required=False,
+        label="MDC",
+        help_text="For rows without an 'mdc' column value.",
+    )
+    all_or_nothing = forms.BooleanField(
+        required=False, initial=True, help_text="Import nothing if any row is bad."
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 50 * 1024 * 1024:
+            raise forms.ValidationError("The file is larger than 50 MB.")
+        return upload
+
+
+class NodeForm(BootstrapMixin, forms.Form):
+    """Create a hierarchy node; the parent field is set up per level by the view."""
+
+    code = forms.CharField(max_length=50)
+    name = forms.CharField(max_length=200)
+
+    def __init__(self, *args, parent_model=None, parent_label="", with_capacity=False, **kw):
+        super().__init__(*args, **kw)
+        if parent_model is not None:
+            self.fields["parent"] = forms.ModelChoiceField(
+                queryset=parent_model.objects.all(), label=parent_label
+            )
+            self.order_fields(["parent", "code", "name"])
+        if with_capacity:
+            self.fields["capacity_kva"] = forms.DecimalField(
+                required=False, max_digits=10, decimal_places=3, min_value=0, label="Capacity kVA"
+            )
+        self.style_widgets()

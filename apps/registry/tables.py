@@ -1,0 +1,178 @@
+"""List page tables. Columns outside ``Meta.default_columns`` are hidden on the page but kept
+in CSV exports."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+
+from apps.core.tables import BadgeColumn
+from apps.registry.choices import ActivationStatus, ConnectionStatus, RelayState
+from apps.registry.models import (
+    Circle,
+    Consumer,
+    Disco,
+    Division,
+    Feeder,
+    Mdc,
+    Meter,
+    Subdivision,
+    Transformer,
+)
+
+_ATTRS = {"class": "table table-sm table-hover"}
+
+
+class RegistryTable(tables.Table):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        default = getattr(getattr(type(self), "Meta", None), "default_columns", None)
+        if default:
+            for column in self.columns.iterall():
+                if column.name not in default:
+                    self.columns.hide(column.name)
+
+
+class MdcTable(RegistryTable):
+    code = tables.Column(linkify=True)
+    meter_count = tables.Column(verbose_name="Meters", orderable=True)
+
+    class Meta:
+        model = Mdc
+        fields = (
+            "code",
+            "name",
+            "vendor",
+            "udil_profile",
+            "transport",
+            "data_format",
+            "base_url",
+            "batch_size",
+            "enabled",
+        )
+        sequence = (*fields, "meter_count")
+        default_columns = ("code", "name", "vendor", "udil_profile", "transport", "enabled")
+        default_columns = (*default_columns, "meter_count")
+        attrs = _ATTRS
+
+
+class MeterTable(RegistryTable):
+    global_device_id = tables.Column(linkify=True)
+    mdc = tables.Column(accessor="mdc.code", verbose_name="MDC", order_by="mdc__code")
+    activation_status = BadgeColumn(ActivationStatus)
+    relay_state = BadgeColumn(RelayState)
+    transformer = tables.Column(accessor="transformer.code", order_by="transformer__code")
+    consumer = tables.Column(accessor="consumer.reference_no", order_by="consumer__reference_no")
+
+    class Meta:
+        model = Meter
+        fields = (
+            "global_device_id",
+            "msn",
+            "mdc",
+            "device_type",
+            "phase",
+            "meter_type",
+            "communication_mode",
+            "communication_type",
+            "communication_interval",
+            "sim_number",
+            "sim_id",
+            "mdi_reset_date",
+            "mdi_reset_time",
+            "activation_status",
+            "relay_state",
+            "load_limit_kw",
+            "transformer",
+            "consumer",
+            "profile_hint",
+            "updated_at",
+        )
+        sequence = fields
+        default_columns = (
+            "global_device_id",
+            "msn",
+            "mdc",
+            "device_type",
+            "phase",
+            "activation_status",
+            "relay_state",
+            "transformer",
+            "consumer",
+            "profile_hint",
+        )
+        attrs = _ATTRS
+
+
+class ConsumerTable(RegistryTable):
+    reference_no = tables.Column(linkify=("registry:consumer-edit", [tables.A("pk")]))
+    connection_status = BadgeColumn(ConnectionStatus)
+    meter_count = tables.Column(verbose_name="Meters")
+
+    class Meta:
+        model = Consumer
+        fields = (
+            "reference_no",
+            "name",
+            "address",
+            "tariff",
+            "sanctioned_load_kw",
+            "phase",
+            "connection_status",
+        )
+        sequence = (*fields, "meter_count")
+        default_columns = (
+            "reference_no",
+            "name",
+            "tariff",
+            "sanctioned_load_kw",
+            "phase",
+            "connection_status",
+            "meter_count",
+        )
+        attrs = _ATTRS
+
+
+class _NodeTable(RegistryTable):
+    meter_count = tables.Column(verbose_name="Meters")
+
+
+class DiscoTable(_NodeTable):
+    class Meta:
+        model = Disco
+        fields = ("code", "name", "meter_count")
+        attrs = _ATTRS
+
+
+class CircleTable(_NodeTable):
+    class Meta:
+        model = Circle
+        fields = ("disco", "code", "name", "meter_count")
+        attrs = _ATTRS
+
+
+class DivisionTable(_NodeTable):
+    class Meta:
+        model = Division
+        fields = ("circle", "code", "name", "meter_count")
+        attrs = _ATTRS
+
+
+class SubdivisionTable(_NodeTable):
+    class Meta:
+        model = Subdivision
+        fields = ("division", "code", "name", "meter_count")
+        attrs = _ATTRS
+
+
+class FeederTable(_NodeTable):
+    class Meta:
+        model = Feeder
+        fields = ("subdivision", "code", "name", "meter_count")
+        attrs = _ATTRS
+
+
+class TransformerTable(_NodeTable):
+    class Meta:
+        model = Transformer
+        fields = ("feeder", "code", "name", "capacity_kva", "meter_count")
+        attrs = _ATTRS
