@@ -186,3 +186,58 @@ def mdc_runs_hourly(
         HourlyRuns(hour=row["hour"], runs=row["runs"], errors=row["errors"], rows=row["rows"] or 0)
         for row in rows
     ]
+
+
+# --- completeness ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompletenessCell:
+    mdc_code: str
+    day: dt.date
+    meters: int
+    received: int
+    expected: int
+
+    @property
+    def percent(self) -> float | None:
+        return round(100 * self.received / self.expected, 1) if self.expected else None
+
+
+@dataclass
+class CompletenessGrid:
+    mdc_codes: list[str]
+    days: list[dt.date]
+    cells: list[CompletenessCell]
+
+    @property
+    def day_labels(self) -> list[str]:
+        return [day.isoformat() for day in self.days]
+
+    @property
+    def percent(self) -> list[list[float | None]]:
+        """Rows per MDC (in ``mdc_codes`` order), columns per day."""
+        by_key = {(cell.mdc_code, cell.day): cell.percent for cell in self.cells}
+        return [[by_key.get((code, day)) for day in self.days] for code in self.mdc_codes]
+
+
+def completeness_grid(*, days: int = 14, today: dt.date | None = None) -> CompletenessGrid:
+    """Load-profile intervals received per MDC and local day, against those expected from the
+    MDC's active meters, for the ``days`` days up to and including ``today``."""
+    from apps.warehouse.selectors import load_profile_completeness
+
+    today = today or timezone.localdate()
+    first = today - dt.timedelta(days=days - 1)
+    day_list = [first + dt.timedelta(days=offset) for offset in range(days)]
+    cells = [
+        CompletenessCell(
+            mdc_code=row.mdc_code,
+            day=row.day,
+            meters=row.meters,
+            received=row.received,
+            expected=row.expected,
+        )
+        for row in load_profile_completeness(start=first, end=today)
+    ]
+    codes = sorted({cell.mdc_code for cell in cells})
+    return CompletenessGrid(mdc_codes=codes, days=day_list, cells=cells)

@@ -482,27 +482,23 @@ def schedules_remove(*, mdc_id: int) -> int:
     return removed
 
 
-@transaction.atomic
 def mdc_schedule_update(*, actor, mdc: Mdc, pull_intervals: dict[str, int]) -> Mdc:
     """Set how often each data set of an MDC is pulled (minutes; 0 = not scheduled).
 
-    Saves ``Mdc.pull_intervals`` (the post-save hook syncs beat) and audits the change."""
+    Goes through the registry's ``mdc_update`` (validated, audited); its post-save hook then
+    syncs beat."""
+    from apps.registry.services import mdc_update
+
     unknown = sorted(set(pull_intervals) - set(Dataset.values))
     if unknown:
         raise PullRefused(f"Unknown data sets: {', '.join(unknown)}.")
-    cleaned = {code: max(0, int(minutes)) for code, minutes in pull_intervals.items()}
-    mdc = Mdc.objects.select_for_update().get(pk=mdc.pk)
-    before = dict(mdc.pull_intervals or {})
-    mdc.pull_intervals = {**before, **cleaned}
-    mdc.save(update_fields=["pull_intervals", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="ingestion.schedule.update",
-        target=mdc,
-        summary=f"Pull schedule of MDC {mdc.code} changed",
-        detail={"before": before, "after": mdc.pull_intervals},
-    )
-    return mdc
+    intervals = dict(mdc.pull_intervals or {})
+    for code, minutes in pull_intervals.items():
+        if minutes and int(minutes) > 0:
+            intervals[code] = int(minutes)
+        else:
+            intervals.pop(code, None)
+    return mdc_update(actor=actor, mdc=mdc, pull_intervals=intervals)
 
 
 @transaction.atomic

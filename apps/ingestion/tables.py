@@ -9,7 +9,7 @@ class IngestionRunTable(tables.Table):
     started_at = tables.DateTimeColumn(
         format="Y-m-d H:i:s", linkify=lambda record: record.get_absolute_url()
     )
-    mdc = tables.Column(verbose_name="MDC", accessor="mdc.code", order_by=("mdc__code",))
+    mdc = tables.Column(verbose_name="MDC", accessor="mdc__code", order_by=("mdc__code",))
     outcome = BadgeColumn(RunOutcome)
     window_start = tables.DateTimeColumn(format="Y-m-d H:i")
     window_end = tables.DateTimeColumn(format="Y-m-d H:i")
