@@ -144,7 +144,7 @@ class Selection:
 
 def meters_selected(*, data, pasted: str = "") -> Selection:
     """Meters from the registry's list filters (``data``: a query dict) or, when ids are pasted,
-    from those ids (global device ids or meter serial numbers)."""
+    from those ids (global device ids or meter serial numbers). No criterion selects nothing."""
     from apps.registry.models import Meter
 
     ids = pasted_ids(pasted)
@@ -156,10 +156,12 @@ def meters_selected(*, data, pasted: str = "") -> Selection:
         for gdid, msn in meters.values_list("global_device_id", "msn"):
             found.update((gdid, str(msn)))
         unknown = [i for i in ids if i not in found]
-    else:
+    elif any(v.strip() for _, values in data.lists() for v in values):
         from apps.registry.filters import MeterFilter
 
         meters = MeterFilter(data=data, queryset=Meter.objects.all()).qs
+    else:  # no criterion at all: nothing, never the whole fleet by accident
+        meters = Meter.objects.none()
     meters = meters.order_by()
     mdcs = list(meters.values_list("mdc__code").annotate(n=Count("pk")).order_by("mdc__code"))
     return Selection(

@@ -1,0 +1,159 @@
+"""REST API: create, list, follow, cancel, approve and retry commands, with the console's
+permissions (view to read, send to create and retry, cancel to cancel, approve to approve)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+
+from apps.commands import services
+from apps.commands.filters import CommandDeviceFilter, CommandRequestFilter
+from apps.commands.models import CommandRequest
+from apps.commands.selectors import request_devices, requests_history
+from apps.commands.serializers import (
+    CancelSerializer,
+    CommandDeviceSerializer,
+    CommandRequestCreateSerializer,
+    CommandRequestDetailSerializer,
+    CommandRequestSerializer,
+    DecisionSerializer,
+)
+
+ACTION_PERMISSIONS = {
+    "create": services.SEND_PERMISSION,
+    "retry": services.SEND_PERMISSION,
+    "cancel": services.CANCEL_PERMISSION,
+    "approve": services.APPROVE_PERMISSION,
+    "reject": services.APPROVE_PERMISSION,
+}
+
+
+def _call(function, **kwargs):
+    """Run a service; its errors become 400 (with field messages) or 403."""
+    try:
+        return function(**kwargs)
+    except DjangoValidationError as exc:
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        raise ValidationError(detail) from exc
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+
+
+class CommandRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    queryset = CommandRequest.objects.all()
+    serializer_class = CommandRequestSerializer
+    filterset_class = CommandRequestFilter
+    ordering_fields = ["created_at", "id", "state", "device_count"]
+
+    @property
+    def required_permission(self) -> str:
+        return ACTION_PERMISSIONS.get(self.action, "commands.view_commandrequest")
+
+    def get_queryset(self):
+        return requests_history()
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return CommandRequestDetailSerializer
+        if self.action == "create":
+            return CommandRequestCreateSerializer
+        if self.action == "devices":
+            return CommandDeviceSerializer
+        return CommandRequestSerializer
+
+    def _obj(self, pk) -> CommandRequest:
+        """The request, without the list filters (the device list has its own)."""
+        obj = get_object_or_404(self.get_queryset(), pk=pk)
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def _detail(self, obj, code=status.HTTP_200_OK):
+        obj.refresh_from_db()
+        data = CommandRequestDetailSerializer(obj, context=self.get_serializer_context()).data
+        return Response(data, status=code)
+
+    @extend_schema(request=CommandRequestCreateSerializer, responses=CommandRequestDetailSerializer)
+    def create(self, request):
+        serializer = CommandRequestCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        created = _call(
+            services.command_request_create,
+            actor=request.user,
+            command=data["command"],
+            params=data.get("params") or {},
+            meters=serializer.meters_target(),
+            scheduled_at=data.get("scheduled_at"),
+        )
+        return self._detail(created, status.HTTP_201_CREATED)
+
+    @extend_schema(request=CancelSerializer, responses=dict)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        obj = self._obj(pk)
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = _call(
+            services.command_cancel,
+            actor=request.user,
+            request=obj,
+            devices=serializer.validated_data.get("devices"),
+        )
+        return Response(
+            {
+                "cancel_request": result.request.pk if result.request else None,
+                "sent": result.sent,
+                "cancelled_locally": result.cancelled_locally,
+                "not_cancellable": [
+                    {"global_device_id": g, "reason": why} for g, why in result.not_cancellable
+                ],
+            }
+        )
+
+    @extend_schema(request=DecisionSerializer, responses=CommandRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        obj = _call(
+            services.command_request_approve,
+            actor=request.user,
+            request=self._obj(pk),
+            note=serializer.validated_data["note"],
+        )
+        return self._detail(obj)
+
+    @extend_schema(request=DecisionSerializer, responses=CommandRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        serializer = DecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        obj = _call(
+            services.command_request_reject,
+            actor=request.user,
+            request=self._obj(pk),
+            note=serializer.validated_data["note"],
+        )
+        return self._detail(obj)
+
+    @extend_schema(request=None, responses=CommandRequestDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        obj = _call(services.command_retry_failed, actor=request.user, request=self._obj(pk))
+        return self._detail(obj, status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get"])
+    def devices(self, request, pk=None):
+        queryset = CommandDeviceFilter(
+            data=request.query_params, queryset=request_devices(self._obj(pk))
+        ).qs
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(CommandDeviceSerializer(page, many=True).data)
