@@ -2,7 +2,6 @@
 DATABASE_URL / REDIS_URL name external servers (see mdm.settings)."""
 
 import pytest
-from django.contrib.auth.models import Group
 
 
 @pytest.fixture
@@ -10,6 +9,8 @@ def make_user(db, django_user_model):
     """``make_user("Operator")`` -> a logged-in-able user holding that role."""
 
     def make(role: str | None = None, username: str | None = None, **extra):
+        from django.contrib.auth.models import Group
+
         name = username or f"{(role or 'plain').lower().replace(' ', '_')}_{make.count}"
         make.count += 1
         user = django_user_model.objects.create_user(

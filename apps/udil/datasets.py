@@ -1,0 +1,672 @@
+"""The data sets of UDIL section 3.1 (read requests, tabular) and the
+TRANSACTION_STATUS table of section 3.5.2, with the OCR fixes of NOTES.md
+(totals are ``_tl``; billing and monthly billing have 40 register fields).
+
+Each :class:`DataSet` knows its fields and key, and decodes rows two ways:
+
+* :meth:`DataSet.decode_row` -> :class:`Row` of typed values (Decimal, int,
+  aware datetime in PKT, str, None), unknown fields kept in ``row.extras``;
+* :meth:`DataSet.text_row` -> tuple of text (or None) in ``fields`` order,
+  ready for PostgreSQL COPY; the fast path for bulk ingestion. It validates a
+  whole row with one precompiled regular expression and only falls back to
+  per-field conversion for values that are not already canonical.
+
+and encodes them for the wire (MDC side) with :meth:`DataSet.encode_row`.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import FieldError, MalformedBody, UdilError
+from .timefmt import datetime_text, parse_datetime
+from .values import (
+    VARCHAR_MAX,
+    format_value,
+    parse_bigint,
+    parse_decimal,
+    parse_int,
+    parse_str,
+    show,
+)
+
+KINDS = ("decimal", "int", "bigint", "datetime", "str")
+_SEP = "\x1f"  # unit separator: joins a row's values for the one-regex check
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column: ``kind`` is one of decimal, int, bigint, datetime, str.
+
+    ``max_length`` applies to str (None: unlimited). ``aliases`` are other
+    names a vendor may use for the column (used only when the name is absent).
+    """
+
+    name: str
+    kind: str
+    description: str = ""
+    max_length: int | None = VARCHAR_MAX
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown field kind {self.kind!r}")
+
+
+class Row(dict):
+    """A decoded row: field name -> typed value (every field present, None when
+    absent or empty). Fields the data set does not define are in ``extras``."""
+
+    extras: dict[str, Any]
+
+    def __init__(self, values: Mapping[str, Any] = (), extras: Mapping[str, Any] | None = None):
+        super().__init__(values)
+        self.extras = dict(extras or {})
+
+    def __repr__(self) -> str:
+        return f"Row({dict.__repr__(self)}, extras={self.extras!r})"
+
+
+# ---------------------------------------------------------------- converters
+_TYPED: dict[str, Callable[..., Any]] = {
+    "decimal": parse_decimal,
+    "int": parse_int,
+    "bigint": parse_bigint,
+    "datetime": parse_datetime,
+}
+
+# Canonical text accepted as-is by the fast path; anything else goes through the
+# per-field slow path (same result up to formatting: "007" vs "7"). Possessive
+# quantifiers keep the one-regex-per-row check linear and cheap.
+_DEC_CANON = r"-?+\d{1,15}+(?:\.\d{1,3}+)?+"
+_INT_CANON = r"-?+\d{1,9}+"
+_BIGINT_CANON = r"-?+\d{1,18}+"
+_DT_CANON = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+_dec_canon = re.compile(_DEC_CANON).fullmatch
+
+
+def _str_canon(max_length: int | None) -> str:
+    # first and last characters not blank (already stripped), no NUL, no separator
+    count = "*+" if max_length is None else f"{{1,{max_length}}}+"
+    return rf"(?=\S)[^\x00\x1f]{count}(?<=\S)"
+
+
+def _canon_pattern(f: Field, required: bool) -> str:
+    body = {
+        "decimal": _DEC_CANON,
+        "int": _INT_CANON,
+        "bigint": _BIGINT_CANON,
+        "datetime": _DT_CANON,
+    }.get(f.kind) or _str_canon(f.max_length)
+    return f"(?:{body})" if required else f"(?:{body})?+"
+
+
+def _text_converter(f: Field) -> Callable[[Any], str | None]:
+    """Slow-path converter of one field: raw value -> COPY text or None."""
+    name = f.name
+    if f.kind == "decimal":
+
+        def conv(value: Any) -> str | None:
+            if value.__class__ is str and _dec_canon(value):
+                return value
+            dec = parse_decimal(value, name)
+            return None if dec is None else format(dec, "f")
+
+    elif f.kind in ("int", "bigint"):
+        parse = parse_int if f.kind == "int" else parse_bigint
+
+        def conv(value: Any) -> str | None:
+            number = parse(value, name)
+            return None if number is None else str(number)
+
+    elif f.kind == "datetime":
+
+        def conv(value: Any) -> str | None:
+            if isinstance(value, str):
+                try:
+                    return datetime_text(value)
+                except ValueError as exc:
+                    raise FieldError(name, f"{exc}, got {show(value)}") from None
+            dt = parse_datetime(value, name)
+            return None if dt is None else dt.isoformat(sep=" ")
+
+    else:
+        max_length = f.max_length
+
+        def conv(value: Any) -> str | None:
+            return parse_str(value, name, max_length)
+
+    return conv
+
+
+@dataclass(frozen=True, eq=False)
+class DataSet:
+    """A UDIL table (section 3.1) and how to read it.
+
+    ``code``: our identifier ("load_profile"); ``table``: spec TABLE ID;
+    ``read_path``: path of its read API (NOTES.md); ``on_demand_type``: the
+    on_demand_request ``type`` that returns it; ``key``: fields identifying a row
+    (all required); ``extra_key``: fields that complete the identity when present
+    (load profile ``channel_id``); ``time_field``: the row's time (None for visuals).
+    """
+
+    code: str
+    table: str
+    read_path: str | None
+    on_demand_type: str | None
+    key: tuple[str, ...]
+    fields: tuple[Field, ...]
+    time_field: str | None
+    description: str = ""
+    extra_key: tuple[str, ...] = ()
+    _names: tuple[str, ...] = field(init=False, repr=False)
+    _by_name: dict[str, Field] = field(init=False, repr=False)
+    _known: frozenset[str] = field(init=False, repr=False)
+    _typed_plan: tuple = field(init=False, repr=False)
+    _text_plan: tuple = field(init=False, repr=False)
+    _row_match: Callable[[str], Any] = field(init=False, repr=False)
+    _getter: Callable[[Any], Any] = field(init=False, repr=False)
+    _dt_idx: tuple[int, ...] = field(init=False, repr=False)
+    _key_idx: frozenset[int] = field(init=False, repr=False)
+    _aliased: tuple[tuple[str, tuple[str, ...]], ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        names = tuple(f.name for f in self.fields)
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.code}: duplicate field names")
+        for k in (*self.key, *self.extra_key):
+            if k not in names:
+                raise ValueError(f"{self.code}: key field {k!r} not in fields")
+        keyset = frozenset(self.key)
+        setattr_ = object.__setattr__
+        setattr_(self, "_names", names)
+        setattr_(self, "_by_name", {f.name: f for f in self.fields})
+        setattr_(self, "_known", frozenset(names) | {a for f in self.fields for a in f.aliases})
+        setattr_(
+            self,
+            "_typed_plan",
+            tuple(
+                (
+                    f.name,
+                    f.aliases,
+                    f.name in keyset,
+                    _TYPED.get(f.kind) or (lambda v, n, _m=f.max_length: parse_str(v, n, _m)),
+                )
+                for f in self.fields
+            ),
+        )
+        setattr_(
+            self,
+            "_text_plan",
+            tuple((f.name, f.aliases, f.name in keyset, _text_converter(f)) for f in self.fields),
+        )
+        pattern = "\\x1f".join(_canon_pattern(f, f.name in keyset) for f in self.fields)
+        setattr_(self, "_row_match", re.compile(pattern).fullmatch)
+        getter = operator.itemgetter(*names)
+        if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
+            getter = lambda raw, _g=getter: (_g(raw),)  # noqa: E731
+        setattr_(self, "_getter", getter)
+        setattr_(
+            self,
+            "_dt_idx",
+            tuple(i for i, f in enumerate(self.fields) if f.kind == "datetime"),
+        )
+        setattr_(self, "_key_idx", frozenset(names.index(k) for k in self.key))
+        setattr_(self, "_aliased", tuple((f.name, f.aliases) for f in self.fields if f.aliases))
+
+    # ------------------------------------------------------------ metadata
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return self._names
+
+    @property
+    def unique_key(self) -> tuple[str, ...]:
+        """``key`` plus ``extra_key``: the identity of a stored row."""
+        return self.key + self.extra_key
+
+    def field(self, name: str) -> Field:
+        return self._by_name[name]
+
+    def __repr__(self) -> str:
+        return f"DataSet({self.code!r}, {len(self.fields)} fields)"
+
+    # ------------------------------------------------------------ decoding
+    @staticmethod
+    def _value(raw: Mapping[str, Any], name: str, aliases: tuple[str, ...]) -> Any:
+        value = raw.get(name)
+        if value is None and aliases:
+            for alias in aliases:
+                if alias in raw:
+                    return raw[alias]
+        return value
+
+    def _check_mapping(self, raw: Any) -> None:
+        if not isinstance(raw, Mapping):
+            raise MalformedBody(f"{self.code} row must be an object, got {type(raw).__name__}")
+
+    def decode_row(self, raw: Mapping[str, Any]) -> Row:
+        """Wire row -> :class:`Row` of typed values. Raises FieldError naming the
+        field (a missing or empty key field is an error; other fields become None)."""
+        self._check_mapping(raw)
+        values: dict[str, Any] = {}
+        for name, aliases, is_key, conv in self._typed_plan:
+            value = conv(self._value(raw, name, aliases), name)
+            if value is None and is_key:
+                raise FieldError(name, "is required (key field) but missing or empty")
+            values[name] = value
+        known = self._known
+        extras = {k: v for k, v in raw.items() if k not in known}
+        return Row(values, extras)
+
+    def _text_row_slow(self, raw: Mapping[str, Any]) -> tuple[str | None, ...]:
+        out = []
+        for name, aliases, is_key, conv in self._text_plan:
+            value = conv(self._value(raw, name, aliases))
+            if value is None and is_key:
+                raise FieldError(name, "is required (key field) but missing or empty")
+            out.append(value)
+        return tuple(out)
+
+    def text_row(self, raw: Mapping[str, Any]) -> tuple[str | None, ...]:
+        """Wire row -> tuple of COPY-ready text (None for NULL) in ``fields`` order.
+
+        Decimals and integers are validated and passed as text, datetimes become
+        ``yyyy-mm-dd HH:MM:SS+05:00``, strings are stripped, "" and
+        ``0000-00-00 00:00:00`` become None. Raises FieldError on a bad value.
+        Extra fields are ignored (see :meth:`decode_row` to keep them).
+        """
+        try:
+            get = raw.get
+        except AttributeError:
+            self._check_mapping(raw)
+            raise
+        for name, aliases in self._aliased:
+            if name not in raw and any(a in raw for a in aliases):
+                return self._text_row_slow(raw)
+        try:
+            vals = self._getter(raw)
+        except KeyError:  # some fields absent: they are NULL
+            vals = [get(n, "") for n in self._names]
+        try:
+            joined = _SEP.join(vals)
+        except TypeError:  # a non-string value (number, list, None): slow path
+            return self._text_row_slow(raw)
+        if self._row_match(joined) is None:
+            return self._text_row_slow(raw)
+        out = [v or None for v in vals]
+        key_idx = self._key_idx
+        for i in self._dt_idx:
+            value = out[i]
+            if value is not None:
+                try:
+                    text = datetime_text(value)
+                except ValueError:
+                    return self._text_row_slow(raw)  # raises with the field name
+                if text is None and i in key_idx:
+                    return self._text_row_slow(raw)
+                out[i] = text
+        return tuple(out)
+
+    def split_rows(
+        self, raw_rows: Iterable[Any]
+    ) -> tuple[list[tuple[str | None, ...]], list[tuple[Any, str]]]:
+        """Convert many rows: ``(good_text_rows, rejects)`` where each reject is
+        ``(raw_row, reason)``. Nothing is dropped silently."""
+        good: list[tuple[str | None, ...]] = []
+        rejects: list[tuple[Any, str]] = []
+        text_row = self.text_row
+        append = good.append
+        for raw in raw_rows:
+            try:
+                append(text_row(raw))
+            except UdilError as exc:
+                rejects.append((raw, str(exc)))
+        return good, rejects
+
+    # ------------------------------------------------------------ encoding
+    def encode_row(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """Typed (or text) values -> wire row: every field as a string, datetimes
+        ``yyyy-MM-dd HH:mm:ss`` PKT, None -> "". Unknown keys are ignored."""
+        get = values.get
+        return {name: format_value(get(name)) for name in self._names}
+
+
+# ------------------------------------------------------------------ builders
+def _dec(name: str, description: str = "") -> Field:
+    return Field(name, "decimal", description)
+
+
+def _registers(groups: Iterable[tuple[str, str]]) -> tuple[Field, ...]:
+    out = []
+    for prefix, label in groups:
+        for t in ("t1", "t2", "t3", "t4"):
+            out.append(_dec(f"{prefix}_{t}", f"{t.upper()} {label}"))
+        out.append(_dec(f"{prefix}_tl", f"Total {label}"))
+    return tuple(out)
+
+
+def _phases(prefix: str, label: str) -> tuple[Field, ...]:
+    return tuple(
+        _dec(f"{prefix}_{p}", f"{label} {p[-1].upper()}") for p in ("phase_a", "phase_b", "phase_c")
+    )
+
+
+MSN = Field("msn", "bigint", "Meter Serial Number")
+GLOBAL_DEVICE_ID = Field("global_device_id", "str", "Unique ID for each device by MDM")
+METER_DATETIME = Field("meter_datetime", "datetime", "Meter Date & Time")
+MDC_READ_DATETIME = Field("mdc_read_datetime", "datetime", "Reading Date & Time of MDC")
+DB_DATETIME = Field("db_datetime", "datetime", "Record Entry Date & Time in Database")
+
+INSTANTANEOUS = DataSet(
+    code="instantaneous",
+    table="INSTANTANEOUS_DATA",
+    read_path="instantaneous_data",
+    on_demand_type="INST",
+    key=("global_device_id", "meter_datetime"),
+    time_field="meter_datetime",
+    description="Instantaneous data (3.1.1): grid and meter values at a moment",
+    fields=(
+        Field("current_tariff_register", "int", "Current Tariff Register"),
+        _dec("signal_strength", "Signal Strength"),
+        MSN,
+        GLOBAL_DEVICE_ID,
+        METER_DATETIME,
+        *_phases("current", "Current Phase"),
+        *_phases("voltage", "Voltage Phase"),
+        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import"),
+        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export"),
+        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import"),
+        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export"),
+        _dec("average_pf", "Average Power Factor"),
+        MDC_READ_DATETIME,
+        DB_DATETIME,
+    ),
+)
+
+_BILLING_GROUPS = (
+    ("active_energy_pos", "Active kWh (Import)"),
+    ("active_energy_neg", "Active kWh (Export)"),
+    ("reactive_energy_pos", "Reactive kVARh (Import)"),
+    ("reactive_energy_neg", "Reactive kVARh (Export)"),
+    ("active_mdi_pos", "Active MDI kW (Import)"),
+    ("active_mdi_neg", "Active MDI kW (Export)"),
+    ("cumulative_mdi_pos", "Cumulative Active MDI kW (Import)"),
+    ("cumulative_mdi_neg", "Cumulative Active MDI kW (Export)"),
+)
+
+BILLING = DataSet(
+    code="billing",
+    table="BILLING_DATA",
+    read_path="billing_data",
+    on_demand_type="BILL",
+    key=("global_device_id", "meter_datetime"),
+    time_field="meter_datetime",
+    description="Billing data (3.1.2): tariff registers at defined intervals",
+    fields=(
+        MSN,
+        GLOBAL_DEVICE_ID,
+        METER_DATETIME,
+        *_registers(_BILLING_GROUPS),
+        MDC_READ_DATETIME,
+        DB_DATETIME,
+    ),
+)
+
+MONTHLY_BILLING = DataSet(
+    code="monthly_billing",
+    table="MONTHLY_BILLING_DATA",
+    read_path="monthly_billing_data",
+    on_demand_type="MBIL",
+    key=("global_device_id", "meter_datetime"),
+    time_field="meter_datetime",
+    description="Monthly billing data (3.1.3): monthly registers and MDI reset count",
+    fields=(
+        MSN,
+        GLOBAL_DEVICE_ID,
+        METER_DATETIME,
+        *_registers(_BILLING_GROUPS),
+        Field("mdi_reset_datetime", "datetime", "MDI Reset Date & Time"),
+        Field("reset_count", "int", "MDI Reset Count Number"),
+        MDC_READ_DATETIME,
+        DB_DATETIME,
+    ),
+)
+
+LOAD_PROFILE = DataSet(
+    code="load_profile",
+    table="LOAD_PROFILE_DATA",
+    read_path="load_profile_data",
+    on_demand_type="LPRO",
+    key=("global_device_id", "meter_datetime"),
+    extra_key=("channel_id",),
+    time_field="meter_datetime",
+    description="Load profile data (3.1.4): meter and grid profile at intervals",
+    fields=(
+        MSN,
+        GLOBAL_DEVICE_ID,
+        METER_DATETIME,
+        Field("channel_id", "int", "Load Profile Channel ID where applicable"),
+        Field("interval", "int", "Interval of Profile"),
+        *_registers(
+            (
+                ("active_energy", "Active kWh"),
+                ("reactive_energy", "Reactive kVARh"),
+                ("active_mdi", "Active MDI"),
+                ("cumulative_mdi", "Cumulative Active MDI"),
+            )
+        ),
+        *_phases("current", "Current Phase"),
+        *_phases("voltage", "Voltage Phase"),
+        *_phases("active_pwr_pos", "Active Power Import Phase"),
+        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import"),
+        *_phases("active_pwr_neg", "Active Power Export Phase"),
+        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export"),
+        *_phases("reactive_pwr_pos", "Reactive Power Import Phase"),
+        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import"),
+        *_phases("reactive_pwr_neg", "Reactive Power Export Phase"),
+        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export"),
+        _dec("average_pf", "Average Power Factor"),
+        MDC_READ_DATETIME,
+        DB_DATETIME,
+    ),
+)
+
+#: Event codes in use (3.1.5). Vendors may send others: keep them.
+EVENT_CODES: dict[int, str] = {
+    101: "MDI reset",
+    102: "Parameterization",
+    111: "Power fail start",
+    112: "Power fail end",
+    113: "Phase failure",
+    114: "Over voltage",
+    115: "Under voltage",
+    116: "Demand over load",
+    117: "Reverse energy (active energy)",
+    118: "Reverse polarity",
+    121: "CT bypass",
+}
+
+EVENTS = DataSet(
+    code="events",
+    table="EVENTS",
+    read_path="events",
+    on_demand_type="EVNT",
+    key=("global_device_id", "event_datetime", "event_code"),
+    time_field="event_datetime",
+    description="Events (3.1.5): alerts and alarms generated by the meter",
+    fields=(
+        MSN,
+        GLOBAL_DEVICE_ID,
+        # Example 4.14 sends meter_datetime / read_datetime for these.
+        Field(
+            "event_datetime",
+            "datetime",
+            "Meter Date & Time when event occurred",
+            aliases=("meter_datetime",),
+        ),
+        Field("event_code", "int", "Event Code"),
+        Field("event_description", "str", "Event Name/Description"),
+        Field(
+            "mdc_read_datetime",
+            "datetime",
+            "Reading Date & Time of MDC",
+            aliases=("read_datetime",),
+        ),
+        DB_DATETIME,
+    ),
+)
+
+METER_VISUALS = DataSet(
+    code="meter_visuals",
+    table="METER_VISUALS",
+    read_path="meter_visuals",
+    on_demand_type="VISL",
+    key=("global_device_id",),
+    time_field=None,
+    description="Meter visuals (3.1.6): latest known state, one row per device",
+    fields=(
+        MSN,
+        GLOBAL_DEVICE_ID,
+        Field("last_command", "str", "Last Command Sent to Meter"),
+        Field("last_command_datetime", "datetime", "Date & Time of Last Command"),
+        Field("last_command_resp", "str", "Response of Last Command"),
+        Field("last_command_resp_datetime", "datetime", "Response Date & Time of Last Command"),
+        _dec("last_active_energy_pos_tl", "Last Value of Positive Absolute kWh"),
+        Field("last_active_energy_pos_tl_datetime", "datetime", "Latest Reporting Time for kWh"),
+        _dec("last_active_energy_neg_tl", "Last Value of Negative Absolute kWh"),
+        Field("last_active_energy_neg_tl_datetime", "datetime", "Latest Reporting Time for kWh"),
+        _dec("last_reactive_energy_pos_tl", "Last Value of Positive Absolute kVARh"),
+        Field(
+            "last_reactive_energy_pos_tl_datetime", "datetime", "Latest Reporting Time for kVARh"
+        ),
+        _dec("last_reactive_energy_neg_tl", "Last Value of Negative Absolute kVARh"),
+        Field(
+            "last_reactive_energy_neg_tl_datetime", "datetime", "Latest Reporting Time for kVARh"
+        ),
+        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import"),
+        Field("aggregate_active_pwr_pos_datetime", "datetime", "Latest Time for positive kW"),
+        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export"),
+        Field("aggregate_active_pwr_neg_datetime", "datetime", "Latest Time for negative kW"),
+        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import"),
+        Field("aggregate_reactive_pwr_pos_datetime", "datetime", "Latest Time for positive kVAR"),
+        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export"),
+        Field("aggregate_reactive_pwr_neg_datetime", "datetime", "Latest Time for negative kVAR"),
+        Field("last_contactor_on_datetime", "datetime", "Last Contactor On Date & Time"),
+        Field("last_contactor_off_datetime", "datetime", "Last Contactor Off Date & Time"),
+        Field("last_communication_datetime", "datetime", "Last Communication Date & Time"),
+        _dec("last_signal_strength", "Latest Signal Strength"),
+        _dec("meter_load_limit_set", "Latest Sanctioned Load Limit set in the meter"),
+        Field("meter_ls_schedule_startdatetime", "datetime", "Start Date time for Load Shedding"),
+        Field("meter_ls_schedule_enddatetime", "datetime", "End Date time for Load Shedding"),
+        # Arrays as text: longer than varchar(50) in practice.
+        Field(
+            "meter_ls_schedule_slabs",
+            "str",
+            "Array containing action time & relay operate",
+            max_length=None,
+        ),
+        Field("meter_last_comm_datetime", "datetime", "Meter Date & Time of last communication"),
+        Field(
+            "meter_tariff_identification",
+            "str",
+            "Array containing tariff identification & time slabs",
+            max_length=None,
+        ),
+        Field("meter_activation_status", "int", "1 for Active, 0 for Inactive"),
+    ),
+)
+
+#: Status levels of TRANSACTION_STATUS (3.5.2).
+STATUS_LEVELS: dict[int, str] = {
+    0: "Waiting for processing",
+    1: "Command processing started",
+    2: "Communication request sent to meter",
+    3: "Communication established with meter",
+    4: "Command sent to meter",
+    5: "Command executed by meter",
+}
+#: A cancel is honoured only at these status levels (3.5.3).
+CANCELLABLE_STATUS_LEVELS = frozenset({0, 1, 2})
+
+TRANSACTION_STATUS = DataSet(
+    code="transaction_status",
+    table="TRANSACTION_STATUS",
+    read_path=None,
+    on_demand_type=None,
+    key=("transactionid", "global_device_id"),
+    time_field="command_receiving_datetime",
+    description=(
+        "Transaction status (3.5.2): one row per device and transaction. On-demand rows "
+        "arrive in 'response_data' (kept in Row.extras by decode_row)."
+    ),
+    fields=(
+        Field("transactionid", "str", "Transaction ID of command from MDM", max_length=None),
+        Field("msn", "str", "Meter Serial Number", max_length=None),
+        Field("global_device_id", "str", "Unique ID for each device by MDM", max_length=None),
+        Field("type", "str", "Type of Request", max_length=None),
+        Field("type_parameters", "str", "Type Parameters sent for the request", max_length=None),
+        Field("command_receiving_datetime", "datetime", "Date & Time command received by MDC"),
+        Field("status_level", "int", "Status level 0-5 (latest)"),
+        Field("status_1_datetime", "datetime", "Command processing started by MDC"),
+        Field("status_2_datetime", "datetime", "Request forwarded to meter from MDC"),
+        Field("status_3_datetime", "datetime", "Meter connected with MDC (hand shake)"),
+        Field("status_4_datetime", "datetime", "Command sent to meter"),
+        Field("status_5_datetime", "datetime", "Meter successfully executed command"),
+        Field("indv_status", "int", "1 success, 0 failure"),
+        Field("request_cancelled", "int", "1 if the MDC cancelled the request"),
+        Field("request_cancel_reason", "str", "Reason for cancelation", max_length=None),
+        Field("request_cancel_datetime", "datetime", "Date & time of cancelation"),
+    ),
+)
+
+DATASETS: dict[str, DataSet] = {
+    ds.code: ds
+    for ds in (INSTANTANEOUS, BILLING, MONTHLY_BILLING, LOAD_PROFILE, EVENTS, METER_VISUALS)
+}
+
+#: on_demand_request ``type`` values (3.5.1).
+ON_DEMAND_TYPES: dict[str, DataSet] = {ds.on_demand_type: ds for ds in DATASETS.values()}
+
+
+def by_on_demand_type(type_code: str) -> DataSet:
+    """``"LPRO"`` -> LOAD_PROFILE (case and whitespace tolerant); FieldError("type") if unknown."""
+    key = type_code.strip().upper() if isinstance(type_code, str) else type_code
+    try:
+        return ON_DEMAND_TYPES[key]
+    except (KeyError, TypeError):
+        raise FieldError(
+            "type", f"must be one of {', '.join(ON_DEMAND_TYPES)}, got {show(type_code)}"
+        ) from None
+
+
+def by_table(table: str) -> DataSet:
+    """``"LOAD_PROFILE_DATA"`` -> LOAD_PROFILE (KeyError if unknown)."""
+    for ds in (*DATASETS.values(), TRANSACTION_STATUS):
+        if ds.table == table.upper():
+            return ds
+    raise KeyError(table)
+
+
+__all__ = [
+    "BILLING",
+    "CANCELLABLE_STATUS_LEVELS",
+    "DATASETS",
+    "EVENTS",
+    "EVENT_CODES",
+    "INSTANTANEOUS",
+    "LOAD_PROFILE",
+    "METER_VISUALS",
+    "MONTHLY_BILLING",
+    "ON_DEMAND_TYPES",
+    "STATUS_LEVELS",
+    "TRANSACTION_STATUS",
+    "DataSet",
+    "Field",
+    "Row",
+    "by_on_demand_type",
+    "by_table",
+]
