@@ -6,8 +6,9 @@ is on its way while the current one is loaded (the MDC and PostgreSQL work in pa
 ``prefetch`` decoded answers wait in memory, whatever the size of the pull.
 
 Transient failures (timeouts, connection errors, HTTP 5xx) are retried with exponential backoff
-up to ``attempts`` times; then the error ends the pull. A body that is not a UDIL message is
-retried the same way, then handed over as :class:`MalformedPayload` to be quarantined.
+up to ``attempts`` times; then the error ends the pull. A read body that is not a UDIL message is
+asked for again up to ``malformed_attempts`` times, then handed over as
+:class:`MalformedPayload` to be quarantined (the pull goes on).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from apps.ingestion.windows import Window
+from apps.ingestion.windows import Window, request_bounds
 from apps.udil.codec import decode_response, parse_status, response_rows
 from apps.udil.errors import MalformedBody, MdcUnavailable, UdilStatusError
 
@@ -61,6 +62,7 @@ class ApiFetcher:
         jobs: Iterable[tuple[Window, list[str]]],
         *,
         attempts: int = 3,
+        malformed_attempts: int = 2,
         backoff: float = 1.0,
         prefetch: int = 2,
     ) -> None:
@@ -68,6 +70,7 @@ class ApiFetcher:
         self.dataset_code = dataset_code
         self.jobs: Iterator[tuple[Window, list[str]]] = iter(jobs)
         self.attempts = max(1, attempts)
+        self.malformed_attempts = max(1, malformed_attempts)
         self.backoff = backoff
         self.retries = 0
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
@@ -128,23 +131,27 @@ class ApiFetcher:
     def _read(
         self, window: Window, device_ids: list[str]
     ) -> list[dict[str, Any]] | MalformedPayload:
-        for attempt in range(1, self.attempts + 1):
+        """One request, retried: transport failures (and an unusable authorization answer) up
+        to ``attempts`` times, a malformed read body up to ``malformed_attempts`` times."""
+        start, end = request_bounds(window)
+        failures = malformed = 0
+        while True:
             try:
-                body, content_type = self.client.read_raw(
-                    self.dataset_code, device_ids, window.start, window.end
-                )
-            except MdcUnavailable:
-                if attempt == self.attempts or self._stop.is_set():
+                body, content_type = self.client.read_raw(self.dataset_code, device_ids, start, end)
+            except (MdcUnavailable, MalformedBody):
+                # MalformedBody here: the authorization answer was unusable (no body to keep)
+                failures += 1
+                if failures >= self.attempts or self._stop.is_set():
                     raise
-                self._sleep(attempt)
+                self._sleep(failures)
                 continue
             try:
                 return _rows_of(body, content_type)
             except MalformedBody as exc:
-                if attempt == self.attempts or self._stop.is_set():
+                malformed += 1
+                if malformed >= self.malformed_attempts or self._stop.is_set():
                     return MalformedPayload(body, content_type, str(exc))
-                self._sleep(attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+                self._sleep(malformed)
 
 
 def _rows_of(body: bytes, content_type: str | None) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from apps.ingestion.models import IngestionRun, Watermark
 from apps.ingestion.tabular import TabularChunk, tabular_chunks
 from apps.ingestion.windows import (
     backfill_start,
+    lookback,
     window_length,
     windows_count,
     windows_plan,
@@ -266,10 +267,12 @@ def pull_run(
     return run
 
 
-def _retry_policy() -> tuple[int, float]:
+def _retry_policy() -> tuple[int, int, float]:
+    """(attempts per request, attempts per malformed body, first backoff in seconds)."""
     attempts = int(getattr(settings, "INGESTION_REQUEST_ATTEMPTS", 3))
+    malformed = int(getattr(settings, "INGESTION_MALFORMED_ATTEMPTS", 2))
     backoff = float(getattr(settings, "INGESTION_RETRY_BACKOFF_SECONDS", 1.0))
-    return max(1, attempts), max(0.0, backoff)
+    return max(1, attempts), max(1, malformed), max(0.0, backoff)
 
 
 def _api_pull(
@@ -281,7 +284,10 @@ def _api_pull(
     until: dt.datetime,
     tally: _Tally,
 ) -> None:
-    start = watermark or _aware(since) or backfill_start(dataset_code, until)
+    if watermark is not None:
+        start = watermark - lookback(dataset_code)
+    else:
+        start = _aware(since) or backfill_start(dataset_code, until)
     length = window_length(dataset_code, mdc.window_minutes)
     batches = meter_batches(mdc)
     run.devices = sum(len(batch) for batch in batches)
@@ -293,7 +299,7 @@ def _api_pull(
     windows = windows_plan(dataset_code=dataset_code, start=start, until=until, length=length)
     jobs = ((window, batch) for window in windows for batch in batches)
     total = windows_count(dataset_code=dataset_code, start=start, until=until, length=length)
-    attempts, backoff = _retry_policy()
+    attempts, malformed_attempts, backoff = _retry_policy()
     prefetch = int(getattr(settings, "INGESTION_PREFETCH", 2))
     source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"
     with (
@@ -303,6 +309,7 @@ def _api_pull(
             dataset_code,
             jobs,
             attempts=attempts,
+            malformed_attempts=malformed_attempts,
             backoff=backoff,
             prefetch=prefetch,
         ) as fetcher,
@@ -314,7 +321,10 @@ def _api_pull(
                 window = fetched.window
                 tally.requests += 1
                 run.retries = fetcher.retries
-                source = f"{source_prefix} {window} ({len(fetched.device_ids)} devices)"
+                devices = fetched.device_ids
+                source = f"{source_prefix} {window} device {devices[0]}" + (
+                    f"..{devices[-1]} ({len(devices)})" if len(devices) > 1 else ""
+                )
                 if isinstance(fetched.result, MalformedPayload):
                     payload_quarantine(
                         dataset_code=dataset_code,

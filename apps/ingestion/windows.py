@@ -31,6 +31,24 @@ DEFAULT_BACKFILL_DAYS = {
     "meter_visuals": 1,
 }
 
+# How far before its watermark an API pull starts again (minutes): rows the MDC stores a little
+# after their meter time (delivery lag, a meter offline for a while) are still picked up. The
+# loader is idempotent, so re-read rows change nothing. ``settings.INGESTION_LOOKBACK_MINUTES``
+# overrides per data set.
+DEFAULT_LOOKBACK_MINUTES = {
+    "instantaneous": 30,
+    "billing": 0,
+    "monthly_billing": 0,
+    "load_profile": 60,
+    "events": 60,
+    "meter_visuals": 0,
+}
+
+# UDIL read windows are taken as inclusive at both ends (SQL BETWEEN, what MDCs do), with
+# second resolution: a window [start, end) is requested as start .. end - 1 s, so consecutive
+# windows never return the same row twice.
+REQUEST_RESOLUTION = dt.timedelta(seconds=1)
+
 # Data sets whose rows are a current state, not a history: one window from the watermark (or
 # the backfill start) to now, whatever its length; the MDC answers with the latest row per
 # device.
@@ -61,6 +79,17 @@ def backfill_start(dataset_code: str, until: dt.datetime) -> dt.datetime:
     days = int(overrides.get(dataset_code, DEFAULT_BACKFILL_DAYS[dataset_code]))
     start = until - dt.timedelta(days=days)
     return start.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def lookback(dataset_code: str) -> dt.timedelta:
+    overrides = getattr(settings, "INGESTION_LOOKBACK_MINUTES", {}) or {}
+    minutes = overrides.get(dataset_code, DEFAULT_LOOKBACK_MINUTES[dataset_code])
+    return dt.timedelta(minutes=max(0, int(minutes)))
+
+
+def request_bounds(window: Window) -> tuple[dt.datetime, dt.datetime]:
+    """``start_datetime`` and ``end_datetime`` to send for a window (both inclusive)."""
+    return window.start, max(window.start, window.end - REQUEST_RESOLUTION)
 
 
 def windows_plan(
