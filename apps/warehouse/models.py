@@ -22,6 +22,7 @@ class WarehouseRow(models.Model):
     """Common base of the data set tables (read-only from Django)."""
 
     dataset_code: str = ""
+    time_field_name: str = ""  # the meter time the table is partitioned on
 
     class Meta:
         abstract = True
@@ -33,6 +34,7 @@ class InstantaneousReading(WarehouseRow):
     Stored in ``warehouse_instantaneous``."""
 
     dataset_code = "instantaneous"
+    time_field_name = "meter_datetime"
     pk = models.CompositePrimaryKey("global_device_id", "meter_datetime")
     current_tariff_register = models.IntegerField(
         null=True,
@@ -154,6 +156,7 @@ class BillingReading(WarehouseRow):
     Stored in ``warehouse_billing``."""
 
     dataset_code = "billing"
+    time_field_name = "meter_datetime"
     pk = models.CompositePrimaryKey("global_device_id", "meter_datetime")
     msn = models.BigIntegerField(null=True, blank=True, help_text="Meter Serial Number")
     global_device_id = models.CharField(max_length=50, help_text="Unique ID for each device by MDM")
@@ -466,6 +469,7 @@ class MonthlyBillingReading(WarehouseRow):
     Stored in ``warehouse_monthly_billing``."""
 
     dataset_code = "monthly_billing"
+    time_field_name = "meter_datetime"
     pk = models.CompositePrimaryKey("global_device_id", "meter_datetime")
     msn = models.BigIntegerField(null=True, blank=True, help_text="Meter Serial Number")
     global_device_id = models.CharField(max_length=50, help_text="Unique ID for each device by MDM")
@@ -784,6 +788,7 @@ class LoadProfileReading(WarehouseRow):
     Stored in ``warehouse_load_profile``."""
 
     dataset_code = "load_profile"
+    time_field_name = "meter_datetime"
     pk = models.CompositePrimaryKey("global_device_id", "meter_datetime", "channel_id")
     msn = models.BigIntegerField(null=True, blank=True, help_text="Meter Serial Number")
     global_device_id = models.CharField(max_length=50, help_text="Unique ID for each device by MDM")
@@ -1122,6 +1127,7 @@ class MeterEvent(WarehouseRow):
     Stored in ``warehouse_event``."""
 
     dataset_code = "events"
+    time_field_name = "event_datetime"
     pk = models.CompositePrimaryKey("global_device_id", "event_datetime", "event_code")
     msn = models.BigIntegerField(null=True, blank=True, help_text="Meter Serial Number")
     global_device_id = models.CharField(max_length=50, help_text="Unique ID for each device by MDM")

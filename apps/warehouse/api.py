@@ -1,0 +1,110 @@
+"""Read API of the warehouse: every data set, filtered like the pages, and the quarantine.
+
+Data set endpoints page with a cursor on the meter time (newest first): no COUNT over
+partitioned tables of millions of rows, and stable pages while loads run.
+"""
+
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.pagination import CursorPagination
+
+from apps.udil.datasets import DATASETS
+from apps.warehouse import filters
+from apps.warehouse.models import (
+    BillingReading,
+    InstantaneousReading,
+    LoadProfileReading,
+    MeterEvent,
+    MeterVisuals,
+    MonthlyBillingReading,
+    QuarantinedRow,
+)
+
+
+def _serializer_for(model, dataset_code: str) -> type[serializers.ModelSerializer]:
+    meta = type(
+        "Meta",
+        (),
+        {"model": model, "fields": [*DATASETS[dataset_code].field_names, "mdc_id", "ingested_at"]},
+    )
+    return type(f"{model.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
+
+
+InstantaneousReadingSerializer = _serializer_for(InstantaneousReading, "instantaneous")
+BillingReadingSerializer = _serializer_for(BillingReading, "billing")
+MonthlyBillingReadingSerializer = _serializer_for(MonthlyBillingReading, "monthly_billing")
+LoadProfileReadingSerializer = _serializer_for(LoadProfileReading, "load_profile")
+MeterEventSerializer = _serializer_for(MeterEvent, "events")
+MeterVisualsSerializer = _serializer_for(MeterVisuals, "meter_visuals")
+
+
+class NewestFirst(CursorPagination):
+    page_size = 100
+    max_page_size = 1000
+    page_size_query_param = "page_size"
+
+
+class MeterTimeNewestFirst(NewestFirst):
+    ordering = ("-meter_datetime",)
+
+
+class EventTimeNewestFirst(NewestFirst):
+    ordering = ("-event_datetime",)
+
+
+class DataSetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """List only: rows are identified by their composite key, filter by it."""
+
+    pagination_class = MeterTimeNewestFirst
+    ordering_fields: list[str] = []
+
+
+class InstantaneousReadingViewSet(DataSetViewSet):
+    queryset = InstantaneousReading.objects.all()
+    serializer_class = InstantaneousReadingSerializer
+    filterset_class = filters.InstantaneousReadingFilter
+
+
+class BillingReadingViewSet(DataSetViewSet):
+    queryset = BillingReading.objects.all()
+    serializer_class = BillingReadingSerializer
+    filterset_class = filters.BillingReadingFilter
+
+
+class MonthlyBillingReadingViewSet(DataSetViewSet):
+    queryset = MonthlyBillingReading.objects.all()
+    serializer_class = MonthlyBillingReadingSerializer
+    filterset_class = filters.MonthlyBillingReadingFilter
+
+
+class LoadProfileReadingViewSet(DataSetViewSet):
+    queryset = LoadProfileReading.objects.all()
+    serializer_class = LoadProfileReadingSerializer
+    filterset_class = filters.LoadProfileReadingFilter
+
+
+class MeterEventViewSet(DataSetViewSet):
+    queryset = MeterEvent.objects.all()
+    serializer_class = MeterEventSerializer
+    filterset_class = filters.MeterEventFilter
+    pagination_class = EventTimeNewestFirst
+
+
+class MeterVisualsViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = MeterVisuals.objects.order_by("global_device_id")
+    serializer_class = MeterVisualsSerializer
+    filterset_class = filters.MeterVisualsFilter
+
+
+class QuarantinedRowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QuarantinedRow
+        fields = [
+            "id", "at", "mdc_id", "dataset_code", "kind", "reason", "raw_payload", "raw_text",
+            "source", "resolved", "resolved_at", "resolution_note",
+        ]  # fmt: skip
+
+
+class QuarantinedRowViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = QuarantinedRow.objects.all()
+    serializer_class = QuarantinedRowSerializer
+    filterset_class = filters.QuarantinedRowFilter

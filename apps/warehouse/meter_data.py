@@ -1,0 +1,71 @@
+"""The warehouse part of a meter's page: ``{% include "warehouse/_meter_data.html" %}`` with the
+context of ``meter_data_context(meter)`` (the page must load plotly.js for the chart)."""
+
+from __future__ import annotations
+
+import datetime
+
+import plotly.graph_objects as go
+from django.utils import timezone
+
+from apps.dashboard.charts import figure_html
+from apps.udil.datasets import EVENT_CODES
+from apps.warehouse import selectors
+
+LOAD_PROFILE_DAYS = 7
+RECENT_EVENTS = 10
+VISUALS_SHOWN = (
+    ("Last communication", "last_communication_datetime"),
+    ("Active energy import (kWh)", "last_active_energy_pos_tl"),
+    ("Active energy export (kWh)", "last_active_energy_neg_tl"),
+    ("Active power import (kW)", "aggregate_active_pwr_pos"),
+    ("Signal strength", "last_signal_strength"),
+    ("Load limit", "meter_load_limit_set"),
+    ("Last contactor on", "last_contactor_on_datetime"),
+    ("Last contactor off", "last_contactor_off_datetime"),
+    ("Last command", "last_command"),
+    ("Last command response", "last_command_resp"),
+    ("Activation status", "meter_activation_status"),
+)
+
+
+def _global_device_id(meter_or_gid) -> str:
+    return meter_or_gid if isinstance(meter_or_gid, str) else meter_or_gid.global_device_id
+
+
+def _load_profile_chart(global_device_id: str, now: datetime.datetime):
+    readings = list(
+        selectors.meter_load_profile(
+            global_device_id, now - datetime.timedelta(days=LOAD_PROFILE_DAYS), now
+        ).values_list("meter_datetime", "active_energy_tl")
+    )
+    if not readings:
+        return None
+    figure = go.Figure(
+        go.Scatter(
+            x=[timezone.localtime(at) for at, _ in readings],
+            y=[float(value) if value is not None else None for _, value in readings],
+            mode="lines",
+            name="Active energy (kWh)",
+        )
+    )
+    figure.update_layout(yaxis_title="kWh (total)", showlegend=False)
+    return figure_html(figure, height=240)
+
+
+def meter_data_context(meter_or_gid) -> dict:
+    """Latest visuals, recent events and a 7-day load profile chart of one meter (a registry
+    Meter or its global_device_id)."""
+    global_device_id = _global_device_id(meter_or_gid)
+    visuals = selectors.meter_latest_visuals(global_device_id)
+    events = selectors.meter_recent_events(global_device_id, limit=RECENT_EVENTS)
+    return {
+        "warehouse_global_device_id": global_device_id,
+        "warehouse_visuals": visuals,
+        "warehouse_visuals_rows": [(label, getattr(visuals, name)) for label, name in VISUALS_SHOWN]
+        if visuals
+        else [],
+        "warehouse_events": [(event, EVENT_CODES.get(event.event_code, "")) for event in events],
+        "warehouse_load_profile_chart": _load_profile_chart(global_device_id, timezone.now()),
+        "warehouse_load_profile_days": LOAD_PROFILE_DAYS,
+    }
