@@ -826,7 +826,7 @@ def transaction_row(row: SimTransaction) -> dict[str, Any]:
         if isinstance(value, dt.datetime):
             value = format_datetime(value)
         elif value is None:
-            value = ""
+            value = "0000-00-00 00:00:00" if name == "request_cancel_datetime" else ""
         out[name] = str(value)
     return out
 

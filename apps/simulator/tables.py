@@ -5,7 +5,7 @@ from apps.simulator.models import SimMdc
 
 class SimMdcTable(tables.Table):
     code = tables.Column(linkify=True)
-    meters = tables.Column(accessor="meters.count", verbose_name="Meters", orderable=False)
+    meters = tables.Column(accessor="meters__count", verbose_name="Meters", orderable=False)
 
     class Meta:
         model = SimMdc

@@ -10,6 +10,8 @@ import random
 import re
 from typing import Any
 
+import orjson
+
 from apps.simulator.generator import NUMERIC_FIELDS
 from apps.simulator.models import NumberStyle, SimMdc
 from apps.udil.codec import JSON_CONTENT_TYPE, XML_CONTENT_TYPE, encode_response
@@ -57,8 +59,9 @@ def rows_body(
     tpl = _template(mdc.fmt, fields)
     if mdc.fmt == "json":
         body = ",".join([tpl % row for row in rows])
-        safe = message.replace('"', "'")
-        text = '{"status":"1","message":"' + safe + '","data":[' + body + "]}"
+        text = (
+            '{"status":"1","message":' + orjson.dumps(message).decode() + ',"data":[' + body + "]}"
+        )
         return text.encode(), JSON_CONTENT_TYPE
     body = "".join([tpl % row for row in rows])
     text = (

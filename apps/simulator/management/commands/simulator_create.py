@@ -1,0 +1,55 @@
+"""``manage.py simulator_create --mdcs 2 --meters 100 --days 30 --format json --transport api``
+
+Creates simulated MDCs ``<prefix>1`` .. ``<prefix>N`` with their fleets and prints each base
+URL and its credentials. Tabular MDCs get their schema filled up to now.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.simulator.models import Format, SimMdc, Transport
+from apps.simulator.services import sim_mdc_create
+from apps.simulator.tabular import sim_tabular_sync
+
+
+class Command(BaseCommand):
+    help = "Create simulated UDIL MDCs with deterministic fleets."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--mdcs", type=int, default=1)
+        parser.add_argument("--meters", type=int, default=100)
+        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--format", choices=Format.values, default=Format.JSON)
+        parser.add_argument("--transport", choices=Transport.values, default=Transport.API)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--prefix", default="sim", help="MDC codes are <prefix><n>.")
+        parser.add_argument("--lp-interval", type=int, choices=(15, 30), default=None)
+        parser.add_argument(
+            "--pace", type=float, default=10.0, help="Seconds per command status level."
+        )
+
+    def handle(self, *args, **opts):
+        for n in range(1, opts["mdcs"] + 1):
+            code = f"{opts['prefix']}{n}"
+            if SimMdc.objects.filter(code=code).exists():
+                raise CommandError(f"simulated MDC {code} exists already")
+            mdc, meters = sim_mdc_create(
+                code=code,
+                fmt=opts["format"],
+                transport=opts["transport"],
+                meters=opts["meters"],
+                days=opts["days"],
+                seed=opts["seed"] + n - 1,
+                lp_interval=opts["lp_interval"],
+                command_pace_seconds=opts["pace"],
+            )
+            where = f"/sim/{code}/"
+            if mdc.transport == Transport.TABULAR:
+                written = sim_tabular_sync(mdc=mdc)
+                where += f" and schema {mdc.tabular_schema} ({sum(written.values())} rows)"
+            self.stdout.write(
+                f"{code}: {len(meters)} meters ({meters[0].global_device_id} .. "
+                f"{meters[-1].global_device_id}) {mdc.fmt}/{mdc.transport} at {where}; "
+                f"username={mdc.username} password={mdc.password} code={mdc.auth_code}"
+            )
