@@ -175,7 +175,7 @@ def mdc_client_for(mdc):
     from apps.registry.selectors import mdc_client
     from apps.udil.profiles import get_profile
 
-    key = (mdc.pk, mdc.updated_at)
+    key = (mdc.pk, mdc.updated_at, mdc.base_url)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -785,11 +785,28 @@ def _device_state(current: dict[str, Any], row: dict[str, Any], now: datetime) -
     return new
 
 
-def _status_rows_fetch(mdc, tids: list[str], result: PollResult) -> list[dict] | None:
+def _device_notes(message: Any) -> dict[str, str]:
+    """Per-device notes in a transaction_status message (``"m0001: meter unreachable; ..."``):
+    the 2019 table has no message column, so MDCs put them in the overall message."""
+    notes: dict[str, str] = {}
+    if isinstance(message, str):
+        for part in message.split(";"):
+            gdid, sep, text = part.strip().partition(": ")
+            if sep and gdid and " " not in gdid:
+                notes[gdid] = text.strip()
+    return notes
+
+
+def _status_rows_fetch(
+    mdc, tids: list[str], result: PollResult
+) -> tuple[list[dict], dict[str, str]] | None:
+    from apps.udil.codec import response_rows
+
     client = mdc_client_for(mdc)
     result.http_requests += 1
     try:
-        return client.transaction_status(tids)
+        payload = client.call("transaction_status", {"transactionid": tids})
+        return response_rows(payload), _device_notes(payload.get("message"))
     except (MdcUnavailable, MalformedBody, UdilError) as exc:
         result.errors.append(f"{type(exc).__name__}: {exc}")
         return None
@@ -818,14 +835,15 @@ def transactions_poll(*, mdc_id: int, due_only: bool = True) -> PollResult:
     step = max(1, conf.POLL_MAX_TRANSACTIONS)
     for start in range(0, len(due), step):
         chunk = due[start : start + step]
-        rows = _status_rows_fetch(mdc, [tid for _, tid in chunk], result)
+        fetched = _status_rows_fetch(mdc, [tid for _, tid in chunk], result)
         ids = [pk for pk, _ in chunk]
-        if rows is None:
+        if fetched is None:
             _poll_backoff(ids, timezone.now())
             continue
+        rows, notes = fetched
         result.transactions += len(chunk)
         result.status_rows += len(rows)
-        _status_apply(mdc=mdc, transaction_ids=ids, rows=rows, result=result)
+        _status_apply(mdc=mdc, transaction_ids=ids, rows=rows, notes=notes, result=result)
     return result
 
 
@@ -842,7 +860,9 @@ def _poll_backoff(transaction_ids: list[int], now: datetime) -> None:
 
 
 @transaction.atomic
-def _status_apply(*, mdc, transaction_ids: list[int], rows: list[dict], result: PollResult) -> None:
+def _status_apply(
+    *, mdc, transaction_ids: list[int], rows: list[dict], notes: dict[str, str], result: PollResult
+) -> None:
     now = timezone.now()
     txs = {
         tx.transactionid: tx
@@ -874,7 +894,8 @@ def _status_apply(*, mdc, transaction_ids: list[int], rows: list[dict], result: 
             result.bad_rows += 1
             continue
         if current["outcome"] == Outcome.PENDING:
-            new = _device_state(current, {**row, "message": raw.get("message")}, now)
+            message = raw.get("message") or notes.get(row["global_device_id"])
+            new = _device_state(current, {**row, "message": message}, now)
             if new is not None:
                 changes.append(new)
                 changed_txs.add(tx.pk)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from apps.commands.choices import RequestState
@@ -10,6 +11,18 @@ from apps.commands.models import CommandRequest
 from apps.registry.tests.factories import MdcFactory, MeterFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def login(make_user):
+    """A separate logged-in client per role (``client_as`` reuses one client)."""
+
+    def make(role):
+        client = Client()
+        client.force_login(make_user(role))
+        return client
+
+    return make
 
 
 @pytest.fixture
@@ -22,8 +35,12 @@ def fleet():
 
 @pytest.mark.parametrize(
     ("role", "new_page", "history"),
-    [("Viewer", 403, 200), ("Operator", 200, 200), ("Administrator", 200, 200),
-     ("Revenue Officer", 403, 200)],
+    [
+        ("Viewer", 403, 200),
+        ("Operator", 200, 200),
+        ("Administrator", 200, 200),
+        ("Revenue Officer", 403, 200),
+    ],
 )
 def test_page_permissions(client_as, role, new_page, history):
     client = client_as(role)
@@ -60,20 +77,28 @@ def test_console_params_review_confirm(client_as, fleet, django_capture_on_commi
     assert page.context["selection"].unknown_ids == ["nope1"]
     names = list(page.context["params_form"].fields)
     assert names == [
-        "load_limit", "maximum_retries", "retry_interval", "threshold_duration",
-        "retry_clear_interval", "scheduled_at",
+        "load_limit",
+        "maximum_retries",
+        "retry_interval",
+        "threshold_duration",
+        "retry_clear_interval",
+        "scheduled_at",
     ]
     assert page.context["params_form"].fields["load_limit"].help_text == "Threshold limit in kW"
     # Bad values: the protocol package's messages, on their fields.
-    bad = client.post(url, {**base, "step": "review", "load_limit": "abc",
-                            "maximum_retries": "3"})
+    bad = client.post(url, {**base, "step": "review", "load_limit": "abc", "maximum_retries": "3"})
     form = bad.context["params_form"]
     assert bad.context["step"] == "params"
     assert form.errors["retry_interval"] == ["is required"]
     assert "load_limit" in form.errors
     assert b"is required" in bad.content
-    params = {"load_limit": "20", "maximum_retries": "10", "retry_interval": "60",
-              "threshold_duration": "30", "retry_clear_interval": "3600"}
+    params = {
+        "load_limit": "20",
+        "maximum_retries": "10",
+        "retry_interval": "60",
+        "threshold_duration": "30",
+        "retry_clear_interval": "3600",
+    }
     review = client.post(url, {**base, "step": "review", **params})
     assert review.context["step"] == "review"
     assert review.context["wire_params"] == params
@@ -85,7 +110,9 @@ def test_console_params_review_confirm(client_as, fleet, django_capture_on_commi
     assert done.status_code == 302
     assert done["Location"] == reverse("commands:request-detail", args=[created.pk])
     assert (created.command, created.device_count, created.mdc_count) == (
-        "sanctioned_load_control", 3, 2,
+        "sanctioned_load_control",
+        3,
+        2,
     )
     assert created.params == params
     assert len(callbacks) == 1
@@ -101,10 +128,10 @@ def test_console_params_review_confirm(client_as, fleet, django_capture_on_commi
     assert meters[0].global_device_id.encode() in fragment.content
 
 
-def test_review_warns_about_two_person_rule(client_as, fleet, monkeypatch):
+def test_review_warns_about_two_person_rule(login, fleet, monkeypatch):
     monkeypatch.setenv("MDM_TWO_PERSON_THRESHOLD", "2")
     _, _, meters = fleet
-    client = client_as("Operator")
+    client = login("Operator")
     pasted = " ".join(m.global_device_id for m in meters)
     base = {"command": "aux_relay_operations", "pasted": pasted, "relay_operate": "0"}
     review = client.post(reverse("commands:request-new"), {**base, "step": "review"})
@@ -116,7 +143,7 @@ def test_review_warns_about_two_person_rule(client_as, fleet, monkeypatch):
     # The operator cannot approve; an administrator can, from the page.
     url = reverse("commands:request-approve", args=[created.pk])
     assert client.post(url).status_code == 403
-    admin = client_as("Administrator")
+    admin = login("Administrator")
     detail = admin.get(created.get_absolute_url())
     assert detail.context["can_approve"] is True
     admin.post(url, {"note": "checked"})
@@ -130,7 +157,9 @@ def test_viewer_cannot_post_actions(client_as, fleet, make_user):
 
     _, _, meters = fleet
     request = command_request_create(
-        actor=make_user("Operator"), command="time_synchronization", params={},
+        actor=make_user("Operator"),
+        command="time_synchronization",
+        params={},
         meters=[m.pk for m in meters],
     )
     viewer = client_as("Viewer")
@@ -149,7 +178,9 @@ def test_history_filters(client_as, fleet, make_user):
         actor=operator, command="time_synchronization", params={}, meters=[meters[0].pk]
     )
     relay = command_request_create(
-        actor=operator, command="aux_relay_operations", params={"relay_operate": "1"},
+        actor=operator,
+        command="aux_relay_operations",
+        params={"relay_operate": "1"},
         meters=[meters[1].pk],
     )
     client = client_as("Viewer")
@@ -165,19 +196,26 @@ def test_history_filters(client_as, fleet, make_user):
 # --- API ---------------------------------------------------------------------------------------
 
 
-def test_api_permissions_and_create(client_as, fleet, django_capture_on_commit_callbacks):
+def test_api_permissions_and_create(login, fleet, django_capture_on_commit_callbacks):
     mdc_a, _, meters = fleet
     url = reverse("commands-api:request-list")
-    body = {"command": "meter_data_sampling",
-            "params": {"activation_datetime": "2025-01-01 00:00:00", "data_type": "lpro",
-                       "sampling_interval": "30", "sampling_initial_time": "0"},
-            "meters": [m.global_device_id for m in meters[:2]]}
-    viewer = client_as("Viewer")
+    body = {
+        "command": "meter_data_sampling",
+        "params": {
+            "activation_datetime": "2025-01-01 00:00:00",
+            "data_type": "lpro",
+            "sampling_interval": "30",
+            "sampling_initial_time": "0",
+        },
+        "meters": [m.global_device_id for m in meters[:2]],
+    }
+    viewer = login("Viewer")
     assert viewer.get(url).status_code == 200
     assert viewer.post(url, body, content_type="application/json").status_code == 403
-    operator = client_as("Operator")
-    bad = operator.post(url, {**body, "params": {"sampling_interval": "90"}},
-                        content_type="application/json")
+    operator = login("Operator")
+    bad = operator.post(
+        url, {**body, "params": {"sampling_interval": "90"}}, content_type="application/json"
+    )
     assert bad.status_code == 400
     assert bad.json()["sampling_interval"] == ["must be between 1 and 59, got '90'"]
     assert bad.json()["data_type"] == ["is required"]
@@ -192,7 +230,8 @@ def test_api_permissions_and_create(client_as, fleet, django_capture_on_commit_c
     assert len(data["transactions"][0]["transactionid"]) == 32
     assert len(callbacks) == 1
     by_filter = operator.post(
-        url, {"command": "time_synchronization", "meter_filter": {"mdc": str(mdc_a.pk)}},
+        url,
+        {"command": "time_synchronization", "meter_filter": {"mdc": str(mdc_a.pk)}},
         content_type="application/json",
     )
     assert by_filter.status_code == 201
@@ -207,7 +246,7 @@ def test_api_permissions_and_create(client_as, fleet, django_capture_on_commit_c
     assert viewer.post(cancel_url, {}, content_type="application/json").status_code == 403
     approve_url = reverse("commands-api:request-approve", args=[pk])
     assert operator.post(approve_url, {}, content_type="application/json").status_code == 403
-    admin = client_as("Administrator")
+    admin = login("Administrator")
     not_waiting = admin.post(approve_url, {}, content_type="application/json")
     assert not_waiting.status_code == 400
     cancelled = operator.post(cancel_url, {}, content_type="application/json")
@@ -218,22 +257,24 @@ def test_api_permissions_and_create(client_as, fleet, django_capture_on_commit_c
     )
 
 
-def test_api_two_person_rule(client_as, fleet, monkeypatch):
+def test_api_two_person_rule(login, fleet, monkeypatch):
     monkeypatch.setenv("MDM_TWO_PERSON_THRESHOLD", "1")
     _, _, meters = fleet
     url = reverse("commands-api:request-list")
-    operator = client_as("Operator")
+    operator = login("Operator")
     created = operator.post(
         url,
-        {"command": "meter_status_update", "params": {"meter_activation_status": "0"},
-         "meters": [m.global_device_id for m in meters[:2]]},
+        {
+            "command": "meter_status_update",
+            "params": {"meter_activation_status": "0"},
+            "meters": [m.global_device_id for m in meters[:2]],
+        },
         content_type="application/json",
     ).json()
     assert created["state"] == "awaiting_approval"
     assert created["approval_required"] is True
     approve = reverse("commands-api:request-approve", args=[created["id"]])
-    approved = client_as("Administrator").post(approve, {"note": "ok"},
-                                               content_type="application/json")
+    approved = login("Administrator").post(approve, {"note": "ok"}, content_type="application/json")
     assert approved.status_code == 200
     assert approved.json()["state"] == "dispatching"
     assert approved.json()["decision_note"] == "ok"
