@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.ingestion.choices import RunOutcome
 from apps.ingestion.models import IngestionRun, Watermark
 from apps.ingestion.windows import STATE_DATASETS
-from apps.registry.choices import Dataset
+from apps.registry.choices import ActivationStatus, Dataset
 from apps.registry.models import Mdc
 
 ERROR_OUTCOMES = (RunOutcome.FAILED, RunOutcome.PARTIAL)
@@ -193,9 +193,14 @@ def mdc_runs_hourly(
 
 @dataclass(frozen=True)
 class CompletenessCell:
+    """One MDC and day. ``meters``: meters that delivered load profile that day; ``active``:
+    active meters registered with the MDC now. ``expected`` counts every active meter: one that
+    delivered nothing is expected at the average interval of those that did."""
+
     mdc_code: str
     day: dt.date
     meters: int
+    active: int
     received: int
     expected: int
 
@@ -216,28 +221,41 @@ class CompletenessGrid:
 
     @property
     def percent(self) -> list[list[float | None]]:
-        """Rows per MDC (in ``mdc_codes`` order), columns per day."""
+        """Rows per MDC (in ``mdc_codes`` order), columns per day (0 where nothing arrived)."""
         by_key = {(cell.mdc_code, cell.day): cell.percent for cell in self.cells}
-        return [[by_key.get((code, day)) for day in self.days] for code in self.mdc_codes]
+        return [[by_key.get((code, day), 0.0) for day in self.days] for code in self.mdc_codes]
 
 
 def completeness_grid(*, days: int = 14, today: dt.date | None = None) -> CompletenessGrid:
-    """Load-profile intervals received per MDC and local day, against those expected from the
-    MDC's active meters, for the ``days`` days up to and including ``today``."""
+    """Load-profile intervals received per MDC and local day against those expected, for the
+    ``days`` days up to and including ``today``, for every MDC with active meters."""
     from apps.warehouse.selectors import load_profile_completeness
 
     today = today or timezone.localdate()
     first = today - dt.timedelta(days=days - 1)
     day_list = [first + dt.timedelta(days=offset) for offset in range(days)]
-    cells = [
-        CompletenessCell(
-            mdc_code=row.mdc_code,
-            day=row.day,
-            meters=row.meters,
-            received=row.received,
-            expected=row.expected,
+    mdcs = {
+        mdc.pk: mdc
+        for mdc in Mdc.objects.annotate(
+            active=Count("meters", filter=Q(meters__activation_status=ActivationStatus.ACTIVE))
+        ).filter(active__gt=0)
+    }
+    cells = []
+    for row in load_profile_completeness(None, first, today):
+        mdc = mdcs.get(row.mdc_id)
+        if mdc is None:
+            continue
+        per_meter = (row.expected or 0) / row.meters if row.meters else 0
+        silent = max(0, mdc.active - row.meters)
+        cells.append(
+            CompletenessCell(
+                mdc_code=mdc.code,
+                day=row.day,
+                meters=row.meters,
+                active=mdc.active,
+                received=int(row.received),
+                expected=round((row.expected or 0) + silent * per_meter),
+            )
         )
-        for row in load_profile_completeness(start=first, end=today)
-    ]
-    codes = sorted({cell.mdc_code for cell in cells})
+    codes = sorted(mdc.code for mdc in mdcs.values())
     return CompletenessGrid(mdc_codes=codes, days=day_list, cells=cells)

@@ -10,6 +10,7 @@ from django.db.models.signals import post_save
 
 from apps.ingestion.choices import RunOutcome
 from apps.ingestion.models import IngestionRun, Watermark
+from apps.ingestion.selectors import completeness_grid
 from apps.ingestion.services import pull_run, watermark_set
 from apps.ingestion.tests.conftest import (
     DAYS,
@@ -269,3 +270,23 @@ def test_a_pull_stopped_midway_and_rerun_leaves_no_gap_and_no_duplicate(
     # rows loaded before the stop and re-read in the lookback were not inserted twice
     assert first.rows_inserted + second.rows_inserted == len(expected)
     assert second.rows_updated == 0
+
+
+def test_completeness_counts_intervals_received_against_expected(live_server, frozen, client_as):
+    sim, sim_meters = sim_mdc("complete", meters=3)
+    mdc = registered_mdc(live_server, sim, sim_meters)
+    pull_run(mdc_id=mdc.pk, dataset_code="load_profile", since=sim.history_start, until=UNTIL)
+    grid = completeness_grid(days=4, today=NOW.date())
+    cells = {cell.day: cell for cell in grid.cells if cell.mdc_code == mdc.code}
+    per_day = {}
+    for row in stored_rows(mdc.pk, "load_profile"):
+        day = row["meter_datetime"].astimezone(NOW.tzinfo).date()
+        per_day[day] = per_day.get(day, 0) + 1
+    assert {day: cell.received for day, cell in cells.items()} == per_day
+    full_day = dt.date(2025, 7, 1)
+    expected = sum(1440 // meter.lp_interval for meter in sim_meters)
+    assert (cells[full_day].received, cells[full_day].expected) == (expected, expected)
+    assert cells[full_day].percent == 100.0
+    assert cells[NOW.date()].percent == 50.0  # up to 11:57 of the day
+    page = client_as("Viewer").get("/ingestion/completeness/", {"days": 3})
+    assert page.status_code == 200
