@@ -366,10 +366,12 @@ class MeterSpec:
         return isinstance(other, MeterSpec) and other.key == self.key
 
     def at(self, name: str, t: int):
-        """Value of a setting in force at epoch ``t`` (None before any)."""
+        """Value of a setting in force at epoch ``t`` (None if never set)."""
         epochs, values = self.timelines.get(name, ((), ()))
         i = bisect_right(epochs, t)
-        return values[i - 1] if i else None
+        if i:
+            return values[i - 1]
+        return values[0] if values else None  # before the first entry: the initial setting
 
     def changes(self, name: str, a: int, b: int) -> list[tuple[int, object]]:
         """``[(epoch, value)]`` changes of a setting with a < epoch < b."""
