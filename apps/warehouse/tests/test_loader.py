@@ -186,3 +186,17 @@ def test_stream_of_batches_loads_every_batch(load_profile_row):
 def test_unknown_data_set_is_refused():
     with pytest.raises(ValueError, match="unknown data set"):
         load("transaction_status", [])
+
+
+def test_keys_equal_as_numbers_but_not_as_text_never_error(load_profile_row):
+    batch = [load_profile_row(channel_id="7"), load_profile_row(channel_id="007")]
+    result = load("load_profile", batch)
+    assert result.received == 2 and result.inserted == 1
+    assert load("load_profile", batch).inserted == 0
+    assert LoadProfileReading.objects.get().channel_id == 7
+
+
+def test_overlapping_batch_takes_the_merge_path_and_counts_right(load_profile_row):
+    load("load_profile", [load_profile_row(at="2026-11-03 10:00:00")])
+    overlapping = [load_profile_row(at=f"2026-11-03 {h}:00:00") for h in (9, 10, 11)]
+    assert load("load_profile", overlapping) == LoadResult(received=3, inserted=2, unchanged=1)
