@@ -1,9 +1,10 @@
 """Reading an API MDC one bounded request at a time, a little ahead of the loader.
 
-A background thread sends the requests of a pull in order (each window's device batches, window
-after window), decodes each answer and hands it over through a small queue, so the next answer
-is on its way while the current one is loaded (the MDC and PostgreSQL work in parallel). At most
-``prefetch`` decoded answers wait in memory, whatever the size of the pull.
+Worker threads send the requests of a pull (each window's device batches, window after window)
+and decode the answers; the loader takes them strictly in order. While one answer is loaded the
+next ones are on their way, so the MDC, this process and PostgreSQL work in parallel. At most
+``concurrency`` requests are in flight and ``prefetch`` answers wait in memory, whatever the size
+of the pull.
 
 Transient failures (timeouts, connection errors, HTTP 5xx) are retried with exponential backoff
 up to ``attempts`` times; then the error ends the pull. A read body that is not a UDIL message is
@@ -13,17 +14,16 @@ asked for again up to ``malformed_attempts`` times, then handed over as
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from apps.ingestion.windows import Window, request_bounds
 from apps.udil.codec import decode_response, parse_status, response_rows
 from apps.udil.errors import MalformedBody, MdcUnavailable, UdilStatusError
-
-_POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -40,19 +40,11 @@ class FetchedBody:
     result: list[dict[str, Any]] | MalformedPayload
 
 
-@dataclass(frozen=True)
-class _Failure:
-    error: BaseException
-
-
-_DONE = object()
-
-
 class ApiFetcher:
-    """Iterates the answers to ``jobs`` (``(window, device_ids)`` pairs) in order.
+    """The answers to ``jobs`` (``(window, device_ids)`` pairs), in order.
 
     Use as a context manager; :meth:`next` returns the next :class:`FetchedBody` or raises the
-    error that stopped the reading.
+    error that stopped the reading of that request.
     """
 
     def __init__(
@@ -65,6 +57,7 @@ class ApiFetcher:
         malformed_attempts: int = 2,
         backoff: float = 1.0,
         prefetch: int = 2,
+        concurrency: int = 1,
     ) -> None:
         self.client = client
         self.dataset_code = dataset_code
@@ -73,60 +66,52 @@ class ApiFetcher:
         self.malformed_attempts = max(1, malformed_attempts)
         self.backoff = backoff
         self.retries = 0
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, prefetch))
+        self._ahead = max(1, prefetch, concurrency)
+        self._pending: deque[Future] = deque()
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._work, name=f"ingestion-fetch-{dataset_code}", daemon=True
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, concurrency), thread_name_prefix=f"ingestion-{dataset_code}"
         )
 
     def __enter__(self) -> ApiFetcher:
-        self._thread.start()
+        self._fill()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        while self._thread.is_alive():
-            try:  # unblock a producer waiting on a full queue
-                self._queue.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                continue
-        self._thread.join()
+        self._stop.set()  # retry sleeps end at once
+        for future in self._pending:
+            future.cancel()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._pending.clear()
+
+    def _fill(self) -> None:
+        while len(self._pending) < self._ahead and not self._stop.is_set():
+            job = next(self.jobs, None)
+            if job is None:
+                return
+            window, device_ids = job
+            self._pending.append(self._executor.submit(self._fetch, window, device_ids))
 
     def next(self) -> FetchedBody:
-        item = self._queue.get()
-        if isinstance(item, _Failure):
-            raise item.error
-        if item is _DONE:
+        if not self._pending:
             raise RuntimeError("no more answers: every request of the pull was read")
-        return item
-
-    # --- producer side ---------------------------------------------------------------------
-
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=_POLL_SECONDS)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _work(self) -> None:
+        future = self._pending.popleft()
         try:
-            for window, device_ids in self.jobs:
-                if self._stop.is_set():
-                    return
-                result = self._read(window, device_ids)
-                if not self._put(FetchedBody(window, device_ids, result)):
-                    return
-            self._put(_DONE)
-        except Exception as exc:  # handed to the consumer, which records it on the run
-            self._put(_Failure(exc))
+            return future.result()
+        finally:
+            self._fill()
+
+    # --- worker side -----------------------------------------------------------------------
+
+    def _fetch(self, window: Window, device_ids: list[str]) -> FetchedBody:
+        return FetchedBody(window, device_ids, self._read(window, device_ids))
 
     def _sleep(self, attempt: int) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
         self._stop.wait(delay)
-        self.retries += 1
+        with self._lock:
+            self.retries += 1
 
     def _read(
         self, window: Window, device_ids: list[str]

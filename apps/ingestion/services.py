@@ -300,7 +300,8 @@ def _api_pull(
     jobs = ((window, batch) for window in windows for batch in batches)
     total = windows_count(dataset_code=dataset_code, start=start, until=until, length=length)
     attempts, malformed_attempts, backoff = _retry_policy()
-    prefetch = int(getattr(settings, "INGESTION_PREFETCH", 2))
+    prefetch = int(getattr(settings, "INGESTION_PREFETCH", 3))
+    concurrency = int(getattr(settings, "INGESTION_CONCURRENT_REQUESTS", 2))
     source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"
     with (
         mdc_client(mdc) as client,
@@ -312,6 +313,7 @@ def _api_pull(
             malformed_attempts=malformed_attempts,
             backoff=backoff,
             prefetch=prefetch,
+            concurrency=concurrency,
         ) as fetcher,
     ):
         for _ in range(total):
