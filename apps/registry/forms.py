@@ -118,6 +118,7 @@ class MeterForm(BootstrapMixin, forms.ModelForm):
         max_length=50,
         help_text="Leave blank and the MDM assigns the next id.",
     )
+    mdi_reset_date = forms.IntegerField(min_value=1, max_value=28, initial=1)
 
     class Meta:
         model = Meter

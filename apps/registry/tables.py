@@ -57,11 +57,11 @@ class MdcTable(RegistryTable):
 
 class MeterTable(RegistryTable):
     global_device_id = tables.Column(linkify=True)
-    mdc = tables.Column(accessor="mdc.code", verbose_name="MDC", order_by="mdc__code")
+    mdc = tables.Column(accessor="mdc__code", verbose_name="MDC", order_by="mdc__code")
     activation_status = BadgeColumn(ActivationStatus)
     relay_state = BadgeColumn(RelayState)
-    transformer = tables.Column(accessor="transformer.code", order_by="transformer__code")
-    consumer = tables.Column(accessor="consumer.reference_no", order_by="consumer__reference_no")
+    transformer = tables.Column(accessor="transformer__code", order_by="transformer__code")
+    consumer = tables.Column(accessor="consumer__reference_no", order_by="consumer__reference_no")
 
     class Meta:
         model = Meter

@@ -77,7 +77,7 @@ class MdcListView(FilteredTableView):
     create_permission = "registry.add_mdc"
 
     def get_queryset(self):
-        return Mdc.objects.annotate(meter_count=Count("meters"))
+        return Mdc.objects.annotate(meter_count=Count("meters")).order_by("code")
 
 
 class MdcDetailView(PermissionRequiredMixin, DetailView):
@@ -317,6 +317,7 @@ class NodeListView(FilteredTableView):
 
     def get_queryset(self):
         qs = self.model.objects.annotate(meter_count=Count(_METERS_PATH[self.level]))
+        qs = qs.order_by(*(f"{self.parent_field}__code",) if self.parent_field else (), "code")
         return qs.select_related(self.parent_field) if self.parent_field else qs
 
     def get_context_data(self, **kwargs):
@@ -374,7 +375,7 @@ class ConsumerListView(FilteredTableView):
     create_permission = "registry.add_consumer"
 
     def get_queryset(self):
-        return Consumer.objects.annotate(meter_count=Count("meters"))
+        return Consumer.objects.annotate(meter_count=Count("meters")).order_by("reference_no")
 
 
 class ConsumerCreateView(ServiceFormView):
