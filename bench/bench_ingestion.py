@@ -1,0 +1,546 @@
+"""Ingestion benchmark: N meters x D days of 15-minute load profile, over HTTP, end to end.
+
+    .venv/bin/python bench/bench_ingestion.py --meters 200 --days 7
+
+In one run, in a database of its own (created here, dropped at the end unless --keep-database):
+
+1. builds two simulated fleets (N/4 and N meters, D days, 15-minute load profile, no gaps) and
+   registers them as API MDCs of the MDM;
+2. starts the app (gunicorn, ``--workers`` processes) on a local port: the simulated MDCs are
+   served by the real portal's ``/sim/`` endpoints over real HTTP;
+3. end to end, through the real pipeline (``pull_run``: MdcClient -> JSON -> DataSet.split_rows ->
+   COPY to staging -> one merge), each size in a fresh process, reporting rows/s and the pull
+   process's peak RSS (it must not grow with N x D);
+4. re-pulls the same window: zero rows may change (the second benchmark of the issue);
+5. measures the simulator's serving alone (the same requests, answers decoded and dropped), to
+   tell whether the MDC is the bottleneck;
+6. on the same rows: (a) raw COPY from a local file into the same partitioned table (the ceiling)
+   and (b) a naive Django bulk_create loop (decode_row -> model -> bulk_create), on a sample of
+   ``--bulk-rows`` rows, as it is slow;
+7. prints rows/s and the ratios against the targets (end to end >= 50% of raw COPY, >= 10x
+   bulk_create).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
+os.environ.setdefault("DEBUG", "0")  # no query log growing in memory
+
+BENCH_DATABASE = "mdm_bench_ingestion"
+DATASET = "load_profile"
+
+
+# --- setup -------------------------------------------------------------------------------------
+
+
+def bench_database_url() -> tuple[str, str]:
+    """(admin URL, bench URL) on the configured server (embedded under MDM_DATA_DIR if none)."""
+    from mdm import embedded
+
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        data_dir = Path(os.environ.get("MDM_DATA_DIR", ROOT / "var")).resolve()
+        base = embedded.postgres_url(data_dir)
+    parts = urlsplit(base)
+    return base, urlunsplit(parts._replace(path=f"/{BENCH_DATABASE}"))
+
+
+def database_recreate(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+
+
+def database_drop(admin_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+
+
+def redis_url() -> str:
+    from mdm import embedded
+
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    data_dir = Path(os.environ.get("MDM_DATA_DIR", ROOT / "var")).resolve()
+    return embedded.redis_url(data_dir)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_start(port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "MDM_SIMULATOR_ENABLED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "mdm.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "600",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the app did not start")
+
+
+def server_stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def server_peak_rss_mb(process: subprocess.Popen) -> float:
+    """Largest peak RSS among the gunicorn workers (VmHWM), MB."""
+    peaks = []
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    pids = (
+        [process.pid, *(int(p) for p in children.read_text().split())] if children.exists() else []
+    )
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+    return max(peaks, default=0.0)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fleet_create(*, code: str, meters: int, days: int, base_url: str, now: dt.datetime, args):
+    """A simulated MDC with its fleet, and the same MDC and meters in the registry."""
+    from apps.registry.models import Meter
+    from apps.registry.services import mdc_register
+    from apps.simulator.services import sim_mdc_create
+
+    sim, sim_meters = sim_mdc_create(
+        code=code.replace("-", "_"),
+        meters=meters,
+        days=days,
+        seed=1,
+        lp_interval=15,
+        now=now,
+        offline_rate=0.0,
+        gap_rate=0.0,
+        failure_rate=0.0,
+        command_pace_seconds=0.0,
+    )
+    mdc = mdc_register(
+        actor=None,
+        code=code,
+        name=f"Bench {code}",
+        base_url=f"{base_url}/sim/{sim.code}/",
+        data_format="json",
+        credentials_in="headers",
+        username=sim.username,
+        password=sim.password,
+        auth_code=sim.auth_code,
+        batch_size=args.batch,
+        timeout_seconds=300,
+        window_minutes={DATASET: args.window_minutes},
+        pull_intervals={},
+    )
+    Meter.objects.bulk_create(
+        [
+            Meter(global_device_id=m.global_device_id, msn=m.msn, mdc=mdc, activation_status=1)
+            for m in sim_meters
+        ]
+    )
+    return sim, mdc
+
+
+# --- the pull, in a process of its own ---------------------------------------------------------
+
+
+def child_pull(mdc_id: int, since: str, until: str, repull: bool) -> None:
+    """Run one pull and print its figures as JSON (this process's peak RSS included)."""
+    import django
+
+    django.setup()
+    from apps.ingestion.services import pull_run, watermark_set
+    from apps.registry.models import Mdc
+
+    if repull:
+        watermark_set(
+            actor=None, mdc=Mdc.objects.get(pk=mdc_id), dataset_code=DATASET, position=None
+        )
+    started = time.perf_counter()
+    run = pull_run(
+        mdc_id=mdc_id,
+        dataset_code=DATASET,
+        since=dt.datetime.fromisoformat(since),
+        until=dt.datetime.fromisoformat(until),
+    )
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "outcome": run.outcome,
+                "error": run.error,
+                "seconds": seconds,
+                "received": run.rows_received,
+                "inserted": run.rows_inserted,
+                "updated": run.rows_updated,
+                "unchanged": run.rows_unchanged,
+                "quarantined": run.rows_quarantined,
+                "requests": run.requests,
+                "retries": run.retries,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+    )
+
+
+def pull_in_child(mdc_id: int, since: dt.datetime, until: dt.datetime, *, repull=False) -> dict:
+    argv = [
+        sys.executable,
+        __file__,
+        "--child-pull",
+        str(mdc_id),
+        "--since",
+        since.isoformat(),
+        "--until",
+        until.isoformat(),
+    ]
+    if repull:
+        argv.append("--repull")
+    done = subprocess.run(argv, cwd=ROOT, env=os.environ, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise RuntimeError("the pull process failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- the comparisons ---------------------------------------------------------------------------
+
+
+def serve_only(mdc, since: dt.datetime, until: dt.datetime, concurrency: int) -> tuple[float, int]:
+    """The same requests as the pull, answers decoded and dropped: the MDC's serving rate."""
+    from apps.ingestion.fetch import ApiFetcher
+    from apps.ingestion.windows import window_length, windows_count, windows_plan
+    from apps.registry.selectors import mdc_client, meter_batches
+
+    batches = meter_batches(mdc)
+    length = window_length(DATASET, mdc.window_minutes)
+    windows = windows_plan(dataset_code=DATASET, start=since, until=until, length=length)
+    jobs = ((window, batch) for window in windows for batch in batches)
+    total = windows_count(dataset_code=DATASET, start=since, until=until, length=length) * len(
+        batches
+    )
+    rows = 0
+    started = time.perf_counter()
+    with (
+        mdc_client(mdc) as client,
+        ApiFetcher(client, DATASET, jobs, prefetch=3, concurrency=concurrency) as fetcher,
+    ):
+        for _ in range(total):
+            rows += len(fetcher.next().result)
+    return time.perf_counter() - started, rows
+
+
+def copy_file_export(mdc_id: int, path: Path) -> int:
+    """The MDC's stored rows, as COPY text, to a local file."""
+    from django.db import connection
+
+    from apps.udil.datasets import LOAD_PROFILE
+    from apps.warehouse.schema import quote
+
+    columns = ", ".join(quote(c) for c in (*LOAD_PROFILE.field_names, "mdc_id", "ingested_at"))
+    count = 0
+    with connection.cursor() as cursor, path.open("wb") as out:
+        query = (
+            f"COPY (SELECT {columns} FROM warehouse_load_profile WHERE mdc_id = {mdc_id}) TO STDOUT"
+        )
+        with cursor.cursor.copy(query) as copy:
+            for block in copy:
+                out.write(block)
+                count += bytes(block).count(b"\n")
+    return count
+
+
+def table_truncate() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE warehouse_load_profile")
+
+
+def copy_from_file(path: Path) -> float:
+    from django.db import connection, transaction
+
+    from apps.udil.datasets import LOAD_PROFILE
+    from apps.warehouse.schema import quote
+
+    columns = ", ".join(quote(c) for c in (*LOAD_PROFILE.field_names, "mdc_id", "ingested_at"))
+    started = time.perf_counter()
+    statement = f"COPY warehouse_load_profile ({columns}) FROM STDIN"
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        path.open("rb") as source,
+        cursor.cursor.copy(statement) as copy,
+    ):
+        while block := source.read(1 << 20):
+            copy.write(block)
+    return time.perf_counter() - started
+
+
+def wire_rows_from_file(path: Path, limit: int) -> list[dict[str, str]]:
+    """Rows of the file back as the wire delivers them (dicts of strings, PKT datetimes)."""
+    from apps.udil.datasets import LOAD_PROFILE
+    from apps.udil.timefmt import PKT
+
+    names = LOAD_PROFILE.field_names
+    kinds = [f.kind for f in LOAD_PROFILE.fields]
+    rows = []
+    with path.open() as source:
+        for line in source:
+            if len(rows) >= limit:
+                break
+            values = line.rstrip("\n").split("\t")[: len(names)]
+            row = {}
+            for name, kind, value in zip(names, kinds, values, strict=True):
+                if value == "\\N":
+                    value = ""
+                elif kind == "datetime":
+                    stamp = dt.datetime.fromisoformat(value).astimezone(PKT)
+                    value = stamp.strftime("%Y-%m-%d %H:%M:%S")
+                row[name] = value
+            rows.append(row)
+    return rows
+
+
+def bulk_create_naive(rows: list[dict[str, str]], mdc_id: int) -> float:
+    """The usual approach: decode each row, build model objects, bulk_create them."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from apps.udil.datasets import LOAD_PROFILE
+    from apps.warehouse.models import LoadProfileReading
+
+    started = time.perf_counter()
+    now = timezone.now()
+    with transaction.atomic():
+        for first in range(0, len(rows), 1000):
+            readings = []
+            for raw in rows[first : first + 1000]:
+                values = LOAD_PROFILE.decode_row(raw)
+                values["channel_id"] = values["channel_id"] or 0
+                readings.append(LoadProfileReading(**values, mdc_id=mdc_id, ingested_at=now))
+            LoadProfileReading.objects.bulk_create(readings)
+    return time.perf_counter() - started
+
+
+def stored_count(mdc_id: int | None = None) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if mdc_id is None:
+            cursor.execute("SELECT count(*) FROM warehouse_load_profile")
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM warehouse_load_profile WHERE mdc_id = %s", [mdc_id]
+            )
+        return cursor.fetchone()[0]
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def line(label: str, rows: int, seconds: float, extra: str = "") -> float:
+    rate = rows / seconds if seconds else 0.0
+    print(f"{label:<48} {rows:>9,} rows {seconds:8.2f} s {rate:>10,.0f} rows/s  {extra}")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--meters", type=int, default=200)
+    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--batch", type=int, default=50, help="devices per request")
+    parser.add_argument("--window-minutes", type=int, default=1440, help="minutes per request")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the MDC)")
+    parser.add_argument("--concurrency", type=int, default=2, help="requests in flight")
+    parser.add_argument("--bulk-rows", type=int, default=20_000, help="bulk_create sample size")
+    parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--child-pull", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--since", help=argparse.SUPPRESS)
+    parser.add_argument("--until", help=argparse.SUPPRESS)
+    parser.add_argument("--repull", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_pull:
+        child_pull(args.child_pull, args.since, args.until, args.repull)
+        return
+
+    admin_url, bench_url = bench_database_url()
+    database_recreate(admin_url)
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ["REDIS_URL"] = redis_url()
+    os.environ["INGESTION_CONCURRENT_REQUESTS"] = str(args.concurrency)
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    from apps.udil.timefmt import PKT
+    from apps.warehouse.services import partitions_ensure
+
+    settings.INGESTION_CONCURRENT_REQUESTS = args.concurrency
+    server = None
+    try:
+        call_command("migrate", verbosity=0)
+        now = dt.datetime.now(PKT).replace(microsecond=0)
+        today = now.replace(hour=0, minute=0, second=0)
+        since = today - dt.timedelta(days=args.days)
+        partitions_ensure(start=since.date(), months_ahead=2)
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        small_meters = max(1, args.meters // 4)
+        print(
+            f"fleets: {small_meters} and {args.meters} meters x {args.days} days of 15-minute "
+            f"load profile; {args.batch} devices x {args.window_minutes} min per request; "
+            f"{args.workers} app workers, {args.concurrency} requests in flight; "
+            f"{os.cpu_count()} CPUs",
+            flush=True,
+        )
+        _, small = fleet_create(
+            code="bench-small",
+            meters=small_meters,
+            days=args.days,
+            base_url=base_url,
+            now=now,
+            args=args,
+        )
+        _, big = fleet_create(
+            code="bench-big",
+            meters=args.meters,
+            days=args.days,
+            base_url=base_url,
+            now=now,
+            args=args,
+        )
+        expected_small = small_meters * args.days * 96
+        expected_big = args.meters * args.days * 96
+        connection.close()
+        server = server_start(port, args.workers)
+        print()
+
+        # warm-up: one day of the small fleet (imports, caches, connections)
+        pull_in_child(small.pk, today - dt.timedelta(days=1), today)
+        table_truncate()
+
+        runs = {}
+        for label, mdc, expected in (("small", small, expected_small), ("big", big, expected_big)):
+            result = pull_in_child(mdc.pk, since, today)
+            assert result["outcome"] == "succeeded", result
+            assert result["inserted"] == expected == stored_count(mdc.pk), (result, expected)
+            runs[label] = result
+            line(
+                f"end to end, {label} fleet (HTTP -> warehouse)",
+                result["received"],
+                result["seconds"],
+                f"peak RSS {result['peak_rss_mb']:.0f} MB, {result['requests']} requests",
+            )
+        e2e_rate = runs["big"]["received"] / runs["big"]["seconds"]
+
+        repull = pull_in_child(big.pk, since, today, repull=True)
+        line(
+            "re-pull of the same window (big fleet)",
+            repull["received"],
+            repull["seconds"],
+            f"inserted {repull['inserted']}, updated {repull['updated']}, "
+            f"unchanged {repull['unchanged']}",
+        )
+        assert repull["inserted"] == repull["updated"] == 0, repull
+        assert repull["unchanged"] == expected_big == stored_count(big.pk)
+
+        serve_seconds, served = serve_only(big, since, today, args.concurrency)
+        serve_rate = line("MDC serving alone (HTTP + decode, no load)", served, serve_seconds)
+        server_rss = server_peak_rss_mb(server)
+
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "load_profile.copy"
+            exported = copy_file_export(big.pk, path)
+            assert exported == expected_big
+            table_truncate()
+            copy_seconds = copy_from_file(path)
+            copy_rate = line("(a) raw COPY from a local file (ceiling)", exported, copy_seconds)
+            assert stored_count() == expected_big
+            sample = wire_rows_from_file(path, args.bulk_rows)
+        table_truncate()
+        bulk_seconds = bulk_create_naive(sample, big.pk)
+        bulk_rate = line("(b) naive Django bulk_create loop (baseline)", len(sample), bulk_seconds)
+        assert stored_count() == len(sample)
+
+        print()
+        print(f"end to end / raw COPY        = {e2e_rate / copy_rate:6.2f}   (target >= 0.50)")
+        print(f"end to end / bulk_create     = {e2e_rate / bulk_rate:6.1f}   (target >= 10)")
+        print(
+            f"end to end / MDC serving     = {e2e_rate / serve_rate:6.2f}   "
+            "(near 1: the MDC is the limit)"
+        )
+        print(
+            f"peak RSS of the pull process = {runs['small']['peak_rss_mb']:.0f} MB for "
+            f"{runs['small']['received']:,} rows, {runs['big']['peak_rss_mb']:.0f} MB for "
+            f"{runs['big']['received']:,} rows "
+            f"(x{runs['big']['received'] / runs['small']['received']:.0f} the rows)"
+        )
+        print(f"peak RSS of an app worker    = {server_rss:.0f} MB")
+        print(f"re-pull changed rows         = {repull['inserted'] + repull['updated']}")
+    finally:
+        if server is not None:
+            server_stop(server)
+        connection.close()
+        if not args.keep_database:
+            database_drop(admin_url)
+
+
+if __name__ == "__main__":
+    main()
