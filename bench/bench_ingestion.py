@@ -187,11 +187,16 @@ def fleet_create(*, code: str, meters: int, days: int, base_url: str, now: dt.da
     )
     Meter.objects.bulk_create(
         [
-            Meter(global_device_id=m.global_device_id, msn=m.msn, mdc=mdc, activation_status=1)
+            Meter(
+                global_device_id=m.global_device_id,
+                msn=m.msn,
+                mdc=mdc,
+                activation_status=m.activation_status,  # about 1% of a fleet is inactive
+            )
             for m in sim_meters
         ]
     )
-    return sim, mdc
+    return sim, mdc, sum(1 for m in sim_meters if m.activation_status)
 
 
 # --- the pull, in a process of its own ---------------------------------------------------------
@@ -205,7 +210,7 @@ def child_pull(mdc_id: int, since: str, until: str, repull: bool) -> None:
     from apps.ingestion.services import pull_run, watermark_set
     from apps.registry.models import Mdc
 
-    if repull:
+    if repull:  # forget the watermark: pull the whole window again
         watermark_set(
             actor=None, mdc=Mdc.objects.get(pk=mdc_id), dataset_code=DATASET, position=None
         )
@@ -259,27 +264,50 @@ def pull_in_child(mdc_id: int, since: dt.datetime, until: dt.datetime, *, repull
 # --- the comparisons ---------------------------------------------------------------------------
 
 
-def serve_only(mdc, since: dt.datetime, until: dt.datetime, concurrency: int) -> tuple[float, int]:
-    """The same requests as the pull, answers decoded and dropped: the MDC's serving rate."""
-    from apps.ingestion.fetch import ApiFetcher
-    from apps.ingestion.windows import window_length, windows_count, windows_plan
+def serve_only(
+    mdc, since: dt.datetime, until: dt.datetime, concurrency: int, keep: Path
+) -> tuple[float, int]:
+    """The same requests as the pull, bodies written to ``keep`` and dropped: the MDC's
+    serving rate (HTTP and the MDC's work only)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from apps.ingestion.windows import request_bounds, window_length, windows_plan
     from apps.registry.selectors import mdc_client, meter_batches
 
     batches = meter_batches(mdc)
     length = window_length(DATASET, mdc.window_minutes)
     windows = windows_plan(dataset_code=DATASET, start=since, until=until, length=length)
-    jobs = ((window, batch) for window in windows for batch in batches)
-    total = windows_count(dataset_code=DATASET, start=since, until=until, length=length) * len(
-        batches
-    )
+    jobs = [(window, batch) for window in windows for batch in batches]
+    started = time.perf_counter()
+    with mdc_client(mdc) as client:
+
+        def fetch(job: tuple[int, tuple]) -> int:
+            number, (window, batch) = job
+            body, _ = client.read_raw(DATASET, batch, *request_bounds(window))
+            (keep / f"{number:06d}.body").write_bytes(body)
+            return len(body)
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            sizes = list(pool.map(fetch, enumerate(jobs)))
+    return time.perf_counter() - started, sum(sizes)
+
+
+def mdm_side_replay(mdc, keep: Path) -> tuple[float, int]:
+    """The MDM's side of the pipeline alone, on the bodies the MDC served: decode, validate,
+    COPY to staging and merge (what ``pull_run`` does per answer), one answer at a time."""
+    from apps.ingestion.fetch import _rows_of
+    from apps.warehouse.services import rows_load
+
     rows = 0
     started = time.perf_counter()
-    with (
-        mdc_client(mdc) as client,
-        ApiFetcher(client, DATASET, jobs, prefetch=3, concurrency=concurrency) as fetcher,
-    ):
-        for _ in range(total):
-            rows += len(fetcher.next().result)
+    for path in sorted(keep.glob("*.body")):
+        result = rows_load(
+            dataset_code=DATASET,
+            mdc_id=mdc.pk,
+            raw_rows=_rows_of(path.read_bytes(), "application/json"),
+            source="bench replay",
+        )
+        rows += result.inserted
     return time.perf_counter() - started, rows
 
 
@@ -450,7 +478,7 @@ def main() -> None:
             f"{os.cpu_count()} CPUs",
             flush=True,
         )
-        _, small = fleet_create(
+        _, small, small_active = fleet_create(
             code="bench-small",
             meters=small_meters,
             days=args.days,
@@ -458,7 +486,7 @@ def main() -> None:
             now=now,
             args=args,
         )
-        _, big = fleet_create(
+        _, big, big_active = fleet_create(
             code="bench-big",
             meters=args.meters,
             days=args.days,
@@ -466,8 +494,9 @@ def main() -> None:
             now=now,
             args=args,
         )
-        expected_small = small_meters * args.days * 96
-        expected_big = args.meters * args.days * 96
+        # rows stamped at the end of their interval: (since, today) holds days x 96 - 1 per meter
+        expected_small = small_active * (args.days * 96 - 1)
+        expected_big = big_active * (args.days * 96 - 1)
         connection.close()
         server = server_start(port, args.workers)
         print()
@@ -478,7 +507,7 @@ def main() -> None:
 
         runs = {}
         for label, mdc, expected in (("small", small, expected_small), ("big", big, expected_big)):
-            result = pull_in_child(mdc.pk, since, today)
+            result = pull_in_child(mdc.pk, since, today, repull=True)  # forget the warm-up
             assert result["outcome"] == "succeeded", result
             assert result["inserted"] == expected == stored_count(mdc.pk), (result, expected)
             runs[label] = result
@@ -501,8 +530,19 @@ def main() -> None:
         assert repull["inserted"] == repull["updated"] == 0, repull
         assert repull["unchanged"] == expected_big == stored_count(big.pk)
 
-        serve_seconds, served = serve_only(big, since, today, args.concurrency)
-        serve_rate = line("MDC serving alone (HTTP + decode, no load)", served, serve_seconds)
+        with tempfile.TemporaryDirectory() as bodies:
+            keep = Path(bodies)
+            serve_seconds, served_bytes = serve_only(big, since, today, args.concurrency, keep)
+            serve_rate = line(
+                "MDC serving alone (HTTP, bodies to disk)",
+                expected_big,
+                serve_seconds,
+                f"{served_bytes / 1e6:.0f} MB of JSON",
+            )
+            table_truncate()
+            replay_seconds, replayed = mdm_side_replay(big, keep)
+            assert replayed == expected_big
+            replay_rate = line("MDM side alone (decode -> warehouse)", replayed, replay_seconds)
         server_rss = server_peak_rss_mb(server)
 
         with tempfile.TemporaryDirectory() as directory:
@@ -526,6 +566,8 @@ def main() -> None:
             f"end to end / MDC serving     = {e2e_rate / serve_rate:6.2f}   "
             "(near 1: the MDC is the limit)"
         )
+        print(f"MDM side alone / raw COPY    = {replay_rate / copy_rate:6.2f}")
+        print(f"MDM side alone / bulk_create = {replay_rate / bulk_rate:6.1f}")
         print(
             f"peak RSS of the pull process = {runs['small']['peak_rss_mb']:.0f} MB for "
             f"{runs['small']['received']:,} rows, {runs['big']['peak_rss_mb']:.0f} MB for "
