@@ -48,6 +48,15 @@ class ServiceFormView(PermissionRequiredMixin, FormView):
     def call_service(self, form):
         raise NotImplementedError
 
+    def load(self, **kwargs) -> None:
+        """Look up what the page is about (runs after the permission check)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.has_permission():
+            return self.handle_no_permission()
+        self.load(**kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
     def form_valid(self, form):
         try:
             self.object = self.call_service(form)
@@ -120,11 +129,10 @@ class MdcUpdateView(ServiceFormView):
     form_class = MdcForm
     permission_required = "registry.change_mdc"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.mdc = get_object_or_404(Mdc, pk=kwargs["pk"])
+    def load(self, pk):
+        self.mdc = get_object_or_404(Mdc, pk=pk)
         self.title = f"Edit MDC {self.mdc.code}"
         self.cancel_url = self.mdc.get_absolute_url()
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": self.mdc}
@@ -201,11 +209,10 @@ class MeterUpdateView(ServiceFormView):
     form_class = MeterForm
     permission_required = "registry.change_meter"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.meter = get_object_or_404(Meter, pk=kwargs["pk"])
+    def load(self, pk):
+        self.meter = get_object_or_404(Meter, pk=pk)
         self.title = f"Edit meter {self.meter.global_device_id}"
         self.cancel_url = self.meter.get_absolute_url()
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": self.meter}
@@ -398,11 +405,10 @@ class ConsumerUpdateView(ServiceFormView):
     form_class = ConsumerForm
     permission_required = "registry.change_consumer"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.consumer = get_object_or_404(Consumer, pk=kwargs["pk"])
+    def load(self, pk):
+        self.consumer = get_object_or_404(Consumer, pk=pk)
         self.title = f"Edit consumer {self.consumer.reference_no}"
         self.cancel_url = reverse("registry:consumer-list")
-        return super().dispatch(request, *args, **kwargs)
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "instance": self.consumer}

@@ -365,3 +365,69 @@ def test_dashboard_panel(rf, make_user, fleet):
     assert panel.chart_html
     request.user = make_user(None)
     assert dashboard_panels(request) == []
+
+
+def test_admin_pages_render_for_every_model(client, fleet):
+    client.force_login(_superuser())
+    meter = fleet["meters"][0]
+    for model in [
+        "mdc",
+        "meter",
+        "consumer",
+        "disco",
+        "circle",
+        "division",
+        "subdivision",
+        "feeder",
+        "transformer",
+    ]:
+        assert client.get(f"/admin/registry/{model}/").status_code == 200, model
+        assert client.get(f"/admin/registry/{model}/add/").status_code == 200, model
+    assert client.get(f"/admin/registry/meter/{meter.pk}/change/").status_code == 200
+
+
+def _superuser():
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("root", "root@example.pk", "pw-Secret-123")
+
+
+def test_admin_saves_mdc_through_service_keeping_blank_password(client, fleet):
+    client.force_login(_superuser())
+    mdc = fleet["mdc"]
+    data = {
+        "code": "acme",
+        "name": "Acme via admin",
+        "vendor": "Acme",
+        "udil_profile": "2019",
+        "transport": "api",
+        "base_url": mdc.base_url,
+        "data_format": "json",
+        "credentials_in": "headers",
+        "username": "mdm",
+        "password": "",
+        "auth_code": "",
+        "path_overrides": "{}",
+        "timeout_seconds": "30",
+        "batch_size": "100",
+        "window_minutes": "{}",
+        "tabular_database_url": "",
+        "tabular_views": "{}",
+        "pull_intervals": "{}",
+        "key_lifetime_minutes": "30",
+        "enabled": "on",
+    }
+    response = client.post(f"/admin/registry/mdc/{mdc.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    mdc.refresh_from_db()
+    assert mdc.name == "Acme via admin"
+    assert mdc.password == "secret-pass"
+    assert AuditEntry.objects.filter(action="registry.mdc.update").exists()
+
+
+def test_openapi_schema_includes_registry(client_as):
+    response = client_as("Viewer").get("/api/schema/")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "/api/registry/meters/" in text
+    assert "/api/registry/mdcs/{id}/test_connection/" in text
