@@ -404,6 +404,42 @@ def bulk_create_naive(rows: list[dict[str, str]], mdc_id: int) -> float:
     return time.perf_counter() - started
 
 
+def naive_pull(mdc, since: dt.datetime, until: dt.datetime, limit: int) -> tuple[float, int]:
+    """The usual approach end to end, for comparison with ``pull_run``: the same requests one
+    after another (``MdcClient.read``), each row decoded to a model object, bulk_create."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from apps.ingestion.windows import request_bounds, window_length, windows_plan
+    from apps.registry.selectors import mdc_client, meter_batches
+    from apps.udil.datasets import LOAD_PROFILE
+    from apps.warehouse.models import LoadProfileReading
+
+    batches = meter_batches(mdc)
+    length = window_length(DATASET, mdc.window_minutes)
+    rows = 0
+    started = time.perf_counter()
+    with mdc_client(mdc) as client:
+        for window in windows_plan(dataset_code=DATASET, start=since, until=until, length=length):
+            for batch in batches:
+                if rows >= limit:
+                    return time.perf_counter() - started, rows
+                raw_rows = client.read(DATASET, batch, *request_bounds(window))
+                now = timezone.now()
+                with transaction.atomic():
+                    for first in range(0, len(raw_rows), 1000):
+                        readings = []
+                        for raw in raw_rows[first : first + 1000]:
+                            values = LOAD_PROFILE.decode_row(raw)
+                            values["channel_id"] = values["channel_id"] or 0
+                            readings.append(
+                                LoadProfileReading(**values, mdc_id=mdc.pk, ingested_at=now)
+                            )
+                        LoadProfileReading.objects.bulk_create(readings)
+                rows += len(raw_rows)
+    return time.perf_counter() - started, rows
+
+
 def stored_count(mdc_id: int | None = None) -> int:
     from django.db import connection
 
@@ -558,10 +594,17 @@ def main() -> None:
         bulk_seconds = bulk_create_naive(sample, big.pk)
         bulk_rate = line("(b) naive Django bulk_create loop (baseline)", len(sample), bulk_seconds)
         assert stored_count() == len(sample)
+        table_truncate()
+        naive_seconds, naive_rows = naive_pull(big, since, today, args.bulk_rows)
+        naive_rate = line(
+            "(b') the usual approach end to end (HTTP + b)", naive_rows, naive_seconds
+        )
+        assert stored_count() == naive_rows
 
         print()
         print(f"end to end / raw COPY        = {e2e_rate / copy_rate:6.2f}   (target >= 0.50)")
         print(f"end to end / bulk_create     = {e2e_rate / bulk_rate:6.1f}   (target >= 10)")
+        print(f"end to end / usual approach  = {e2e_rate / naive_rate:6.1f}   (same HTTP, b')")
         print(
             f"end to end / MDC serving     = {e2e_rate / serve_rate:6.2f}   "
             "(near 1: the MDC is the limit)"
@@ -576,6 +619,7 @@ def main() -> None:
         )
         print(f"peak RSS of an app worker    = {server_rss:.0f} MB")
         print(f"re-pull changed rows         = {repull['inserted'] + repull['updated']}")
+        print(f"load average (1, 5, 15 min)  = {os.getloadavg()} on {os.cpu_count()} CPUs")
     finally:
         if server is not None:
             server_stop(server)
