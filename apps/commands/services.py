@@ -635,6 +635,7 @@ def _requests_refresh(request_ids: Iterable[int], now: datetime) -> None:
     still_pending = set(
         CommandDevice.objects.filter(request_id__in=ids, outcome=Outcome.PENDING)
         .values_list("request_id", flat=True)
+        .order_by()
         .distinct()
     )
     done = ids - still_pending
@@ -1293,6 +1294,7 @@ def command_retry_failed(*, actor, request: CommandRequest) -> CommandRequest:
     meter_ids = list(
         request.devices.filter(outcome__in=RETRYABLE_OUTCOMES, meter__isnull=False)
         .values_list("meter_id", flat=True)
+        .order_by()
         .distinct()
     )
     if not meter_ids:
