@@ -1073,17 +1073,18 @@ def _lp_aligned(
             continue
         if te > end:
             break
-        if mdi is None:
-            st = state_at(spec, ts)
+        first = mdi is None
+        if first:  # registers after this row's ticks: cached at day starts, cheap to reach
+            st = state_at(spec, te)
             mdi, cum = st.mdi[:5], st.cum[:5]
-            resets = reset_times(spec, ts, seg_end)
+            resets = reset_times(spec, te, seg_end)
             mdi_txt = tuple(F[x] if x < FN else f3(x) for x in (*mdi, *cum))
         k0 = (ts - ds) // TICK
         changed = False
         if n == 1:
             tk = tar[k0]
             ei, ee, qi, qe = e_imp[k0], e_exp[k0], q_imp[k0], q_exp[k0]
-            dem = ei * 4
+            dem = 0 if first else ei * 4
             if dem > mdi[tk]:
                 mdi[tk] = dem
                 changed = True
@@ -1106,6 +1107,8 @@ def _lp_aligned(
                 r4[tk] += q_imp[k]
                 ee += e_exp[k]
                 qe += q_exp[k]
+                if first:
+                    continue
                 dem = e_imp[k] * 4
                 if dem > mdi[tk]:
                     mdi[tk] = dem
