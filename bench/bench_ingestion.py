@@ -207,7 +207,11 @@ def child_pull(mdc_id: int, since: str, until: str, repull: bool) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
     from apps.ingestion.services import pull_run, watermark_set
+
+    settings.INGESTION_CONCURRENT_REQUESTS = int(os.environ["INGESTION_CONCURRENT_REQUESTS"])
     from apps.registry.models import Mdc
 
     if repull:  # forget the watermark: pull the whole window again

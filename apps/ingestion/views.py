@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import DetailView, TemplateView
@@ -155,8 +156,12 @@ class ScheduleUpdateView(PermissionRequiredMixin, View):
         mdc = get_object_or_404(Mdc, pk=pk)
         form = ScheduleForm(request.POST, mdc=mdc)
         if form.is_valid():
-            mdc_schedule_update(actor=request.user, mdc=mdc, pull_intervals=form.cleaned_data)
-            messages.success(request, f"Pull schedule of {mdc.code} saved.")
+            try:
+                mdc_schedule_update(actor=request.user, mdc=mdc, pull_intervals=form.cleaned_data)
+            except ValidationError as exc:
+                messages.error(request, f"Schedule not saved: {'; '.join(exc.messages)}")
+            else:
+                messages.success(request, f"Pull schedule of {mdc.code} saved.")
         else:
             problems = "; ".join(
                 f"{form.fields[name].label}: {' '.join(errors)}"
