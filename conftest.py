@@ -4,6 +4,17 @@ DATABASE_URL / REDIS_URL name external servers (see mdm.settings)."""
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_persistent_connections():
+    """Live-server threads must not keep database connections open past a test: with
+    persistent connections the test database could not be dropped at the end."""
+    from django.db import connections
+
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = 0
+        connections[alias].settings_dict["CONN_MAX_AGE"] = 0
+
+
 @pytest.fixture
 def make_user(db, django_user_model):
     """``make_user("Operator")`` -> a logged-in-able user holding that role."""

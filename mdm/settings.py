@@ -138,6 +138,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("MDM_STATIC_ROOT", str(DATA_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+if not PRODUCTION:
+    # WhiteNoise serves from the finders in development but expects the directory to exist.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -172,6 +175,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CommandEnum": "apps.commands.choices.Command",
+        "SendableCommandEnum": "apps.commands.choices.SENDABLE_COMMANDS",
+    },
 }
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)

@@ -27,6 +27,7 @@ from apps.registry.models import (
     Subdivision,
     Transformer,
 )
+from apps.warehouse.meter_data import meter_data_context
 
 
 def form_errors_from(form, exc: ValidationError) -> None:
@@ -187,6 +188,7 @@ class MeterDetailView(PermissionRequiredMixin, DetailView):
             RelayState=RelayState,
             ConnectionStatus=ConnectionStatus,
             settings_rows=sorted(meter.device_settings.items()),
+            **meter_data_context(meter),
             **kwargs,
         )
 
