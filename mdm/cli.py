@@ -79,6 +79,8 @@ def up(args: argparse.Namespace) -> int:
     data_dir = Path(os.environ.get("MDM_DATA_DIR", BASE_DIR / "var")).resolve()
     os.environ["MDM_DATA_DIR"] = str(data_dir)
     _start_servers(data_dir)
+    # The demo registers the embedded simulated MDCs at the portal's own address.
+    os.environ.setdefault("MDM_SELF_URL", f"http://{args.host}:{args.port}")
     _prepare(demo=not args.no_demo)
 
     python = sys.executable

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import threading
 from bisect import bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -262,11 +263,21 @@ _F3: list[str] = []
 F3_SIZE = 1 << 18
 
 
+_TABLES_LOCK = threading.Lock()
+
+
 def _tables() -> None:
-    """Text of every time of day and of 0..F3_SIZE thousandths (built once, on first use)."""
-    if not _TOD:
-        _TOD.extend(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY))
-        _F3.extend(f"{m // 1000}.{m % 1000:03d}" for m in range(F3_SIZE))
+    """Text of every time of day and of 0..F3_SIZE thousandths (built once, on first use).
+
+    Web server threads share these tables: each is built aside and added whole (one
+    ``list.extend`` of a list is atomic), so no thread ever sees a half-built table."""
+    if _F3:
+        return
+    with _TABLES_LOCK:
+        if not _TOD:
+            _TOD.extend([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(DAY)])
+        if not _F3:
+            _F3.extend([f"{m // 1000}.{m % 1000:03d}" for m in range(F3_SIZE)])
 
 
 def dt_text(epoch: int) -> str:
@@ -780,8 +791,18 @@ _STATES: OrderedDict[MeterSpec, list[State]] = OrderedDict()
 _STATES_MAX = 50_000
 
 
+_STATES_LOCK = threading.RLock()
+
+
 def state_at_day(spec: MeterSpec, d: int) -> State:
     """Registers at the start of local day ``d`` (a copy; cached per spec)."""
+    # Web server threads share the cache; extending one meter's list from two threads at
+    # once would misplace days.
+    with _STATES_LOCK:
+        return _state_at_day_locked(spec, d)
+
+
+def _state_at_day_locked(spec: MeterSpec, d: int) -> State:
     states = _STATES.get(spec)
     if states is None:
         states = [initial_state(spec)]

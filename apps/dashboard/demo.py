@@ -1,0 +1,119 @@
+"""The demo: simulated vendor MDCs registered in the MDM like real ones, with a network
+hierarchy, meters and pull schedules, so a fresh portal shows live data within minutes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from apps.registry.models import Mdc
+from apps.registry.services import (
+    consumer_create,
+    hierarchy_path_ensure,
+    mdc_register,
+    meter_register,
+)
+from apps.simulator.models import SimMdc, SimMeter
+from apps.simulator.services import sim_mdc_create
+
+
+@dataclass(frozen=True)
+class DemoVendor:
+    code: str
+    name: str
+    vendor: str
+    fmt: str
+    credentials_in: str
+    seed: int
+
+
+DEMO_VENDORS = (
+    DemoVendor("demo_alpha", "Alpha head end (JSON)", "Alpha Meters", "json", "headers", 11),
+    DemoVendor("demo_beta", "Beta head end (XML)", "Beta Electric", "xml", "form", 22),
+)
+FEEDERS = ("FDR-01", "FDR-02", "FDR-03")
+TRANSFORMERS_PER_FEEDER = 2
+
+
+def demo_is_loaded() -> bool:
+    return Mdc.objects.filter(code__in=[vendor.code for vendor in DEMO_VENDORS]).exists()
+
+
+def _transformers(actor) -> list:
+    return [
+        hierarchy_path_ensure(
+            actor=actor,
+            disco="MEPCO",
+            circle="MULTAN",
+            division="MULTAN-CANTT",
+            subdivision="GULGASHT",
+            feeder=feeder,
+            transformer=f"{feeder}-T{number}",
+        )
+        for feeder in FEEDERS
+        for number in range(1, TRANSFORMERS_PER_FEEDER + 1)
+    ]
+
+
+def _register_mdc(*, actor, vendor: DemoVendor, sim_mdc: SimMdc, base_url: str) -> Mdc:
+    return mdc_register(
+        actor=actor,
+        code=vendor.code,
+        name=vendor.name,
+        vendor=vendor.vendor,
+        base_url=f"{base_url.rstrip('/')}/sim/{sim_mdc.code}/",
+        data_format=vendor.fmt,
+        credentials_in=vendor.credentials_in,
+        username=sim_mdc.username,
+        password=sim_mdc.password,
+        auth_code=sim_mdc.auth_code,
+    )
+
+
+def _register_meters(*, actor, mdc: Mdc, sim_meters: list[SimMeter], transformers: list) -> None:
+    for index, sim_meter in enumerate(sim_meters):
+        consumer = consumer_create(
+            actor=actor,
+            reference_no=f"{mdc.code[-4:].upper()}{sim_meter.msn % 10**8:08d}",
+            name=f"Consumer {index + 1} of {mdc.name}",
+        )
+        meter_register(
+            actor=actor,
+            msn=sim_meter.msn,
+            mdc=mdc,
+            global_device_id=sim_meter.global_device_id,
+            device_type=sim_meter.device_type,
+            phase=sim_meter.phase,
+            meter_type=sim_meter.meter_type,
+            communication_mode=sim_meter.communication_mode,
+            communication_type=sim_meter.communication_type,
+            communication_interval=sim_meter.communication_interval,
+            sim_number=sim_meter.sim_number,
+            sim_id=sim_meter.sim_id,
+            mdi_reset_date=sim_meter.mdi_reset_date,
+            mdi_reset_time=sim_meter.mdi_reset_time,
+            activation_status=sim_meter.activation_status,
+            profile_hint=sim_meter.profile,
+            transformer=transformers[index % len(transformers)],
+            consumer=consumer,
+        )
+
+
+@transaction.atomic
+def demo_load(*, actor=None, base_url: str, meters_per_mdc: int = 40, days: int = 14) -> list[Mdc]:
+    """Create the demo once: simulated MDCs served by this portal at ``base_url``/sim/, and
+    the same MDCs and meters registered in the registry. Returns the registered MDCs (empty
+    when the demo was already loaded)."""
+    if demo_is_loaded():
+        return []
+    transformers = _transformers(actor)
+    registered = []
+    for vendor in DEMO_VENDORS:
+        sim_mdc, sim_meters = sim_mdc_create(
+            code=vendor.code, fmt=vendor.fmt, meters=meters_per_mdc, days=days, seed=vendor.seed
+        )
+        mdc = _register_mdc(actor=actor, vendor=vendor, sim_mdc=sim_mdc, base_url=base_url)
+        _register_meters(actor=actor, mdc=mdc, sim_meters=sim_meters, transformers=transformers)
+        registered.append(mdc)
+    return registered

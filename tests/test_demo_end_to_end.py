@@ -1,0 +1,45 @@
+"""Across apps: the demo's simulated MDCs, registered like real vendors, pulled over HTTP into
+the warehouse, and shown on the meter page and the dashboard."""
+
+import pytest
+from django.core.management import call_command
+
+from apps.dashboard.demo import DEMO_VENDORS, demo_load
+from apps.ingestion.models import IngestionRun
+from apps.ingestion.services import pull_run
+from apps.registry.models import Mdc, Meter
+from apps.warehouse.models import LoadProfileReading
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_demo_loads_once_and_its_data_reaches_the_meter_page(live_server, client_as):
+    mdcs = demo_load(base_url=live_server.url, meters_per_mdc=3, days=2)
+    assert [mdc.code for mdc in mdcs] == [vendor.code for vendor in DEMO_VENDORS]
+    assert demo_load(base_url=live_server.url, meters_per_mdc=3, days=2) == []
+    assert Meter.objects.count() == 6
+    assert {mdc.data_format for mdc in Mdc.objects.all()} == {"json", "xml"}
+
+    for mdc in mdcs:
+        run = pull_run(mdc_id=mdc.pk, dataset_code="load_profile")
+        assert run.outcome == "succeeded", run.error
+        assert run.rows_inserted > 0
+    assert LoadProfileReading.objects.count() == sum(
+        run.rows_inserted for run in IngestionRun.objects.all()
+    )
+
+    client = client_as("Viewer")
+    meter = Meter.objects.active().order_by("global_device_id").first()
+    page = client.get(f"/registry/meters/{meter.pk}/")
+    assert page.status_code == 200
+    assert b"plotly" in page.content
+    assert meter.global_device_id.encode() in page.content
+    assert client.get("/").status_code == 200
+
+
+def test_demo_command_reports_when_already_loaded(live_server, capsys):
+    call_command(
+        "demo_load", "--base-url", live_server.url, "--meters", "1", "--days", "1", "--no-pull"
+    )
+    call_command("demo_load", "--base-url", live_server.url, "--no-pull")
+    assert "already loaded" in capsys.readouterr().out
