@@ -12,13 +12,18 @@ In one run, in a database of its own (created here, dropped at the end unless --
    COPY to staging -> one merge), each size in a fresh process, reporting rows/s and the pull
    process's peak RSS (it must not grow with N x D);
 4. re-pulls the same window: zero rows may change (the second benchmark of the issue);
-5. measures the simulator's serving alone (the same requests, answers decoded and dropped), to
-   tell whether the MDC is the bottleneck;
-6. on the same rows: (a) raw COPY from a local file into the same partitioned table (the ceiling)
+5. measures the simulator's serving alone (the same requests, bodies written to disk), to tell
+   whether the MDC is the bottleneck, and so records the MDC's exact answers;
+6. end to end again, with the MDC costing (almost) nothing: a minimal HTTP server on 127.0.0.1
+   replays the recorded answers (real HTTP, real ``MdcClient``, real ``pull_run``, real loader).
+   On this 2-core machine the simulator otherwise takes most of a core per request from the
+   pipeline it feeds; a vendor's MDC runs on its own machines, so this is the fair measure of
+   the MDM. Both sizes again (peak RSS), and a re-pull (zero rows changed);
+7. on the same rows: (a) raw COPY from a local file into the same partitioned table (the ceiling)
    and (b) a naive Django bulk_create loop (decode_row -> model -> bulk_create), on a sample of
    ``--bulk-rows`` rows, as it is slow;
-7. prints rows/s and the ratios against the targets (end to end >= 50% of raw COPY, >= 10x
-   bulk_create).
+8. prints rows/s, the ratios against the targets (end to end >= 50% of raw COPY, >= 10x
+   bulk_create) for both end-to-end figures, and a summary table.
 """
 
 from __future__ import annotations
@@ -268,11 +273,34 @@ def pull_in_child(mdc_id: int, since: dt.datetime, until: dt.datetime, *, repull
 # --- the comparisons ---------------------------------------------------------------------------
 
 
+def request_key(device_ids, start, end) -> str:
+    """Name of a recorded answer: the read request's form fields, hashed (the replay server
+    computes the same from the form it receives)."""
+    from apps.udil.codec import encode_request
+    from apps.udil.profiles import PROFILE_2019
+
+    svc = PROFILE_2019.read_service(DATASET)
+    _, form = encode_request(
+        svc, {"global_device_id": list(device_ids), "start_datetime": start, "end_datetime": end}
+    )
+    return form_key(form)
+
+
+def form_key(form: dict[str, str]) -> str:
+    import hashlib
+
+    text = "|".join(form.get(name, "") for name in REPLAY_FIELDS)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+REPLAY_FIELDS = ("global_device_id", "start_datetime", "end_datetime")
+
+
 def serve_only(
     mdc, since: dt.datetime, until: dt.datetime, concurrency: int, keep: Path
 ) -> tuple[float, int]:
-    """The same requests as the pull, bodies written to ``keep`` and dropped: the MDC's
-    serving rate (HTTP and the MDC's work only)."""
+    """The same requests as the pull, bodies written to ``keep`` (named by request, numbered in
+    pull order) and dropped: the MDC's serving rate (HTTP and the MDC's work only)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from apps.ingestion.windows import request_bounds, window_length, windows_plan
@@ -282,18 +310,93 @@ def serve_only(
     length = window_length(DATASET, mdc.window_minutes)
     windows = windows_plan(dataset_code=DATASET, start=since, until=until, length=length)
     jobs = [(window, batch) for window in windows for batch in batches]
+    keep.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with mdc_client(mdc) as client:
 
         def fetch(job: tuple[int, tuple]) -> int:
             number, (window, batch) = job
-            body, _ = client.read_raw(DATASET, batch, *request_bounds(window))
-            (keep / f"{number:06d}.body").write_bytes(body)
+            bounds = request_bounds(window)
+            body, _ = client.read_raw(DATASET, batch, *bounds)
+            (keep / f"{number:06d}-{request_key(batch, *bounds)}.body").write_bytes(body)
             return len(body)
 
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             sizes = list(pool.map(fetch, enumerate(jobs)))
     return time.perf_counter() - started, sum(sizes)
+
+
+# --- the replay server: recorded answers over real HTTP, (almost) no MDC work -------------------
+
+
+def replay_server_main(directory: str, port: int) -> None:
+    """Serve the recorded answers under ``directory`` (any depth): authorization_service gets a
+    key, a read gets the body recorded for its form fields (404 when none). Nothing else."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    bodies = {
+        path.stem.split("-", 1)[1]: path
+        for path in Path(directory).rglob("*.body")
+        if "-" in path.stem
+    }
+    auth = b'{"status":"1","message":"ok","privatekey":"replay-key"}'
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a real MDC
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+            if self.path.rstrip("/").endswith("authorization_service"):
+                self._send(200, auth)
+                return
+            path = bodies.get(form_key(form))
+            if path is None:
+                self._send(404, b'{"status":"0","message":"not recorded"}')
+                return
+            self._send(200, path.read_bytes())
+
+        def _send(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def replay_server_start(directory: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--replay-server", str(directory), "--port", str(port)],
+        cwd=ROOT,
+        env=os.environ,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.terminate()
+    raise RuntimeError("the replay server did not start")
+
+
+def process_peak_rss_mb(process: subprocess.Popen) -> float:
+    status = Path(f"/proc/{process.pid}/status")
+    for text in status.read_text().splitlines() if status.exists() else ():
+        if text.startswith("VmHWM:"):
+            return int(text.split()[1]) / 1024
+    return 0.0
 
 
 def mdm_side_replay(mdc, keep: Path) -> tuple[float, int]:
@@ -480,9 +583,14 @@ def main() -> None:
     parser.add_argument("--since", help=argparse.SUPPRESS)
     parser.add_argument("--until", help=argparse.SUPPRESS)
     parser.add_argument("--repull", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--replay-server", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_pull:
         child_pull(args.child_pull, args.since, args.until, args.repull)
+        return
+    if args.replay_server:
+        replay_server_main(args.replay_server, args.port)
         return
 
     admin_url, bench_url = bench_database_url()
@@ -570,19 +678,66 @@ def main() -> None:
         assert repull["inserted"] == repull["updated"] == 0, repull
         assert repull["unchanged"] == expected_big == stored_count(big.pk)
 
+        from apps.registry.models import Mdc
+
+        replays = {}
         with tempfile.TemporaryDirectory() as bodies:
             keep = Path(bodies)
-            serve_seconds, served_bytes = serve_only(big, since, today, args.concurrency, keep)
+            serve_only(small, since, today, args.concurrency, keep / "small")
+            serve_seconds, served_bytes = serve_only(
+                big, since, today, args.concurrency, keep / "big"
+            )
             serve_rate = line(
                 "MDC serving alone (HTTP, bodies to disk)",
                 expected_big,
                 serve_seconds,
                 f"{served_bytes / 1e6:.0f} MB of JSON",
             )
+            # end to end with recorded answers: the MDC costs (almost) nothing on our cores
+            replay_server, replay_port = replay_server_start(keep)
+            live_urls = {m.pk: m.base_url for m in (small, big)}
+            try:
+                Mdc.objects.filter(pk__in=live_urls).update(
+                    base_url=f"http://127.0.0.1:{replay_port}/"
+                )
+                connection.close()
+                table_truncate()
+                for label, mdc, expected in (
+                    ("small", small, expected_small),
+                    ("big", big, expected_big),
+                ):
+                    result = pull_in_child(mdc.pk, since, today, repull=True)
+                    assert result["outcome"] == "succeeded", result
+                    assert result["inserted"] == expected == stored_count(mdc.pk), result
+                    replays[label] = result
+                    line(
+                        f"end to end, {label} fleet, MDC replayed",
+                        result["received"],
+                        result["seconds"],
+                        f"peak RSS {result['peak_rss_mb']:.0f} MB, {result['requests']} requests",
+                    )
+                replay_repull = pull_in_child(big.pk, since, today, repull=True)
+                line(
+                    "re-pull, MDC replayed (big fleet)",
+                    replay_repull["received"],
+                    replay_repull["seconds"],
+                    f"inserted {replay_repull['inserted']}, updated {replay_repull['updated']}, "
+                    f"unchanged {replay_repull['unchanged']}",
+                )
+                assert replay_repull["inserted"] == replay_repull["updated"] == 0, replay_repull
+                assert replay_repull["unchanged"] == expected_big == stored_count(big.pk)
+                replay_server_rss = process_peak_rss_mb(replay_server)
+            finally:
+                for pk, url in live_urls.items():
+                    Mdc.objects.filter(pk=pk).update(base_url=url)
+                server_stop(replay_server)
+            replay_rate = replays["big"]["received"] / replays["big"]["seconds"]
             table_truncate()
-            replay_seconds, replayed = mdm_side_replay(big, keep)
-            assert replayed == expected_big
-            replay_rate = line("MDM side alone (decode -> warehouse)", replayed, replay_seconds)
+            side_seconds, side_rows = mdm_side_replay(big, keep / "big")
+            assert side_rows == expected_big
+            side_rate = line(
+                "MDM side alone (files -> warehouse, 1 thread)", side_rows, side_seconds
+            )
         server_rss = server_peak_rss_mb(server)
 
         with tempfile.TemporaryDirectory() as directory:
@@ -606,24 +761,75 @@ def main() -> None:
         assert stored_count() == naive_rows
 
         print()
-        print(f"end to end / raw COPY        = {e2e_rate / copy_rate:6.2f}   (target >= 0.50)")
-        print(f"end to end / bulk_create     = {e2e_rate / bulk_rate:6.1f}   (target >= 10)")
-        print(f"end to end / usual approach  = {e2e_rate / naive_rate:6.1f}   (same HTTP, b')")
+        for label, rate in (
+            ("end to end, live simulator", e2e_rate),
+            ("end to end, MDC replayed", replay_rate),
+        ):
+            print(f"{label}:")
+            print(f"  / raw COPY                 = {rate / copy_rate:6.2f}   (target >= 0.50)")
+            print(f"  / bulk_create              = {rate / bulk_rate:6.1f}   (target >= 10)")
+            print(f"  / usual approach           = {rate / naive_rate:6.1f}   (same HTTP, b')")
         print(
-            f"end to end / MDC serving     = {e2e_rate / serve_rate:6.2f}   "
-            "(near 1: the MDC is the limit)"
+            f"live end to end / MDC serving = {e2e_rate / serve_rate:5.2f}   "
+            "(near 1: the simulator is the limit)"
         )
-        print(f"MDM side alone / raw COPY    = {replay_rate / copy_rate:6.2f}")
-        print(f"MDM side alone / bulk_create = {replay_rate / bulk_rate:6.1f}")
-        print(
-            f"peak RSS of the pull process = {runs['small']['peak_rss_mb']:.0f} MB for "
-            f"{runs['small']['received']:,} rows, {runs['big']['peak_rss_mb']:.0f} MB for "
-            f"{runs['big']['received']:,} rows "
-            f"(x{runs['big']['received'] / runs['small']['received']:.0f} the rows)"
-        )
+        print(f"MDM side alone / raw COPY    = {side_rate / copy_rate:6.2f}")
+        for label, figures in (("live", runs), ("replayed", replays)):
+            print(
+                f"peak RSS of the pull process ({label}) = "
+                f"{figures['small']['peak_rss_mb']:.0f} MB "
+                f"for {figures['small']['received']:,} rows, "
+                f"{figures['big']['peak_rss_mb']:.0f} MB for {figures['big']['received']:,} rows "
+                f"(x{figures['big']['received'] / figures['small']['received']:.0f} the rows)"
+            )
         print(f"peak RSS of an app worker    = {server_rss:.0f} MB")
-        print(f"re-pull changed rows         = {repull['inserted'] + repull['updated']}")
+        print(f"peak RSS of the replay server = {replay_server_rss:.0f} MB")
+        print(
+            f"re-pull changed rows         = {repull['inserted'] + repull['updated']} (live), "
+            f"{replay_repull['inserted'] + replay_repull['updated']} (replayed)"
+        )
         print(f"load average (1, 5, 15 min)  = {os.getloadavg()} on {os.cpu_count()} CPUs")
+
+        print()
+        print("summary")
+        header = (
+            f"| {'measure':<42} | {'rows':>9} | {'rows/s':>8} | {'/ COPY':>6} | {'/ bulk':>6} "
+            f"| {'peak RSS':>8} |"
+        )
+        print(header)
+        print(f"|{'-' * 44}|{'-' * 11}|{'-' * 10}|{'-' * 8}|{'-' * 8}|{'-' * 10}|")
+
+        def row(label: str, rows: int, rate: float, rss: float | None = None) -> None:
+            rss_text = f"{rss:.0f} MB" if rss is not None else ""
+            print(
+                f"| {label:<42} | {rows:>9,} | {rate:>8,.0f} | {rate / copy_rate:>6.2f} "
+                f"| {rate / bulk_rate:>6.1f} | {rss_text:>8} |"
+            )
+
+        for label, figures in (("live simulator", runs), ("MDC replayed", replays)):
+            for size in ("small", "big"):
+                result = figures[size]
+                row(
+                    f"end to end, {label}, {size} fleet",
+                    result["received"],
+                    result["received"] / result["seconds"],
+                    result["peak_rss_mb"],
+                )
+        row(
+            "re-pull, live (0 rows changed)",
+            repull["received"],
+            repull["received"] / repull["seconds"],
+        )
+        row(
+            "re-pull, MDC replayed (0 rows changed)",
+            replay_repull["received"],
+            replay_repull["received"] / replay_repull["seconds"],
+        )
+        row("MDC (simulator) serving alone", expected_big, serve_rate)
+        row("MDM side alone, one thread", side_rows, side_rate)
+        row("(a) raw COPY from a local file", exported, copy_rate)
+        row("(b) naive bulk_create loop", len(sample), bulk_rate)
+        row("(b') usual approach end to end", naive_rows, naive_rate)
     finally:
         if server is not None:
             server_stop(server)

@@ -1,8 +1,10 @@
 """Reading an API MDC one bounded request at a time, a little ahead of the loader.
 
-Worker threads send the requests of a pull (each window's device batches, window after window)
-and decode the answers; the loader takes them strictly in order. While one answer is loaded the
-next ones are on their way, so the MDC, this process and PostgreSQL work in parallel. At most
+Worker threads send the requests of a pull (each window's device batches, window after window),
+decode the answers and validate their rows (``DataSet.copy_rows``: COPY-ready text and rejects);
+the loader takes them strictly in order. While one answer is loaded (COPY and merge: the loading
+thread waits on PostgreSQL without the GIL) the next ones are on the wire (socket reads release
+the GIL too) or being decoded, so the MDC, this process and PostgreSQL work in parallel. At most
 ``concurrency`` requests are in flight and ``prefetch`` answers wait in memory, whatever the size
 of the pull.
 
@@ -23,6 +25,7 @@ from typing import Any
 
 from apps.ingestion.windows import Window, request_bounds
 from apps.udil.codec import decode_response, parse_status, response_rows
+from apps.udil.datasets import DATASETS
 from apps.udil.errors import MalformedBody, MdcUnavailable, UdilStatusError
 
 
@@ -33,11 +36,20 @@ class MalformedPayload:
     reason: str
 
 
+@dataclass(frozen=True)
+class SplitRows:
+    """An answer's rows, validated: ``good`` COPY-ready text rows (``DataSet.copy_rows``),
+    ``rejects`` ``(raw_row, reason)`` pairs for the quarantine."""
+
+    good: list[list[str]]
+    rejects: list[tuple[Any, str]]
+
+
 @dataclass
 class FetchedBody:
     window: Window
     device_ids: list[str]
-    result: list[dict[str, Any]] | MalformedPayload
+    result: SplitRows | MalformedPayload
 
 
 class ApiFetcher:
@@ -113,9 +125,7 @@ class ApiFetcher:
         with self._lock:
             self.retries += 1
 
-    def _read(
-        self, window: Window, device_ids: list[str]
-    ) -> list[dict[str, Any]] | MalformedPayload:
+    def _read(self, window: Window, device_ids: list[str]) -> SplitRows | MalformedPayload:
         """One request, retried: transport failures (and an unusable authorization answer) up
         to ``attempts`` times, a malformed read body up to ``malformed_attempts`` times."""
         start, end = request_bounds(window)
@@ -131,12 +141,15 @@ class ApiFetcher:
                 self._sleep(failures)
                 continue
             try:
-                return _rows_of(body, content_type)
+                rows = _rows_of(body, content_type)
             except MalformedBody as exc:
                 malformed += 1
                 if malformed >= self.malformed_attempts or self._stop.is_set():
                     return MalformedPayload(body, content_type, str(exc))
                 self._sleep(malformed)
+                continue
+            del body  # the decoded rows are all that is kept
+            return SplitRows(*DATASETS[self.dataset_code].copy_rows(rows))
 
 
 def _rows_of(body: bytes, content_type: str | None) -> list[dict[str, Any]]:

@@ -36,7 +36,7 @@ from apps.registry.choices import Dataset, Transport
 from apps.registry.models import Mdc
 from apps.registry.selectors import mdc_client, meter_batches, meters_for_pull
 from apps.udil.datasets import DATASETS
-from apps.warehouse.services import payload_quarantine, rows_load
+from apps.warehouse.services import payload_quarantine, rows_load, rows_load_split
 
 log = logging.getLogger(__name__)
 
@@ -337,10 +337,11 @@ def _api_pull(
                     )
                     tally.payloads += 1
                     continue
-                result = rows_load(
+                result = rows_load_split(
                     dataset_code=dataset_code,
                     mdc_id=mdc.pk,
-                    raw_rows=fetched.result,
+                    good=fetched.result.good,
+                    rejects=fetched.result.rejects,
                     source=source,
                 )
                 tally.add(result)

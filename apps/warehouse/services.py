@@ -106,7 +106,22 @@ def rows_load(
     changes nothing.
     """
     dataset, table = _dataset(dataset_code)
-    good, rejects = dataset.split_rows(raw_rows)
+    good, rejects = dataset.copy_rows(raw_rows)
+    return _load(table=table, mdc_id=mdc_id, good=good, rejects=rejects, source=source)
+
+
+def rows_load_split(
+    *,
+    dataset_code: str,
+    mdc_id: int,
+    good: Sequence[TextRow],
+    rejects: Sequence[tuple[Any, str]],
+    source: str,
+) -> LoadResult:
+    """:func:`rows_load` of rows a caller already split with ``DataSet.copy_rows`` (so that
+    validation can run in another thread while this one loads): good rows are merged, rejects
+    quarantined, in one transaction."""
+    _, table = _dataset(dataset_code)
     return _load(table=table, mdc_id=mdc_id, good=good, rejects=rejects, source=source)
 
 
@@ -114,7 +129,7 @@ def rows_load_text(
     *, dataset_code: str, mdc_id: int, text_rows: Sequence[TextRow], source: str
 ) -> LoadResult:
     """Store rows a caller already converted with ``DataSet.text_row`` (COPY text in
-    ``fields`` order, None for NULL)."""
+    ``fields`` order, None or "" for NULL)."""
     _, table = _dataset(dataset_code)
     return _load(table=table, mdc_id=mdc_id, good=text_rows, rejects=(), source=source)
 
