@@ -13,14 +13,13 @@ c. poll cycles (one ``transactions_poll`` per MDC): the first, where every devic
    a cycle where every device changes and a steady cycle where nothing changes.
 
 For each it prints HTTP requests, the MDM's SQL statements, rows written and rows read by the
-MDM (the simulator's queries run on other connections and are not counted), and seconds. The
-figures that must not grow with the number of devices are statements per transaction.
+MDM, and seconds; and, apart, the simulator's own SQL statements and rows (its queries run on the
+server threads' connections, counted there). The figures that must not grow with the number of
+devices are statements per transaction, on both sides.
 
-The MDCs: the embedded simulator acts on every device with several queries of its own (about
-30 ms per device here), which would make 10,000 meters take minutes of simulator time alone. So
-by default (``--mdc auto``) sizes above ``--simulator-max`` talk to an in-memory stub MDC that
-speaks the same UDIL wire over the same HTTP; ``--mdc simulator`` forces the simulator. The
-MDM's side is the same code either way.
+The MDCs are the embedded simulator, over real HTTP, at every size: its command path is
+set-based (a transaction of any size is accepted, advanced and executed with a few statements),
+so no stand-in MDC is needed.
 """
 
 from __future__ import annotations
@@ -72,6 +71,15 @@ class Counter:
     http_seconds: float = 0.0
     seconds: float = 0.0
 
+    def count(self, sql: str, rowcount: int) -> None:
+        self.statements += 1
+        rows = max(rowcount, 0)
+        verb = sql.lstrip().split(None, 1)[0].upper()
+        if verb in ("INSERT", "UPDATE", "DELETE"):
+            self.written += rows
+        elif verb == "SELECT":
+            self.read += rows
+
     def line(self, label: str, per: int | None = None) -> str:
         own = self.seconds - self.http_seconds
         text = (
@@ -83,10 +91,32 @@ class Counter:
             text += f"  SQL/transaction {self.statements / per:5.1f}"
         return text
 
+    def sim_line(self, per: int | None = None) -> str:
+        text = (
+            f"{'  simulator side (all MDCs)':<46} {'':>29}  SQL {self.statements:6d}  "
+            f"rows written {self.written:8d}  rows read {self.read:8d}"
+        )
+        if per:
+            text += f"  SQL/transaction {self.statements / per:5.1f}"
+        return text
+
+
+#: The simulator's SQL, counted on the server threads (reset by ``measured``).
+SIM = Counter()
+SIM_LOCK = threading.Lock()
+
+
+def sim_wrapper(execute, sql, params, many, context):
+    result = execute(sql, params, many, context)
+    with SIM_LOCK:
+        SIM.count(sql, context["cursor"].rowcount)
+    return result
+
 
 @contextmanager
 def measured():
-    """Count the MDM's SQL (statements, rows written, rows read) and HTTP calls to the MDC."""
+    """Count the MDM's SQL (statements, rows written, rows read) and HTTP calls to the MDC;
+    the simulator's SQL in the same span goes to ``SIM``."""
     from django.db import connection
 
     from apps.udil.client import MdcClient
@@ -104,16 +134,12 @@ def measured():
 
     def wrapper(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
-        counter.statements += 1
-        rows = max(context["cursor"].rowcount, 0)
-        verb = sql.lstrip().split(None, 1)[0].upper()
-        if verb in ("INSERT", "UPDATE", "DELETE"):
-            counter.written += rows
-        elif verb == "SELECT":
-            counter.read += rows
+        counter.count(sql, context["cursor"].rowcount)
         return result
 
     MdcClient.call = call
+    with SIM_LOCK:
+        SIM.statements = SIM.written = SIM.read = 0
     started = time.perf_counter()
     try:
         with connection.execute_wrapper(wrapper):
@@ -123,72 +149,11 @@ def measured():
         MdcClient.call = original_call
 
 
-class StubMdc:
-    """A minimal, fast UDIL MDC (in memory) for sizes where the full simulator's own per-device
-    work would dominate the run: same wire (form in, JSON out, transactionid header, private
-    key), every device accepted, ``level`` is the status level every device reports."""
-
-    def __init__(self) -> None:
-        self.level = 5
-        self.commands: dict[str, list[str]] = {}
-        self.lock = threading.Lock()
-
-    def __call__(self, environ, start_response):
-        import json
-        from urllib.parse import parse_qs
-
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        form = {k: v[0] for k, v in parse_qs(environ["wsgi.input"].read(length).decode()).items()}
-        service = environ["PATH_INFO"].rstrip("/").rsplit("/", 1)[-1]
-        tid = environ.get("HTTP_TRANSACTIONID", "")
-        if service == "authorization_service":
-            body = {"status": "1", "privatekey": "stub-key", "message": "ok"}
-        elif service == "transaction_status":
-            tids = json.loads(form["transactionid"]) if "transactionid" in form else [tid]
-            stamp = "2025-01-01 00:00:00"
-            rows = []
-            for t in tids:
-                for gdid in self.commands.get(t, []):
-                    row = {
-                        "transactionid": t,
-                        "global_device_id": gdid,
-                        "msn": "",
-                        "status_level": str(self.level),
-                        "indv_status": "1",
-                        "request_cancelled": "0",
-                        "command_receiving_datetime": stamp,
-                    }
-                    for n in range(1, self.level + 1):
-                        row[f"status_{n}_datetime"] = stamp
-                    rows.append(row)
-            body = {"status": "1", "data": rows, "message": ""}
-        else:
-            gdids = json.loads(form["global_device_id"])
-            with self.lock:
-                self.commands.setdefault(tid, gdids)  # a resend never acts twice
-            body = {
-                "status": "1",
-                "transactionid": tid,
-                "message": "accepted",
-                "data": [
-                    {"global_device_id": g, "msn": "", "indv_status": "1"}
-                    for g in self.commands[tid]
-                ],
-            }
-        payload = json.dumps(body).encode()
-        start_response(
-            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
-        )
-        return [payload]
-
-
-STUB = StubMdc()
-
-
 def serve(port_holder: list) -> None:
     """The portal (and so the simulator under /sim/) on a free local port, in this process."""
     from django.core.handlers.wsgi import WSGIHandler
     from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.db import connection
 
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args):
@@ -198,43 +163,30 @@ def serve(port_holder: list) -> None:
     portal = WSGIHandler()
 
     def app(environ, start_response):
-        if environ["PATH_INFO"].startswith("/stub/"):
-            return STUB(environ, start_response)
-        return portal(environ, start_response)
+        with connection.execute_wrapper(sim_wrapper):
+            return portal(environ, start_response)
 
     server.set_app(app)
     port_holder.append(server.server_address[1])
     server.serve_forever()
 
 
-def fleet_create(size: int, base_url: str, batch_size: int, stub: bool):
-    """10 MDCs sharing ``size`` meters (simulated, or stubs), and the registry's view of them."""
+def fleet_create(size: int, base_url: str, batch_size: int):
+    """10 simulated MDCs sharing ``size`` meters, and the registry's view of them."""
     from apps.registry.models import Mdc, Meter
     from apps.simulator.testing import make_sim_mdc
 
     mdcs = []
     for i in range(MDCS):
         code = f"b{size // 1000}k_{i}"
-        if stub:
-            sim = None
-            fleet = [
-                Meter(
-                    global_device_id=f"s{size // 1000}k{i:02d}{n:07d}",
-                    msn=5_000_000_000 + size * 1000 + i * 10**6 + n,
-                )
-                for n in range(size // MDCS)
-            ]
-            url, creds = f"{base_url}/stub/{code}/", ("u", "p", "c")
-        else:
-            sim, fleet = make_sim_mdc(code=code, meters=size // MDCS, days=1, seed=i + 1)
-            url, creds = f"{base_url}/sim/{code}/", (sim.username, sim.password, sim.auth_code)
+        sim, fleet = make_sim_mdc(code=code, meters=size // MDCS, days=1, seed=i + 1)
         mdc = Mdc.objects.create(
             code=code.replace("_", "-"),
             name=code,
-            base_url=url,
-            username=creds[0],
-            password=creds[1],
-            auth_code=creds[2],
+            base_url=f"{base_url}/sim/{code}/",
+            username=sim.username,
+            password=sim.password,
+            auth_code=sim.auth_code,
             batch_size=batch_size,
             timeout_seconds=600,
         )
@@ -246,7 +198,7 @@ def fleet_create(size: int, base_url: str, batch_size: int, stub: bool):
     return mdcs
 
 
-def run_size(size: int, base_url: str, batch_size: int, actor, stub: bool) -> None:
+def run_size(size: int, base_url: str, batch_size: int, actor) -> dict:
     from django.db.models import Count
 
     from apps.commands.choices import Outcome
@@ -256,14 +208,14 @@ def run_size(size: int, base_url: str, batch_size: int, actor, stub: bool) -> No
         transactions_poll,
     )
     from apps.registry.models import Meter
-    from apps.simulator.models import SimMdc
+    from apps.simulator.models import SimMdc, SimMeter
 
-    kind = "stub MDCs (in-memory UDIL)" if stub else "simulated MDCs"
-    print(f"\n== {size:,} meters on {MDCS} {kind}, batch size {batch_size} ==")
+    print(f"\n== {size:,} meters on {MDCS} simulated MDCs (real HTTP), batch size {batch_size} ==")
     started = time.perf_counter()
-    mdcs = fleet_create(size, base_url, batch_size, stub)
+    mdcs = fleet_create(size, base_url, batch_size)
     print(f"{'setup (simulated fleet + registry)':<46} {time.perf_counter() - started:7.2f} s")
     meters = Meter.objects.filter(mdc__in=[mdc for _, mdc in mdcs])
+    figures: dict = {}
 
     def one_request(command: str, params: dict, label: str):
         with measured() as c:
@@ -276,30 +228,38 @@ def run_size(size: int, base_url: str, batch_size: int, actor, stub: bool) -> No
             statuses = [command_dispatch(transaction_id=pk).status for pk in txs]
         assert statuses == ["sent"] * len(txs), statuses
         print(c.line(f"{label}: dispatch", per=len(txs)))
+        print(SIM.sim_line(per=len(txs)))
+        figures[f"{label}: dispatch"] = (c.seconds, c.http_seconds)
         return request, len(txs)
 
     def cycle(label: str, transactions: int):
         with measured() as c:
             results = [transactions_poll(mdc_id=mdc.pk, due_only=False) for _, mdc in mdcs]
         changed = sum(r.devices_changed for r in results)
+        touched = sum(r.rows_touched for r in results)
         print(c.line(f"{label} ({changed:,} devices changed)", per=transactions or None))
+        print(SIM.sim_line(per=transactions or None))
+        print(f"{'  MDM rows touched (PollResult)':<46} {touched:8d}")
+        figures[label] = (c.seconds, c.http, c.written + c.read, SIM.written + SIM.read)
         return results
 
     request, n = one_request("aux_relay_operations", {"relay_operate": "1"}, "relay connect")
     cycle("poll cycle: all to level 5 + effects", n)
     outcome = dict(request.devices.values_list("outcome").annotate(n=Count("pk")).order_by())
     executed = outcome.get(Outcome.EXECUTED, 0)
-    assert executed + outcome.get(Outcome.REFUSED, 0) == size, outcome  # inactive: refused
+    assert executed + outcome.get(Outcome.REFUSED, 0) == size, outcome  # inactive/no relay
     assert meters.filter(relay_state="connected").count() == executed
+    sims = [sim.pk for sim, _ in mdcs]
+    done = SimMeter.objects.filter(mdc__in=sims, last_command_resp="executed")
+    assert done.count() == executed  # the simulator executed each exactly once
     print(f"{'outcomes':<46} {outcome}")
     cycle("poll cycle: nothing open", 0)
 
-    STUB.level = 0
-    sims = [sim.code for sim, _ in mdcs if sim]
-    SimMdc.objects.filter(code__in=sims).update(command_pace_seconds=3600)
+    SimMdc.objects.filter(pk__in=sims).update(command_pace_seconds=3600)
     _, n = one_request("time_synchronization", {}, "slow MDC")
     cycle("poll cycle: every device to level 0", n)
     cycle("poll cycle: in flight, nothing changes", n)
+    return figures
 
 
 def main() -> None:
@@ -307,13 +267,6 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--keep", action="store_true", help="keep the bench database")
-    parser.add_argument(
-        "--mdc",
-        choices=["auto", "simulator", "stub"],
-        default="auto",
-        help="auto: the simulator up to --simulator-max meters, stubs beyond",
-    )
-    parser.add_argument("--simulator-max", type=int, default=2000)
     args = parser.parse_args()
 
     admin_url, bench_url = bench_database_url()
@@ -337,9 +290,9 @@ def main() -> None:
             time.sleep(0.05)
         base_url = f"http://127.0.0.1:{port[0]}"
         for size in args.sizes:
-            stub = args.mdc == "stub" or (args.mdc == "auto" and size > args.simulator_max)
-            STUB.level = 5
-            run_size(size, base_url, args.batch_size, actor, stub)
+            started = time.perf_counter()
+            run_size(size, base_url, args.batch_size, actor)
+            print(f"{f'total for {size:,} meters':<46} {time.perf_counter() - started:7.2f} s")
     finally:
         from django.db import connections
 

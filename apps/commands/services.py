@@ -31,7 +31,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.db.models import Count, F, Func, Q, Value
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -1077,48 +1077,23 @@ def registry_effects(request: CommandRequest, at: datetime) -> tuple[dict[str, A
     return {}, {}
 
 
-class _JsonbMerge(Func):
-    """``device_settings || '<json>'::jsonb`` (keys on the right replace those on the left)."""
-
-    template = "(COALESCE(%(expressions)s))"
-    arg_joiner = ", '{}'::jsonb) || ("
-    output_field = models.JSONField()
-
-
 def _effects_apply(*, tx: CommandTransaction, meter_ids: list[int], now: datetime) -> int:
-    """Record what the executed command did to these meters: one UPDATE for the transaction."""
-    from apps.registry.models import Meter
+    """Record what the executed command did to these meters, through the registry's set-based
+    service (one UPDATE and one audit row for the transaction)."""
+    from apps.registry.services import meters_state_record
 
     fields, settings = registry_effects(tx.request, now)
     if not fields and not settings:
         return 0
-    entries = {
-        name: {"value": value, "transactionid": tx.transactionid, "at": now.isoformat()}
-        for name, value in settings.items()
-    }
-    update: dict[str, Any] = {**fields, "updated_at": now}
-    if entries:
-        update["device_settings"] = _JsonbMerge(
-            F("device_settings"),
-            Func(Value(json.dumps(entries)), template="%(expressions)s::jsonb"),
-        )
-    count = Meter.objects.filter(pk__in=meter_ids).update(**update)
-    audit_record(
+    return meters_state_record(
         actor=None,
-        action="commands.effects",
+        meters=meter_ids,
+        transactionid=tx.transactionid,
+        at=now,
+        settings=settings,
         target=tx,
-        summary=(
-            f"{count} meters updated by {tx.request.command} {tx.transactionid}: "
-            + ", ".join([*fields, *(f"settings.{n}" for n in settings)])
-        ),
-        detail={
-            "transactionid": tx.transactionid,
-            "meters": count,
-            "fields": {k: str(v) for k, v in fields.items()},
-            "settings": list(settings),
-        },
+        **fields,
     )
-    return count
 
 
 # --- on-demand reads ---------------------------------------------------------------------------

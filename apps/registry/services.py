@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.registry.choices import (
@@ -486,6 +487,87 @@ def meter_state_record(
             detail={"transactionid": transactionid, **_audit_changes(changed)},
         )
     return meter
+
+
+class _JsonbMerge(models.Func):
+    """``device_settings || <jsonb>``: keys on the right replace those on the left."""
+
+    template = "(COALESCE(%(expressions)s))"
+    arg_joiner = ", '{}'::jsonb) || ("
+    output_field = models.JSONField()
+
+
+def _meter_ids(meters) -> list[int]:
+    if isinstance(meters, models.QuerySet):
+        return list(meters.order_by().values_list("pk", flat=True))
+    return [m.pk if isinstance(m, Meter) else int(m) for m in meters]
+
+
+@transaction.atomic
+def meters_state_record(
+    *,
+    actor,
+    meters,
+    transactionid: str,
+    at: datetime.datetime,
+    relay_state: str | None = None,
+    load_limit_kw: Decimal | None = None,
+    activation_status: int | None = None,
+    settings: dict[str, Any] | None = None,
+    target: models.Model | None = None,
+) -> int:
+    """Record the same device state, confirmed by one MDC transaction, for a set of meters.
+
+    The set-based form of :func:`meter_state_record` (for the commands app): ``meters`` is a
+    queryset, meter ids or Meter instances; whatever their number, one UPDATE writes them and
+    one audit row (``target``: the command's transaction, if given) summarises the call.
+    Settings are stored as in :func:`meter_state_record`: ``device_settings[name] =
+    {"value": ..., "transactionid": ..., "at": iso datetime}``, other settings kept.
+    Returns the number of meters updated.
+    """
+    if at.tzinfo is None:
+        raise ValidationError({"at": "Must be timezone-aware."})
+    changed: dict[str, Any] = {}
+    if relay_state is not None:
+        if relay_state not in RelayState.values:
+            raise ValidationError({"relay_state": f"Unknown relay state {relay_state!r}."})
+        changed["relay_state"] = str(relay_state)
+    if load_limit_kw is not None:
+        changed["load_limit_kw"] = Decimal(load_limit_kw)
+    if activation_status is not None:
+        if activation_status not in ActivationStatus.values:
+            raise ValidationError(
+                {"activation_status": f"Unknown activation status {activation_status!r}."}
+            )
+        changed["activation_status"] = int(activation_status)
+    entries = {
+        name: {"value": value, "transactionid": transactionid, "at": at.isoformat()}
+        for name, value in (settings or {}).items()
+    }
+    ids = _meter_ids(meters)
+    if not ids or not (changed or entries):
+        return 0
+    update: dict[str, Any] = {**changed, "updated_at": timezone.now()}
+    if entries:
+        update["device_settings"] = _JsonbMerge(
+            models.F("device_settings"), models.Value(entries, output_field=models.JSONField())
+        )
+    count = Meter.objects.filter(pk__in=ids).update(**update)
+    names = [*changed, *(f"settings.{n}" for n in entries)]
+    audit_record(
+        actor=actor,
+        action="registry.meters.state",
+        target=target,
+        summary=f"{count} meters: {', '.join(names)} from {transactionid}",
+        detail={
+            "transactionid": transactionid,
+            "meters": count,
+            "at": at.isoformat(),
+            **_audit_changes(changed),
+            "settings": sorted(entries),
+        },
+    )
+    return count
 
 
 # --- CSV import --------------------------------------------------------------------------------

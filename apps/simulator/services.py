@@ -23,7 +23,9 @@ from random import Random
 from typing import Any
 
 import orjson
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.db.models import Case, F, Func, Q, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -438,6 +440,32 @@ def _device_message(refused: list[tuple[str, str]], service: str) -> str:
     return "; ".join(parts) + f". {SUCCESS_MESSAGES[service]}"
 
 
+def _pk_any(model: type[models.Model], ids: Iterable[int]) -> RawSQL:
+    """``<table>.id = ANY(%s)``: a set of ids as one array parameter, whatever its size."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    return RawSQL(f'{table}."id" = ANY(%s)', (list(ids),), output_field=models.BooleanField())
+
+
+class _JsonbConcat(Func):
+    """``a || b`` of two jsonb values (arrays: appended; objects: keys of b replace a's)."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || "
+    output_field = models.JSONField()
+
+
+def _jsonb(value: Any) -> Value:
+    return Value(value, output_field=models.JSONField())
+
+
+_METER_COMMAND_FIELDS = (
+    "last_command",
+    "last_command_datetime",
+    "last_command_resp",
+    "last_command_resp_datetime",
+)
+
+
 def sim_command_submit(
     *,
     mdc: SimMdc,
@@ -449,6 +477,8 @@ def sim_command_submit(
     """A write command or on-demand request: record it per device and answer at once.
 
     Resending a known ``transactionid`` returns the first answer and does nothing else.
+    Set-based: whatever the number of devices, the meters are read in one query, the
+    transaction rows written in one INSERT and the meters marked in one UPDATE.
     """
     now = _now(now)
     sim_transactions_advance(mdc=mdc, now=now)
@@ -477,7 +507,9 @@ def sim_command_submit(
         gdis = [gdi for gdi, _ in devices]
         meters = {
             m.global_device_id: m
-            for m in SimMeter.objects.filter(mdc=mdc, global_device_id__in=gdis)
+            for m in SimMeter.objects.filter(mdc=mdc, global_device_id__in=gdis).only(
+                "id", "global_device_id", "msn", "data_start", "has_relay", "history"
+            )
         }
         command = SimCommand.objects.create(
             mdc=mdc,
@@ -495,7 +527,7 @@ def sim_command_submit(
                 if k not in ("global_device_id", "device_identity")
             }
         ).decode()
-        data, refused, rows = [], [], []
+        data, refused, rows, accepted_meters = [], [], [], []
         taken_msns = set()
         if service == "device_creation":
             taken_msns = set(
@@ -535,19 +567,15 @@ def sim_command_submit(
                 )
             )
             if meter is not None and not why:
-                meter.last_command = service
-                meter.last_command_datetime = now
-                meter.last_command_resp = "pending"
-                meter.last_command_resp_datetime = None
-                meter.save(
-                    update_fields=[
-                        "last_command",
-                        "last_command_datetime",
-                        "last_command_resp",
-                        "last_command_resp_datetime",
-                    ]
-                )
+                accepted_meters.append(meter.pk)
         SimTransaction.objects.bulk_create(rows)
+        if accepted_meters:
+            SimMeter.objects.filter(_pk_any(SimMeter, accepted_meters)).update(
+                last_command=service,
+                last_command_datetime=now,
+                last_command_resp="pending",
+                last_command_resp_datetime=None,
+            )
         response = {
             "status": "1",
             "transactionid": transactionid,
@@ -560,93 +588,123 @@ def sim_command_submit(
     return response
 
 
-def _level_times(row: SimTransaction, pace: float, now: dt.datetime):
-    """(level reached, failed?, when failed) of a row at ``now``."""
-    received = row.command_receiving_datetime
+def _level_of(
+    received: dt.datetime, fail_level: int | None, pace: float, now: dt.datetime
+) -> tuple[int, bool]:
+    """(level reached, failed?) at ``now`` of a row received at ``received``."""
     reached = 5 if pace <= 0 else min(5, int((now - received).total_seconds() // pace))
-    if row.fail_level is not None and reached > row.fail_level:
-        return row.fail_level, True
+    if fail_level is not None and reached > fail_level:
+        return fail_level, True
     return reached, False
+
+
+UNREACHABLE = "meter unreachable: no connection could be established"
 
 
 def sim_transactions_advance(*, mdc: SimMdc, now: dt.datetime | None = None) -> int:
     """Move pending (transaction, device) rows to the level their age gives them; apply the
-    effects of rows reaching level 5 (exactly once) and finish failed rows. Idempotent."""
+    effects of rows reaching level 5 (exactly once) and finish failed rows. Idempotent.
+
+    Set-based: all rows of one command share their receiving time, so they move together.
+    One grouped query finds which (command, level) groups are due; when none is (a poll of
+    commands in flight), that is all. Otherwise the due rows are locked (rows another caller
+    holds are skipped, as before), each group is moved with one UPDATE, and effects are
+    applied with a few statements per command and effect, in the order commands arrived.
+    """
     now = _now(now)
-    if not SimTransaction.objects.filter(mdc=mdc, done=False).exists():
-        return 0
     pace = mdc.command_pace_seconds
+    groups = (
+        SimTransaction.objects.filter(mdc=mdc, done=False)
+        .order_by()
+        .values_list("command_id", "command_receiving_datetime", "status_level", "fail_level")
+        .distinct()
+    )
+    due = Q()
+    for command_id, received, level, fail_level in groups:
+        target, failed = _level_of(received, fail_level, pace, now)
+        if target != level or failed or target == 5:
+            due |= Q(command_id=command_id, status_level=level, fail_level=fail_level)
+    if not due:
+        return 0
+    step = dt.timedelta(seconds=pace)
     moved = 0
     with transaction.atomic():
         pending = list(
             SimTransaction.objects.select_for_update(skip_locked=True)
-            .filter(mdc=mdc, done=False)
-            .select_related("command")
+            .filter(due, mdc=mdc, done=False)
             .order_by("command_receiving_datetime", "id")
+            .values_list(
+                "id",
+                "command_id",
+                "meter_id",
+                "global_device_id",
+                "command_receiving_datetime",
+                "fail_level",
+                "effects_applied",
+            )
         )
+        # (command, level, failed) -> rows, in the order the commands arrived
+        moves: dict[tuple[int, int, bool], list[tuple]] = {}
         for row in pending:
-            level, failed = _level_times(row, pace, now)
-            if level == row.status_level and not failed and level < 5:
-                continue
-            received = row.command_receiving_datetime
-            step = dt.timedelta(seconds=pace)
+            level, failed = _level_of(row[4], row[5], pace, now)
+            moves.setdefault((row[1], level, failed), []).append(row)
+        needed = {cmd for (cmd, level, failed) in moves if failed or level == 5}
+        commands = SimCommand.objects.in_bulk(needed) if needed else {}
+        for (command_id, level, failed), rows in moves.items():
+            received = rows[0][4]
+            update: dict[str, Any] = {"status_level": level}
             for n in range(1, level + 1):
-                setattr(row, f"status_{n}_datetime", received + step * n)
-            row.status_level = level
-            fields = ["status_level", *(f"status_{n}_datetime" for n in range(1, 6))]
+                update[f"status_{n}_datetime"] = received + step * n
             if failed:
-                row.indv_status = 0
-                row.done = True
-                row.message = "meter unreachable: no connection could be established"
-                fields += ["indv_status", "done", "message"]
-                _meter_response(row, "failed", received + step * (row.fail_level + 1))
+                update.update(indv_status=0, done=True, message=UNREACHABLE)
             elif level == 5:
-                t5 = row.status_5_datetime
-                if not row.effects_applied:
-                    _apply_effects(mdc, row, t5)
-                    row.effects_applied = True
-                row.done = True
-                fields += ["done", "effects_applied", "response_data", "meter"]
-            row.save(update_fields=fields)
-            moved += 1
+                update.update(done=True, effects_applied=True)
+            ids = [r[0] for r in rows]
+            moved += SimTransaction.objects.filter(_pk_any(SimTransaction, ids)).update(**update)
+            if failed:
+                _meters_response(
+                    commands[command_id].service,
+                    [r[2] for r in rows],
+                    "failed",
+                    received + step * (level + 1),
+                )
+            elif level == 5:
+                todo = [r for r in rows if not r[6]]
+                if todo:
+                    _effects_apply(mdc, commands[command_id], todo, received + step * 5)
     return moved
 
 
-def _meter_response(row: SimTransaction, resp: str, when: dt.datetime) -> None:
-    if row.meter_id is None:
-        return
-    SimMeter.objects.filter(pk=row.meter_id, last_command=row.command.service).update(
+def _meters_response(service: str, meter_ids: list, resp: str, when: dt.datetime) -> int:
+    """The meters' answer to their last command (when that command is ``service``)."""
+    ids = [m for m in meter_ids if m is not None]
+    if not ids:
+        return 0
+    return SimMeter.objects.filter(_pk_any(SimMeter, ids), last_command=service).update(
         last_command_resp=resp, last_command_resp_datetime=when
     )
 
 
-def _history(meter: SimMeter, when: dt.datetime, key: str, value: Any) -> None:
-    meter.history.append([gen.epoch_of(when), key, value])
-    meter.version += 1
+def _effect(service: str, p: dict, t5: dt.datetime) -> tuple[list[list], dict[str, Any]]:
+    """What a command does to each of its meters at level 5 (time t5): the dated history
+    entries to append (``[epoch, key, value]``) and the fields to set. The same for every
+    meter of the command."""
+    history: list[list] = []
+    fields: dict[str, Any] = {}
 
+    def dated(when: dt.datetime, key: str, value: Any) -> None:
+        history.append([gen.epoch_of(when), key, value])
 
-def _apply_effects(mdc: SimMdc, row: SimTransaction, t5: dt.datetime) -> None:
-    """What a command does to its meter when the meter executes it (at level 5, time t5)."""
-    service = row.command.service
-    p = row.command.params
-    if service == "device_creation":
-        row.meter = _create_device(mdc, row, p, t5)
-        return
-    meter = SimMeter.objects.select_for_update().filter(pk=row.meter_id).first()
-    if meter is None:
-        return
-    if service == "on_demand_request":
-        row.response_data = on_demand_rows(mdc=mdc, meter=meter, params=p, at=t5)
-    elif service == "aux_relay_operations":
+    if service == "aux_relay_operations":
         value = int(p["relay_operate"])
-        _history(meter, t5, "relay", value)
-        meter.relay_state = value
+        dated(t5, "relay", value)
+        fields["relay_state"] = value
     elif service == "time_synchronization":
-        _history(meter, t5, "clock", 0)
+        dated(t5, "clock", 0)
     elif service == "sanctioned_load_control":
-        _history(meter, t5, "load_limit", p["load_limit"])
-        meter.load_limit = Decimal(p["load_limit"])
-        meter.settings["load_control"] = {
+        dated(t5, "load_limit", p["load_limit"])
+        fields["load_limit"] = Decimal(p["load_limit"])
+        control = {
             k: p[k]
             for k in (
                 "load_limit",
@@ -656,18 +714,18 @@ def _apply_effects(mdc: SimMdc, row: SimTransaction, t5: dt.datetime) -> None:
                 "retry_clear_interval",
             )
         }
+        fields["settings"] = _JsonbConcat(F("settings"), _jsonb({"load_control": control}))
     elif service == "load_shedding_scheduling":
         start = gen.epoch_of(_parse(p["start_datetime"]))
         end = gen.epoch_of(_parse(p["end_datetime"]))
         slabs = [[s["action_time"], int(s["relay_operate"])] for s in p["load_shedding_slabs"]]
-        _history(meter, t5, "ls", {"start": start, "end": end, "slabs": slabs})
+        dated(t5, "ls", {"start": start, "end": end, "slabs": slabs})
     elif service == "time_of_use_change":
         slab = p["time_slab"]
         tariff = int(p["tariff_identification"])
         pairs = [[slab[i][:5], slab[i + 1][:5], tariff] for i in range(0, len(slab), 2)]
         when = max(t5, _parse(p["activation_datetime"]))
-        _history(
-            meter,
+        dated(
             when,
             "tou",
             {
@@ -678,43 +736,83 @@ def _apply_effects(mdc: SimMdc, row: SimTransaction, t5: dt.datetime) -> None:
             },
         )
     elif service == "update_ip_port":
-        meter.primary_ip = p["primary_ip_address"]
-        meter.secondary_ip = p.get("secondary_ip_address") or ""
-        meter.primary_port = p["primary_port"]
-        meter.secondary_port = p.get("secondary_port")
+        fields["primary_ip"] = p["primary_ip_address"]
+        fields["secondary_ip"] = p.get("secondary_ip_address") or ""
+        fields["primary_port"] = p["primary_port"]
+        fields["secondary_port"] = p.get("secondary_port")
     elif service == "meter_data_sampling":
         when = max(t5, _parse(p["activation_datetime"]))
         interval = int(p["sampling_interval"])
         if p["data_type"] == "LPRO":
-            _history(meter, when, "lp", [interval, int(p["sampling_initial_time"]) % interval])
-            meter.lp_interval = interval
+            dated(when, "lp", [interval, int(p["sampling_initial_time"]) % interval])
+            fields["lp_interval"] = interval
         else:
-            _history(meter, when, "inst" if p["data_type"] == "INST" else "bill", interval)
+            dated(when, "inst" if p["data_type"] == "INST" else "bill", interval)
     elif service == "activate_meter_optical_port":
-        meter.optical_port_on = _parse(p["optical_port_on_datetime"])
-        meter.optical_port_off = _parse(p["optical_port_off_datetime"])
+        fields["optical_port_on"] = _parse(p["optical_port_on_datetime"])
+        fields["optical_port_off"] = _parse(p["optical_port_off_datetime"])
     elif service == "wake_up_sim_number_update":
-        meter.wakeup_numbers = [p.get(f"wakeup_number_{i}") or "" for i in (1, 2, 3)]
+        fields["wakeup_numbers"] = _jsonb([p.get(f"wakeup_number_{i}") or "" for i in (1, 2, 3)])
     elif service == "meter_status_update":
         value = int(p["meter_activation_status"])
-        _history(meter, t5, "active", value)
-        meter.activation_status = value
+        dated(t5, "active", value)
+        fields["activation_status"] = value
     if service in PARAMETERIZATION:
-        _history(meter, t5, "param", service)
-    if meter.last_command == service:
-        meter.last_command_resp = "executed"
-        meter.last_command_resp_datetime = t5
-    meter.save()
+        dated(t5, "param", service)
+    return history, fields
+
+
+def _effects_apply(mdc: SimMdc, command: SimCommand, rows: list[tuple], t5: dt.datetime) -> None:
+    """What a command does to its meters when they execute it (at level 5, time t5).
+
+    ``rows`` are ``(id, command_id, meter_id, global_device_id, ...)`` of the command's
+    transaction rows reaching level 5 now. One UPDATE of all their meters (history appended
+    in SQL, so each meter's dated settings keep every earlier entry); on-demand reads and
+    device creation, whose result differs per device, write their rows in bulk.
+    """
+    service, p = command.service, command.params
+    if service == "device_creation":
+        _devices_create(mdc, command, rows, t5)
+        return
+    meter_ids = [r[2] for r in rows if r[2] is not None]
+    if not meter_ids:
+        return
+    if service == "on_demand_request":
+        meters = SimMeter.objects.in_bulk(meter_ids)
+        SimTransaction.objects.bulk_update(
+            [
+                SimTransaction(
+                    pk=r[0],
+                    response_data=on_demand_rows(mdc=mdc, meter=meters[r[2]], params=p, at=t5),
+                )
+                for r in rows
+                if r[2] in meters
+            ],
+            ["response_data"],
+            batch_size=2000,
+        )
+    history, fields = _effect(service, p, t5)
+    if history:
+        fields["history"] = _JsonbConcat(F("history"), _jsonb(history))
+        fields["version"] = F("version") + len(history)
+    executed = Q(last_command=service)
+    fields["last_command_resp"] = Case(
+        When(executed, then=Value("executed")), default=F("last_command_resp")
+    )
+    fields["last_command_resp_datetime"] = Case(
+        When(executed, then=Value(t5)), default=F("last_command_resp_datetime")
+    )
+    SimMeter.objects.filter(_pk_any(SimMeter, meter_ids)).update(**fields)
 
 
 def _parse(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=PKT)
 
 
-def _create_device(mdc: SimMdc, row: SimTransaction, p: dict, t5: dt.datetime) -> SimMeter:
-    identity = next(
-        d for d in p["device_identity"] if d["global_device_id"] == row.global_device_id
-    )
+def _devices_create(mdc: SimMdc, command: SimCommand, rows: list[tuple], t5: dt.datetime) -> None:
+    """device_creation at level 5: the new meters (one INSERT), linked to their rows."""
+    p = command.params
+    dsn_of = {d["global_device_id"]: int(d["dsn"]) for d in p["device_identity"]}
     start_epoch = gen.epoch_of(t5)
     start_epoch += -(start_epoch + gen.PKT_OFFSET) % gen.TICK  # next tick boundary
     start = gen.aware(start_epoch)
@@ -738,27 +836,34 @@ def _create_device(mdc: SimMdc, row: SimTransaction, p: dict, t5: dt.datetime) -
     }
     if meter_type in (3, 4):
         fields["profile"] = Profile.INDUSTRIAL
-    meter = sim_meter_add(
-        mdc=mdc,
-        global_device_id=row.global_device_id,
-        msn=int(identity["dsn"]),
-        data_start=start,
-        seed=gen.mix(mdc.seed, int(identity["dsn"])) & ((1 << 62) - 1),
-        **fields,
+    new = []
+    for row in rows:
+        gdi = row[3]
+        msn = dsn_of[gdi]
+        seed = gen.mix(mdc.seed, msn) & ((1 << 62) - 1)
+        attrs = _meter_attributes(seed, msn, lp_interval=15, data_start=start)
+        attrs["active"] = 1
+        attrs.update(fields)
+        meter = _build_meter(mdc, gdi=gdi, msn=msn, data_start=start, attrs=attrs)
+        meter.last_command = "device_creation"
+        meter.last_command_datetime = command.received_at
+        meter.last_command_resp = "executed"
+        meter.last_command_resp_datetime = t5
+        new.append(meter)
+    SimMeter.objects.bulk_create(new)
+    SimTransaction.objects.bulk_update(
+        [SimTransaction(pk=row[0], meter_id=m.pk) for row, m in zip(rows, new, strict=True)],
+        ["meter"],
+        batch_size=2000,
     )
-    meter.last_command = "device_creation"
-    meter.last_command_datetime = row.command_receiving_datetime
-    meter.last_command_resp = "executed"
-    meter.last_command_resp_datetime = t5
-    meter.save(
-        update_fields=[
-            "last_command",
-            "last_command_datetime",
-            "last_command_resp",
-            "last_command_resp_datetime",
-        ]
+    audit_record(
+        actor=None,
+        action="simulator.meter.add",
+        target=command,
+        summary=f"{len(new)} meters created on {mdc.code} by device_creation "
+        f"{command.transactionid}: " + ", ".join(m.global_device_id for m in new[:20]),
+        detail={"transactionid": command.transactionid, "meters": len(new)},
     )
-    return meter
 
 
 def on_demand_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetime) -> list:
@@ -863,58 +968,71 @@ def sim_transaction_status(
 def sim_transaction_cancel(
     *, mdc: SimMdc, transactionid: str, global_device_ids: list[str], now: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """Cancel a transaction for devices still at status level 0, 1 or 2."""
+    """Cancel a transaction for devices still at status level 0, 1 or 2 (the rows asked for
+    are read and locked in one query, the cancellable ones cancelled in one UPDATE)."""
     now = _now(now)
     sim_transactions_advance(mdc=mdc, now=now)
     with transaction.atomic():
         rows = {
-            r.global_device_id: r
-            for r in SimTransaction.objects.select_for_update().filter(
-                mdc=mdc, transactionid=transactionid
+            r[0]: r
+            for r in SimTransaction.objects.select_for_update()
+            .filter(mdc=mdc, transactionid=transactionid, global_device_id__in=global_device_ids)
+            .values_list(
+                "global_device_id",
+                "id",
+                "msn",
+                "meter_id",
+                "status_level",
+                "done",
+                "request_cancelled",
             )
         }
         if not rows:
-            raise SimError(400, f"transactionid: unknown transaction {transactionid}")
-        data, notes = [], []
+            known = SimTransaction.objects.filter(mdc=mdc, transactionid=transactionid).exists()
+            if not known:
+                raise SimError(400, f"transactionid: unknown transaction {transactionid}")
+        data, notes, cancel = [], [], {}
         for gdi in global_device_ids:
             row = rows.get(gdi)
             why = None
             if row is None:
                 why = "is not part of this transaction"
-            elif row.request_cancelled:
-                why = "was already cancelled"
-            elif row.done and row.status_level == 5:
-                why = "has already executed the command (status_level 5)"
-            elif row.done:
-                why = "has already failed or been refused"
-            elif row.status_level not in CANCELLABLE_STATUS_LEVELS:
-                why = (
-                    f"is at status_level {row.status_level}: only levels 0, 1 and 2 "
-                    "can be cancelled"
-                )
+            else:
+                _, _, _, _, level, done, cancelled = row
+                if cancelled or gdi in cancel:
+                    why = "was already cancelled"
+                elif done and level == 5:
+                    why = "has already executed the command (status_level 5)"
+                elif done:
+                    why = "has already failed or been refused"
+                elif level not in CANCELLABLE_STATUS_LEVELS:
+                    why = f"is at status_level {level}: only levels 0, 1 and 2 can be cancelled"
             data.append(
                 {
                     "global_device_id": gdi,
-                    "msn": row.msn if row else "",
+                    "msn": row[2] if row else "",
                     "indv_status": "0" if why else "1",
                 }
             )
             if why:
                 notes.append(f"Cancel for global_device_id:{gdi} refused: the device {why}")
                 continue
-            row.request_cancelled = 1
-            row.request_cancel_reason = "Cancelled on MDM request"
-            row.request_cancel_datetime = now
-            row.done = True
-            row.save(
-                update_fields=[
-                    "request_cancelled",
-                    "request_cancel_reason",
-                    "request_cancel_datetime",
-                    "done",
-                ]
+            cancel[gdi] = row
+        if cancel:
+            SimTransaction.objects.filter(
+                _pk_any(SimTransaction, [r[1] for r in cancel.values()])
+            ).update(
+                request_cancelled=1,
+                request_cancel_reason="Cancelled on MDM request",
+                request_cancel_datetime=now,
+                done=True,
             )
-            _meter_response(row, "cancelled", now)
+            service = (
+                SimCommand.objects.filter(mdc=mdc, transactionid=transactionid)
+                .values_list("service", flat=True)
+                .first()
+            )
+            _meters_response(service, [r[3] for r in cancel.values()], "cancelled", now)
     message = "; ".join(notes) or "Transaction cancelled for devices with indv_status 1"
     return {"status": "1", "transactionid": transactionid, "data": data, "message": message}
 
