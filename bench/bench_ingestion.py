@@ -400,18 +400,22 @@ def process_peak_rss_mb(process: subprocess.Popen) -> float:
 
 
 def mdm_side_replay(mdc, keep: Path) -> tuple[float, int]:
-    """The MDM's side of the pipeline alone, on the bodies the MDC served: decode, validate,
-    COPY to staging and merge (what ``pull_run`` does per answer), one answer at a time."""
-    from apps.ingestion.fetch import _rows_of
-    from apps.warehouse.services import rows_load
+    """The MDM's side of the pipeline alone, on the bodies the MDC served: decode and validate
+    (``fetch._split_of``), COPY and merge (what ``pull_run`` does per answer), one answer at a
+    time in one thread (no overlap)."""
+    from apps.ingestion.fetch import _split_of
+    from apps.udil.datasets import DATASETS
+    from apps.warehouse.services import rows_load_split
 
     rows = 0
     started = time.perf_counter()
     for path in sorted(keep.glob("*.body")):
-        result = rows_load(
+        split = _split_of(path.read_bytes(), "application/json", DATASETS[DATASET])
+        result = rows_load_split(
             dataset_code=DATASET,
             mdc_id=mdc.pk,
-            raw_rows=_rows_of(path.read_bytes(), "application/json"),
+            good=split.good,
+            rejects=split.rejects,
             source="bench replay",
         )
         rows += result.inserted

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from .errors import FieldError, MalformedBody, UdilError
 from .timefmt import datetime_text, parse_datetime
 from .values import (
@@ -95,20 +97,33 @@ _DT_CANON = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
 _dec_canon = re.compile(_DEC_CANON).fullmatch
 
 
-def _str_canon(max_length: int | None) -> str:
-    # first and last characters not blank (already stripped), no NUL, no separator
+def _str_canon(max_length: int | None, json: bool = False) -> str:
+    # first and last characters not blank (already stripped), no NUL, no separator; inside a
+    # JSON string, no quote, backslash or control character either (no escape: the text is the
+    # value)
     count = "*+" if max_length is None else f"{{1,{max_length}}}+"
-    return rf"(?=\S)[^\x00\x1f]{count}(?<=\S)"
+    excluded = r"\x00-\x1f\"\\" if json else r"\x00\x1f"
+    return rf"(?=\S)[^{excluded}]{count}(?<=\S)"
 
 
-def _canon_pattern(f: Field, required: bool) -> str:
+def _canon_pattern(f: Field, required: bool, json: bool = False) -> str:
     body = {
         "decimal": _DEC_CANON,
         "int": _INT_CANON,
         "bigint": _BIGINT_CANON,
         "datetime": _DT_CANON,
-    }.get(f.kind) or _str_canon(f.max_length)
+    }.get(f.kind) or _str_canon(f.max_length, json)
     return f"(?:{body})" if required else f"(?:{body})?+"
+
+
+def _json_row_pattern(fields: tuple[Field, ...], keyset: frozenset[str]) -> str:
+    """One JSON object with every field, in ``fields`` order, each a string of canonical text
+    (captured): what a well-behaved MDC writes for a row."""
+    members = ",".join(
+        f'"{re.escape(f.name)}":"({_canon_pattern(f, f.name in keyset, json=True)})"'
+        for f in fields
+    )
+    return r"\{" + members + r"\}"
 
 
 class _Slow(Exception):  # internal control flow, never escapes
@@ -225,6 +240,7 @@ class DataSet:
     _typed_plan: tuple = field(init=False, repr=False)
     _text_plan: tuple = field(init=False, repr=False)
     _row_match: Callable[[str], Any] = field(init=False, repr=False)
+    _json_row: Callable[..., Any] = field(init=False, repr=False)
     _getter: Callable[[Any], Any] = field(init=False, repr=False)
     _dt_idx: tuple[int, ...] = field(init=False, repr=False)
     _dt_plan: tuple[tuple[int, bool], ...] = field(init=False, repr=False)
@@ -263,6 +279,7 @@ class DataSet:
         )
         pattern = "\\x1f".join(_canon_pattern(f, f.name in keyset) for f in self.fields)
         setattr_(self, "_row_match", re.compile(pattern).fullmatch)
+        setattr_(self, "_json_row", re.compile(_json_row_pattern(self.fields, keyset)).match)
         getter = operator.itemgetter(*names)
         if len(names) == 1:  # itemgetter of one name returns the value, not a tuple
             getter = lambda raw, _g=getter: (_g(raw),)  # noqa: E731
@@ -423,6 +440,82 @@ class DataSet:
                 except UdilError as exc:
                     rejects.append((raw, str(exc)))
         return good, rejects
+
+    def copy_rows_json(
+        self, body: bytes
+    ) -> tuple[dict[str, Any], list[list[str]], list[tuple[Any, str]]] | None:
+        """:meth:`copy_rows` straight from a JSON read answer, without building a dict per row:
+        ``(payload without its rows, good, rejects)``, or None when the body is not in the
+        usual shape (then decode it with ``codec.decode_response`` and use :meth:`copy_rows`;
+        the result is the same).
+
+        The usual shape: ``"data":[`` then rows that each have every field, in ``fields``
+        order, as a string of canonical text (no escape, so the JSON text is the value), and
+        nothing else between them. One regular expression reads and checks a row; the rest of
+        the body (status, message) is parsed by orjson as usual.
+        """
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        start = text.find('"data":[')
+        if start < 0:
+            return None
+        start += 7  # the "["
+        position = start + 1
+        match = self._json_row
+        found: list[tuple[str, ...]] = []
+        append = found.append
+        if text.startswith("]", position):
+            end = position
+        else:
+            while True:
+                row = match(text, position)
+                if row is None:
+                    return None
+                append(row.groups())
+                position = row.end()
+                follows = text[position : position + 1]
+                if follows == ",":
+                    position += 1
+                elif follows == "]":
+                    end = position
+                    break
+                else:
+                    return None
+        rest = text[:start] + "[]" + text[end + 1 :]
+        del text
+        if rest.count('"data"') != 1 or "\\" in rest:  # escapes could spell another "data"
+            return None
+        try:
+            payload = orjson.loads(rest)
+        except orjson.JSONDecodeError:
+            return None
+        if payload.__class__ is not dict or payload.get("data") != []:
+            return None
+        good: list[list[str]] = []
+        rejects: list[tuple[Any, str]] = []
+        keep = good.append
+        dt_plan = self._dt_plan
+        cached = _DT_CACHE.get
+        for values in found:
+            row = list(values)
+            for i, required in dt_plan:
+                stamp = cached(row[i])
+                if stamp is None:
+                    stamp = _dt_learn(row[i])
+                if not stamp and (required or stamp is None):
+                    break
+                row[i] = stamp
+            else:
+                keep(row)
+                continue
+            raw = dict(zip(self._names, values, strict=True))
+            try:  # a datetime that is not a valid date: the per-field path names it
+                keep(self._copy_row_slow(raw))
+            except UdilError as exc:
+                rejects.append((raw, str(exc)))
+        return payload, good, rejects
 
     def _copy_row_slow(self, raw: Any) -> list[str]:
         return ["" if v is None else v for v in self.text_row(raw)]
