@@ -550,25 +550,19 @@ def sim_command_submit(
                 if meter is None and service != "device_creation":
                     continue
             rows.append(
-                SimTransaction(
-                    command=command,
-                    mdc=mdc,
-                    meter=meter,
-                    transactionid=transactionid,
-                    global_device_id=gdi,
-                    msn=msn,
-                    type=type_code,
-                    type_parameters=type_parameters,
-                    command_receiving_datetime=now,
-                    indv_status=0 if why else 1,
-                    done=bool(why),
-                    message=(f"refused: meter {why}" if why else "")[:200],
-                    fail_level=_fail_level(mdc, transactionid, gdi, service),
+                (
+                    meter.pk if meter is not None else None,
+                    gdi,
+                    msn,
+                    0 if why else 1,
+                    bool(why),
+                    (f"refused: meter {why}" if why else "")[:200],
+                    _fail_level(mdc, transactionid, gdi, service),
                 )
             )
             if meter is not None and not why:
                 accepted_meters.append(meter.pk)
-        SimTransaction.objects.bulk_create(rows)
+        _transaction_rows_insert(command, rows, type_code, type_parameters, now)
         if accepted_meters:
             SimMeter.objects.filter(_pk_any(SimMeter, accepted_meters)).update(
                 last_command=service,
@@ -586,6 +580,43 @@ def sim_command_submit(
         command.save(update_fields=["response"])
     sim_transactions_advance(mdc=mdc, now=now)
     return response
+
+
+def _transaction_rows_insert(
+    command: SimCommand, rows: list[tuple], type_code: str, type_parameters: str, now: dt.datetime
+) -> int:
+    """One INSERT ... SELECT FROM unnest(arrays) of a command's TRANSACTION_STATUS rows.
+
+    ``rows``: ``(meter_id, global_device_id, msn, indv_status, done, message, fail_level)``;
+    the rest is the same for every row (a model instance per row would cost more than the
+    database's work at thousands of devices).
+    """
+    if not rows:
+        return 0
+    table = connection.ops.quote_name(SimTransaction._meta.db_table)
+    columns = list(zip(*rows, strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (command_id, mdc_id, transactionid, type, type_parameters,
+                command_receiving_datetime, status_level, request_cancelled,
+                request_cancel_reason, effects_applied, meter_id, global_device_id, msn,
+                indv_status, done, message, fail_level)
+            SELECT %s, %s, %s, %s, %s, %s, 0, 0, '', false, v.*
+            FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::smallint[], %s::boolean[],
+                        %s::text[], %s::smallint[]) AS v
+            """,
+            [
+                command.pk,
+                command.mdc_id,
+                command.transactionid,
+                type_code,
+                type_parameters,
+                now,
+                *(list(c) for c in columns),
+            ],
+        )
+        return cursor.rowcount
 
 
 def _level_of(
@@ -923,11 +954,13 @@ TRANSACTION_FIELDS = (
 )
 
 
-def transaction_row(row: SimTransaction) -> dict[str, Any]:
-    """A TRANSACTION_STATUS row as wire text (datetimes "" when not reached)."""
+def transaction_row(row: SimTransaction | dict[str, Any]) -> dict[str, Any]:
+    """A TRANSACTION_STATUS row (a SimTransaction or a dict of its values) as wire text
+    (datetimes "" when not reached)."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
     out = {}
     for name in TRANSACTION_FIELDS:
-        value = getattr(row, name)
+        value = get(name)
         if isinstance(value, dt.datetime):
             value = format_datetime(value)
         elif value is None:
@@ -936,17 +969,21 @@ def transaction_row(row: SimTransaction) -> dict[str, Any]:
     return out
 
 
+ON_DEMAND_TYPES = ("INST", "BILL", "MBIL", "LPRO", "EVNT", "VISL")
+
+
 def sim_transaction_status(
     *, mdc: SimMdc, transactionids: list[str], now: dt.datetime | None = None
 ) -> dict[str, Any]:
+    """TRANSACTION_STATUS rows of these transactions (after advancing them): one query."""
     now = _now(now)
     sim_transactions_advance(mdc=mdc, now=now)
     rows = list(
-        SimTransaction.objects.filter(mdc=mdc, transactionid__in=transactionids).order_by(
-            "command_receiving_datetime", "id"
-        )
+        SimTransaction.objects.filter(mdc=mdc, transactionid__in=transactionids)
+        .order_by("command_receiving_datetime", "id")
+        .values(*TRANSACTION_FIELDS, "message", "response_data")
     )
-    found = {r.transactionid for r in rows}
+    found = {r["transactionid"] for r in rows}
     unknown = [t for t in transactionids if t not in found]
     if unknown and not rows:
         raise SimError(400, f"transactionid: unknown transaction {', '.join(unknown)}")
@@ -954,11 +991,11 @@ def sim_transaction_status(
     notes = []
     for row in rows:
         item = transaction_row(row)
-        if row.type in ("INST", "BILL", "MBIL", "LPRO", "EVNT", "VISL"):
-            item["response_data"] = row.response_data or []
+        if row["type"] in ON_DEMAND_TYPES:
+            item["response_data"] = row["response_data"] or []
         data.append(item)
-        if row.message:
-            notes.append(f"{row.global_device_id}: {row.message}")
+        if row["message"]:
+            notes.append(f"{row['global_device_id']}: {row['message']}")
     message = "; ".join(notes) or "Transaction status of requested transactions"
     if unknown:
         message = f"unknown transactionid {', '.join(unknown)}; {message}"
