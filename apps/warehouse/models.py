@@ -150,12 +150,9 @@ class InstantaneousReading(WarehouseRow):
         return f"{self.global_device_id} @ {self.meter_datetime:%Y-%m-%d %H:%M:%S}"
 
 
-class BillingReading(WarehouseRow):
-    """Billing data (3.1.2): tariff registers at defined intervals.
+class BillingRegisters(WarehouseRow):
+    """The fields billing (3.1.2) and monthly billing (3.1.3) share: the 40 tariff registers."""
 
-    Stored in ``warehouse_billing``."""
-
-    dataset_code = "billing"
     time_field_name = "meter_datetime"
     pk = models.CompositePrimaryKey("global_device_id", "meter_datetime")
     msn = models.BigIntegerField(null=True, blank=True, help_text="Meter Serial Number")
@@ -455,6 +452,17 @@ class BillingReading(WarehouseRow):
     ingested_at = models.DateTimeField()
 
     class Meta:
+        abstract = True
+
+
+class BillingReading(BillingRegisters):
+    """Billing data (3.1.2): tariff registers at defined intervals.
+
+    Stored in ``warehouse_billing``."""
+
+    dataset_code = "billing"
+
+    class Meta:
         managed = False
         db_table = "warehouse_billing"
         verbose_name = "billing reading"
@@ -463,315 +471,18 @@ class BillingReading(WarehouseRow):
         return f"{self.global_device_id} @ {self.meter_datetime:%Y-%m-%d %H:%M:%S}"
 
 
-class MonthlyBillingReading(WarehouseRow):
+class MonthlyBillingReading(BillingRegisters):
     """Monthly billing data (3.1.3): monthly registers and MDI reset count.
 
     Stored in ``warehouse_monthly_billing``."""
 
     dataset_code = "monthly_billing"
-    time_field_name = "meter_datetime"
-    pk = models.CompositePrimaryKey("global_device_id", "meter_datetime")
-    msn = models.BigIntegerField(null=True, blank=True, help_text="Meter Serial Number")
-    global_device_id = models.CharField(max_length=50, help_text="Unique ID for each device by MDM")
-    meter_datetime = models.DateTimeField(help_text="Meter Date & Time")
-    active_energy_pos_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Active kWh (Import)",
-    )
-    active_energy_pos_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Active kWh (Import)",
-    )
-    active_energy_pos_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Active kWh (Import)",
-    )
-    active_energy_pos_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Active kWh (Import)",
-    )
-    active_energy_pos_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Active kWh (Import)",
-    )
-    active_energy_neg_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Active kWh (Export)",
-    )
-    active_energy_neg_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Active kWh (Export)",
-    )
-    active_energy_neg_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Active kWh (Export)",
-    )
-    active_energy_neg_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Active kWh (Export)",
-    )
-    active_energy_neg_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Active kWh (Export)",
-    )
-    reactive_energy_pos_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Reactive kVARh (Import)",
-    )
-    reactive_energy_pos_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Reactive kVARh (Import)",
-    )
-    reactive_energy_pos_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Reactive kVARh (Import)",
-    )
-    reactive_energy_pos_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Reactive kVARh (Import)",
-    )
-    reactive_energy_pos_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Reactive kVARh (Import)",
-    )
-    reactive_energy_neg_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Reactive kVARh (Export)",
-    )
-    reactive_energy_neg_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Reactive kVARh (Export)",
-    )
-    reactive_energy_neg_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Reactive kVARh (Export)",
-    )
-    reactive_energy_neg_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Reactive kVARh (Export)",
-    )
-    reactive_energy_neg_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Reactive kVARh (Export)",
-    )
-    active_mdi_pos_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Active MDI kW (Import)",
-    )
-    active_mdi_pos_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Active MDI kW (Import)",
-    )
-    active_mdi_pos_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Active MDI kW (Import)",
-    )
-    active_mdi_pos_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Active MDI kW (Import)",
-    )
-    active_mdi_pos_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Active MDI kW (Import)",
-    )
-    active_mdi_neg_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Active MDI kW (Export)",
-    )
-    active_mdi_neg_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Active MDI kW (Export)",
-    )
-    active_mdi_neg_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Active MDI kW (Export)",
-    )
-    active_mdi_neg_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Active MDI kW (Export)",
-    )
-    active_mdi_neg_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Active MDI kW (Export)",
-    )
-    cumulative_mdi_pos_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Cumulative Active MDI kW (Import)",
-    )
-    cumulative_mdi_pos_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Cumulative Active MDI kW (Import)",
-    )
-    cumulative_mdi_pos_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Cumulative Active MDI kW (Import)",
-    )
-    cumulative_mdi_pos_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Cumulative Active MDI kW (Import)",
-    )
-    cumulative_mdi_pos_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Cumulative Active MDI kW (Import)",
-    )
-    cumulative_mdi_neg_t1 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T1 Cumulative Active MDI kW (Export)",
-    )
-    cumulative_mdi_neg_t2 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T2 Cumulative Active MDI kW (Export)",
-    )
-    cumulative_mdi_neg_t3 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T3 Cumulative Active MDI kW (Export)",
-    )
-    cumulative_mdi_neg_t4 = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="T4 Cumulative Active MDI kW (Export)",
-    )
-    cumulative_mdi_neg_tl = models.DecimalField(
-        max_digits=18,
-        decimal_places=3,
-        null=True,
-        blank=True,
-        help_text="Total Cumulative Active MDI kW (Export)",
-    )
     mdi_reset_datetime = models.DateTimeField(
         null=True,
         blank=True,
         help_text="MDI Reset Date & Time",
     )
     reset_count = models.IntegerField(null=True, blank=True, help_text="MDI Reset Count Number")
-    mdc_read_datetime = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="Reading Date & Time of MDC",
-    )
-    db_datetime = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="Record Entry Date & Time in Database",
-    )
-    mdc_id = models.IntegerField(db_index=True)
-    ingested_at = models.DateTimeField()
 
     class Meta:
         managed = False
