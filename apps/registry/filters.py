@@ -65,14 +65,18 @@ class MeterFilter(django_filters.FilterSet):
     disco = django_filters.ModelChoiceFilter(
         field_name=_DISCO, queryset=Disco.objects.all(), label="DISCO"
     )
-    circle = django_filters.ModelChoiceFilter(field_name=_CIRCLE, queryset=Circle.objects.all())
+    circle = django_filters.ModelChoiceFilter(
+        field_name=_CIRCLE, queryset=Circle.objects.all(), label="Circle"
+    )
     division = django_filters.ModelChoiceFilter(
-        field_name=_DIVISION, queryset=Division.objects.all()
+        field_name=_DIVISION, queryset=Division.objects.all(), label="Division"
     )
     subdivision = django_filters.ModelChoiceFilter(
-        field_name=_SUBDIVISION, queryset=Subdivision.objects.all()
+        field_name=_SUBDIVISION, queryset=Subdivision.objects.all(), label="Subdivision"
     )
-    feeder = django_filters.ModelChoiceFilter(field_name=_FEEDER, queryset=Feeder.objects.all())
+    feeder = django_filters.ModelChoiceFilter(
+        field_name=_FEEDER, queryset=Feeder.objects.all(), label="Feeder"
+    )
     transformer = django_filters.ModelChoiceFilter(queryset=Transformer.objects.all())
     consumer = django_filters.CharFilter(
         field_name="consumer__reference_no", lookup_expr="iexact", label="Consumer reference"
