@@ -26,6 +26,7 @@ import orjson
 from django.db import connection, models, transaction
 from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -87,13 +88,13 @@ BASE_LOAD_W = {
 
 def _id_prefix(seed: int, code: str) -> int:
     """Two digits that start a fleet's device numbers, free among simulated MDCs."""
-    taken = {
-        gdi[1:3]
-        for gdi in SimMeter.objects.exclude(mdc__code=code)
+    taken = set(
+        SimMeter.objects.exclude(mdc__code=code)
         .filter(global_device_id__regex=r"^m[0-9]{8}$")
-        .values_list("global_device_id", flat=True)
-        .distinct()[:1000]
-    }
+        .order_by()
+        .values_list(Substr("global_device_id", 2, 2), flat=True)
+        .distinct()
+    )
     start = gen.mix(seed, zlib.crc32(code.encode())) % 90
     for step in range(90):
         prefix = 10 + (start + step) % 90
