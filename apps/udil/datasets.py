@@ -101,7 +101,7 @@ def _str_canon(max_length: int | None, json: bool = False) -> str:
     # first and last characters not blank (already stripped), no NUL, no separator; inside a
     # JSON string, no quote, backslash or control character either (no escape: the text is the
     # value)
-    count = "*+" if max_length is None else f"{{1,{max_length}}}+"
+    count = "++" if max_length is None else f"{{1,{max_length}}}+"  # never empty: "" is NULL
     excluded = r"\x00-\x1f\"\\" if json else r"\x00\x1f"
     return rf"(?=\S)[^{excluded}]{count}(?<=\S)"
 
