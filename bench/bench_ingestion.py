@@ -737,7 +737,14 @@ def main() -> None:
                 server_stop(replay_server)
             replay_rate = replays["big"]["received"] / replays["big"]["seconds"]
             table_truncate()
-            side_seconds, side_rows = mdm_side_replay(big, keep / "big")
+            if os.environ.get("BENCH_PROFILE"):  # cProfile of the MDM side, to that file
+                import cProfile
+
+                profiler = cProfile.Profile()
+                side_seconds, side_rows = profiler.runcall(mdm_side_replay, big, keep / "big")
+                profiler.dump_stats(os.environ["BENCH_PROFILE"])
+            else:
+                side_seconds, side_rows = mdm_side_replay(big, keep / "big")
             assert side_rows == expected_big
             side_rate = line(
                 "MDM side alone (files -> warehouse, 1 thread)", side_rows, side_seconds

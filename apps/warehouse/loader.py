@@ -148,12 +148,27 @@ def _freshness_function(table: WarehouseTable):
     return freshness
 
 
+def _keys_unique(table: WarehouseTable, rows: Sequence[TextRow]) -> bool:
+    """No two of ``rows`` share a key: the keys as text are told apart at C speed; a defaulted
+    key column (channel_id: absent is 0) can make texts that differ equal only when two of its
+    spellings of 0 ("", None, "0") occur, then the full key function decides."""
+    names = table.data_columns
+    key_of = itemgetter(*(names.index(k) for k in table.key))
+    if len(set(map(key_of, rows))) != len(rows):
+        return False
+    if table.defaulted_key:
+        values = set(map(itemgetter(names.index(table.defaulted_key[0])), rows))
+        if len(values & {"", None, "0"}) > 1:
+            return len(set(map(_key_function(table), rows))) == len(rows)
+    return True
+
+
 def rows_deduplicated(table: WarehouseTable, rows: Sequence[TextRow]) -> Sequence[TextRow]:
     """``rows`` without duplicate keys: the freshest copy of each key is kept (on a tie, the later
     one). Returns ``rows`` itself when there are no duplicates (the usual case)."""
-    key_of = _key_function(table)
-    if len(set(map(key_of, rows))) == len(rows):
+    if _keys_unique(table, rows):
         return rows
+    key_of = _key_function(table)
     freshness = _freshness_function(table)
     kept: dict[tuple, TextRow] = {}
     for row in rows:

@@ -142,3 +142,33 @@ def test_rows_load_split_counts_are_exact():
     # good[3:] identical: unchanged; the duplicate pair inserts one row (the later copy)
     assert second == LoadResult(received=7, inserted=1, updated=1, unchanged=5, quarantined=0)
     assert stored_descriptions("cs01") == ["changed", "e1", "e2", "e3", "e4", "dup b"]
+
+
+def test_duplicate_check_sees_absent_and_zero_channel_as_one_key(load_profile_row):
+    from apps.udil.datasets import DATASETS as ALL_SETS
+    from apps.warehouse.loader import _keys_unique, rows_deduplicated
+    from apps.warehouse.schema import table_for
+
+    table = table_for("load_profile")
+    good, rejects = ALL_SETS["load_profile"].copy_rows(
+        [
+            load_profile_row("cc01", channel_id=""),
+            load_profile_row("cc01", channel_id="0", db_datetime="2026-11-03 11:00:00"),
+            load_profile_row("cc01", channel_id="1"),
+            load_profile_row("cc02", channel_id=""),
+        ]
+    )
+    assert rejects == []
+    assert _keys_unique(table, good) is False
+    assert _keys_unique(table, [good[0], good[2], good[3]]) is True
+    assert _keys_unique(table, [good[1], good[2]]) is True
+    assert _keys_unique(table, [[None if v == "" else v for v in good[0]], good[1]]) is False
+    assert len(rows_deduplicated(table, good)) == 3
+    result = load("load_profile", good)
+    assert result == LoadResult(received=4, inserted=3, unchanged=1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT global_device_id, channel_id, db_datetime = '2026-11-03 11:00:00+05' "
+            "FROM warehouse_load_profile WHERE global_device_id LIKE 'cc%' ORDER BY 1, 2"
+        )
+        assert cursor.fetchall() == [("cc01", 0, True), ("cc01", 1, False), ("cc02", 0, False)]
