@@ -43,7 +43,12 @@ from apps.simulator.models import (
     Tamper,
     Transport,
 )
-from apps.udil.datasets import CANCELLABLE_STATUS_LEVELS, DATASETS
+from apps.udil.datasets import (
+    CANCELLABLE_STATUS_LEVELS,
+    DATASETS,
+    ON_DEMAND_TYPES,
+    TRANSACTION_STATUS,
+)
 from apps.udil.timefmt import PKT, format_datetime, format_time
 
 Q3 = Decimal("0.001")
@@ -935,24 +940,8 @@ def on_demand_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetim
 
 
 # ================================================================== status and cancel
-TRANSACTION_FIELDS = (
-    "transactionid",
-    "msn",
-    "global_device_id",
-    "type",
-    "type_parameters",
-    "command_receiving_datetime",
-    "status_level",
-    "status_1_datetime",
-    "status_2_datetime",
-    "status_3_datetime",
-    "status_4_datetime",
-    "status_5_datetime",
-    "indv_status",
-    "request_cancelled",
-    "request_cancel_reason",
-    "request_cancel_datetime",
-)
+# The spec's TRANSACTION_STATUS fields, in their order (the protocol package defines them).
+TRANSACTION_FIELDS = TRANSACTION_STATUS.field_names
 
 
 def transaction_row(row: SimTransaction | dict[str, Any]) -> dict[str, Any]:
@@ -968,9 +957,6 @@ def transaction_row(row: SimTransaction | dict[str, Any]) -> dict[str, Any]:
             value = "0000-00-00 00:00:00" if name == "request_cancel_datetime" else ""
         out[name] = str(value)
     return out
-
-
-ON_DEMAND_TYPES = ("INST", "BILL", "MBIL", "LPRO", "EVNT", "VISL")
 
 
 def sim_transaction_status(
