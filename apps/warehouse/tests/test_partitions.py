@@ -13,8 +13,13 @@ pytestmark = pytest.mark.django_db
 
 
 def partition_of(table: str, where: str) -> list[str]:
+    """The partitions holding the matching rows, sorted by name (the database returns
+    DISTINCT values in no defined order)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT DISTINCT tableoid::regclass::text FROM {table} WHERE {where}")
+        cursor.execute(
+            f"SELECT DISTINCT tableoid::regclass::text AS name FROM {table} WHERE {where}"
+            " ORDER BY name"
+        )
         return [name for (name,) in cursor.fetchall()]
 
 
