@@ -2,6 +2,12 @@
 DATABASE_URL / REDIS_URL name external servers (see mdm.settings)."""
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests must not fail because the machine is busy: Hypothesis's default 200 ms
+# deadline per example turns CI load into failures, so no test in this suite has a deadline.
+hypothesis_settings.register_profile("mdm", deadline=None, print_blob=True)
+hypothesis_settings.load_profile("mdm")
 
 
 @pytest.fixture(scope="session", autouse=True)
