@@ -3,7 +3,8 @@
 Plain Python (no Django): the data sets of section 3.1, the services of
 sections 3.2-3.5, the wire of section 4 (form-encoded requests, JSON/XML
 responses), protocol profiles (revisions) and an HTTP client for the MDM.
-Read ``/work/shared/udil/NOTES.md`` for the fixes applied to the OCR'd spec.
+Read ``docs/udil-notes.md`` (in this repository) for the fixes applied to the OCR'd spec;
+every "NOTES.md" cited in the code means that file.
 
 Modules: errors, timefmt, values, datasets, services, profiles, codec, client.
 """
