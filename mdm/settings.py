@@ -29,10 +29,20 @@ PRODUCTION = MDM_ENV == "production"
 
 DATA_DIR = Path(env_str("MDM_DATA_DIR", str(BASE_DIR / "var"))).resolve()
 
-SECRET_KEY = (
-    env_str("SECRET_KEY", required=PRODUCTION) or "dev-only-insecure-key-never-in-production"
-)
-DEBUG = env_bool("DEBUG", default=not PRODUCTION)
+# Published in this repository (and in docker/env.example): never acceptable in production.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-never-in-production"
+DEVELOPMENT_CREDENTIALS_KEY = "ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTMyYnl0ZXM="
+PLACEHOLDER_SECRET_KEY = "change-me-to-a-long-random-string"
+
+SECRET_KEY = env_str("SECRET_KEY", required=PRODUCTION) or DEVELOPMENT_SECRET_KEY
+if PRODUCTION and SECRET_KEY in {DEVELOPMENT_SECRET_KEY, PLACEHOLDER_SECRET_KEY}:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the published development/example key; set a long random one "
+        "when MDM_ENV=production."
+    )
+# Off unless asked for (DEBUG=1), in every environment: the debug page lists every URL and
+# setting to whoever reaches a missing page.
+DEBUG = env_bool("DEBUG", default=False)
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
@@ -45,7 +55,13 @@ CREDENTIALS_KEYS = env_list("MDM_CREDENTIALS_KEYS", [])
 if not CREDENTIALS_KEYS:
     if PRODUCTION:
         raise ImproperlyConfigured("MDM_CREDENTIALS_KEYS is required when MDM_ENV=production.")
-    CREDENTIALS_KEYS = ["ZGV2LW9ubHktY3JlZGVudGlhbHMta2V5LTMyYnl0ZXM="]
+    CREDENTIALS_KEYS = [DEVELOPMENT_CREDENTIALS_KEY]
+if PRODUCTION and DEVELOPMENT_CREDENTIALS_KEY in CREDENTIALS_KEYS:
+    raise ImproperlyConfigured(
+        "MDM_CREDENTIALS_KEYS holds the published development Fernet key; vendor credentials "
+        "encrypted with it are readable by anyone. Generate one with: python -c \"from "
+        "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\""
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

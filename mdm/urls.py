@@ -25,3 +25,8 @@ urlpatterns = [
 
 if settings.SIMULATOR_ENABLED:
     urlpatterns += [path("sim/", include("apps.simulator.urls"))]
+
+# Error answers in the portal's layout, and JSON under /api/ (see mdm.errors).
+handler403 = "mdm.errors.permission_denied"
+handler404 = "mdm.errors.page_not_found"
+handler500 = "mdm.errors.server_error"
