@@ -6,6 +6,7 @@ loudly without them. Otherwise missing servers are started embedded (see ``mdm.e
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -78,6 +79,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "django_celery_beat",
+    "axes",
+    "csp",
     "apps.core",
     "apps.accounts",
     "apps.audit",
@@ -99,6 +102,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last: it turns a lockout noted during the request into the lockout answer
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mdm.urls"
@@ -176,9 +182,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.ModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # ?ordering= with the primary key as last tie-breaker: pages never lose or repeat rows.
+        "apps.core.pagination.StableOrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -208,6 +215,19 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Ingestion integrity (issue 16). Rows are accepted only inside the requested window widened by
+# this tolerance (minutes): head ends round and their clocks drift a little, no more.
+INGESTION_WINDOW_TOLERANCE_MINUTES = env_int("MDM_INGESTION_WINDOW_TOLERANCE_MINUTES", 5)
+# Windows whose body was quarantined and load-profile intervals still missing are asked for
+# again at later pulls, backing off with their age (first after the backoff, then every quarter
+# of their age, at most a day apart), up to this age; gaps older than it stay open, not asked.
+INGESTION_GAP_REFILL_MAX_AGE_DAYS = env_int("MDM_GAP_REFILL_MAX_AGE_DAYS", 7)
+INGESTION_REFILL_BACKOFF_MINUTES = env_int("MDM_REFILL_BACKOFF_MINUTES", 15)
+# The search for missing intervals reads days of rows: at most once per this many minutes per
+# MDC and data set. Requests for refills per pull are bounded too.
+INGESTION_GAP_SCAN_MINUTES = env_int("MDM_GAP_SCAN_MINUTES", 60)
+INGESTION_REFILL_MAX_REQUESTS = env_int("MDM_REFILL_MAX_REQUESTS", 200)
+
 # The embedded UDIL MDC simulator: on in development and tests, off in production unless asked.
 SIMULATOR_ENABLED = env_bool("MDM_SIMULATOR_ENABLED", default=not PRODUCTION)
 
@@ -222,6 +242,72 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- logins, API authentication and rate limits, Content-Security-Policy ------------------------
+# django-axes counts failed logins of every kind (the login form and API Basic auth both go through
+# django.contrib.auth.authenticate) and locks the username out for a while. By username, not by
+# address: behind the reverse proxy every client may share one address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("MDM_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MDM_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [env_list("MDM_LOGIN_LOCKOUT_BY", ["username"])]
+# axes warns when the address is not a parameter (user agents and cookies can rotate); a lock by
+# username alone does not depend on either.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.permissions.lockout_response"
+AXES_VERBOSE = False
+
+# Basic auth sends the password with every request: development and scripts only, never in
+# production (API tokens there).
+API_BASIC_AUTH = not PRODUCTION and env_bool("MDM_API_BASIC_AUTH", default=True)
+_api_auth = [
+    name
+    for name in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
+    if API_BASIC_AUTH or not name.endswith(".BasicAuthentication")
+]
+# DRF answers an anonymous call with the challenge of the FIRST class (401 + WWW-Authenticate);
+# SessionAuthentication has none (403), so it goes last.
+_api_auth.sort(key=lambda name: name.endswith(".SessionAuthentication"))
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = _api_auth
+# Requests per user (or per address when anonymous); "off" switches a limit off.
+API_RATE_USER = env_str("MDM_API_RATE_USER", "1200/minute")
+API_RATE_ANON = env_str("MDM_API_RATE_ANON", "60/minute")
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "apps.accounts.permissions.UserRateThrottle",
+    "apps.accounts.permissions.AnonRateThrottle",
+]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "apps.core.api_errors.exception_handler"
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "apps.core.api_errors.JSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+# Largest request body of an API CSV import (bytes).
+API_IMPORT_MAX_BYTES = env_int("MDM_API_IMPORT_MAX_BYTES", 20 * 1024 * 1024)
+
+# Every asset is served by the portal itself, so the policy names only 'self'. Plotly adds its
+# rules to an empty <style> element through the CSSOM: the hash is that of the empty text. Style
+# attributes stay allowed (plotly and Swagger UI set them; they cannot run script).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'", "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -1,12 +1,13 @@
 """Read API of the warehouse: every data set, filtered like the pages, and the quarantine.
 
-Data set endpoints page with a cursor on the meter time (newest first): no COUNT over
-partitioned tables of millions of rows, and stable pages while loads run.
+Data set endpoints page with a keyset cursor on the meter time (newest first) and the rest of
+the row's key: no COUNT over partitioned tables of millions of rows, stable pages while loads
+run, and rows sharing a time are neither lost nor repeated.
 """
 
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.pagination import CursorPagination
 
+from apps.core.pagination import KeysetPagination
 from apps.udil.datasets import DATASETS
 from apps.warehouse import filters
 from apps.warehouse.models import (
@@ -37,18 +38,17 @@ MeterEventSerializer = _serializer_for(MeterEvent, "events")
 MeterVisualsSerializer = _serializer_for(MeterVisuals, "meter_visuals")
 
 
-class NewestFirst(CursorPagination):
-    page_size = 100
-    max_page_size = 1000
-    page_size_query_param = "page_size"
+class MeterTimeNewestFirst(KeysetPagination):
+    # Newest first, then the rest of the table's key: many meters share every reading time.
+    ordering = ("-meter_datetime", "global_device_id")
 
 
-class MeterTimeNewestFirst(NewestFirst):
-    ordering = ("-meter_datetime",)
+class LoadProfileNewestFirst(KeysetPagination):
+    ordering = ("-meter_datetime", "global_device_id", "channel_id")
 
 
-class EventTimeNewestFirst(NewestFirst):
-    ordering = ("-event_datetime",)
+class EventTimeNewestFirst(KeysetPagination):
+    ordering = ("-event_datetime", "global_device_id", "event_code")
 
 
 class DataSetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -80,6 +80,7 @@ class LoadProfileReadingViewSet(DataSetViewSet):
     queryset = LoadProfileReading.objects.all()
     serializer_class = LoadProfileReadingSerializer
     filterset_class = filters.LoadProfileReadingFilter
+    pagination_class = LoadProfileNewestFirst
 
 
 class MeterEventViewSet(DataSetViewSet):
