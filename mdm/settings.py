@@ -215,6 +215,18 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# MDC health: an MDC is healthy only if its last probe (authorization_service, or the tabular
+# connection) succeeded within this many minutes; beat probes every enabled MDC this often.
+HEALTH_PROBE_MAX_AGE_MINUTES = env_int("MDM_HEALTH_PROBE_MAX_AGE_MINUTES", 30)
+HEALTH_PROBE_INTERVAL_MINUTES = env_int("MDM_HEALTH_PROBE_INTERVAL_MINUTES", 10)
+# django-celery-beat's DatabaseScheduler copies these entries into its tables at start.
+CELERY_BEAT_SCHEDULE = {
+    "registry: probe every enabled MDC": {
+        "task": "registry.mdcs_probe",
+        "schedule": HEALTH_PROBE_INTERVAL_MINUTES * 60,
+    },
+}
+
 # Ingestion integrity (issue 16). Rows are accepted only inside the requested window widened by
 # this tolerance (minutes): head ends round and their clocks drift a little, no more.
 INGESTION_WINDOW_TOLERANCE_MINUTES = env_int("MDM_INGESTION_WINDOW_TOLERANCE_MINUTES", 5)

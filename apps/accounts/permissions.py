@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework import throttling
 from rest_framework.permissions import DjangoModelPermissions
 
 
@@ -30,3 +34,42 @@ class ModelPermissions(DjangoModelPermissions):
         if getattr(view, "queryset", None) is None and not hasattr(view, "get_queryset"):
             return False
         return super().has_permission(request, view)
+
+
+class _SettingsRate:
+    """Rates come from settings at request time (``"off"`` switches a limit off), so a change
+    of settings takes effect without re-importing DRF."""
+
+    setting = ""
+
+    def get_rate(self) -> str | None:
+        rate = getattr(settings, self.setting, None)
+        if not rate or str(rate).lower() in {"off", "none", "0"}:
+            return None
+        return rate
+
+
+class UserRateThrottle(_SettingsRate, throttling.UserRateThrottle):
+    setting = "API_RATE_USER"
+
+
+class AnonRateThrottle(_SettingsRate, throttling.AnonRateThrottle):
+    setting = "API_RATE_ANON"
+
+
+def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
+    """django-axes' answer to a locked-out login: JSON for the API, the login page otherwise.
+    Both say how long the lock lasts (and 429 carries Retry-After)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = (
+        f"Too many failed logins: this account is locked for {minutes} minutes. "
+        "Try again later or ask an administrator."
+    )
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=429)
+    else:
+        response = render(
+            request, "registration/lockout.html", {"message": message}, status=429
+        )
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response

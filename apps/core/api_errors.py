@@ -1,0 +1,35 @@
+"""DRF exception handler: a request the parsers cannot read is the client's fault (400 with a
+message), never a 500. Validation itself lives with the serializers and services."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, parsers, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    request = context.get("request")
+    if getattr(request, "axes_locked_out", False) and hasattr(request, "_request"):
+        # django-axes marks the DRF request it was given (Basic auth); its middleware answers
+        # from the Django request, so pass the mark on.
+        request._request.axes_locked_out = True
+        request._request.axes_credentials = getattr(request, "axes_credentials", None)
+    if isinstance(exc, RecursionError):
+        # json.loads on thousands of nested brackets; the parser wraps other errors itself
+        exc = exceptions.ParseError("JSON nested too deeply.")
+    elif isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
+    return drf_exception_handler(exc, context)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, also refusing bodies nested too deeply for Python's decoder."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as exc:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from exc
