@@ -35,6 +35,20 @@ class ModelPermissions(DjangoModelPermissions):
             return False
         return super().has_permission(request, view)
 
+    def has_object_permission(self, request, view, obj) -> bool:
+        """Fields named in the view's ``field_permissions`` ({field: permission}) change only
+        with that permission: a role may edit a record but not every field of it."""
+        if request.method not in {"PUT", "PATCH"}:
+            return True
+        for name, permission in getattr(view, "field_permissions", {}).items():
+            if name not in request.data or request.user.has_perm(permission):
+                continue
+            current = getattr(obj, f"{name}_id", getattr(obj, name, None))
+            if str(request.data[name]).strip() != ("" if current is None else str(current)):
+                self.message = f"Only an Administrator may change {name!r} here."
+                return False
+        return True
+
 
 class _SettingsRate:
     """Rates come from settings at request time (``"off"`` switches a limit off), so a change

@@ -19,6 +19,7 @@ from apps.registry.models import (
     Subdivision,
     Transformer,
 )
+from apps.registry.roles import METER_ADMINISTRATION_FIELDS
 
 
 class _WriteViewSet(
@@ -53,6 +54,7 @@ class MeterViewSet(_WriteViewSet):
     serializer_class = serializers.MeterSerializer
     filterset_class = filters.MeterFilter
     ordering_fields = ["global_device_id", "msn", "created_at", "updated_at"]
+    field_permissions = METER_ADMINISTRATION_FIELDS
 
     def get_serializer_class(self):
         if self.action == "import_csv":
