@@ -1,9 +1,12 @@
 """Reading a tabular MDC: the views it exposes (UDIL 3.1), by ``db_datetime``, in chunks.
 
-One server-side cursor per pull reads ``db_datetime > watermark`` in ``db_datetime`` order,
-``chunk_rows`` rows at a time, so memory stays bounded whatever the backlog. Columns are cast
-to text in the MDC's database (datetimes in Pakistan time, ``yyyy-MM-dd HH:mm:ss``), so rows
-arrive in the same shape as the API's and take the loader's fast path.
+The database URL's scheme picks the engine (SQL Server, MySQL/MariaDB, Oracle, PostgreSQL,
+SQLite: :mod:`apps.udil.engines`, where their differences are data). One statement per pull
+reads ``db_datetime > watermark`` in ``db_datetime`` order (then ``id`` where a UDIL 3.3 table
+has one), ``chunk_rows`` rows at a time, through a server-side cursor or the driver's lazy
+fetch, so memory stays bounded whatever the backlog. Values are turned into the protocol's
+text in one place (``engines.protocol_text``: datetimes ``yyyy-MM-dd HH:mm:ss`` in Pakistan
+time), so rows arrive in the same shape as the API's and take the loader's fast path.
 
 A chunk's ``complete_through`` is the latest ``db_datetime`` whose rows have all been read
 (rows sharing the chunk's last ``db_datetime`` may continue in the next chunk), so a watermark
@@ -18,20 +21,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import psycopg
-from psycopg import sql
+import sqlalchemy as sa
 
 from apps.registry.models import Mdc
+from apps.udil import engines
 from apps.udil.datasets import DATASETS
-from apps.udil.timefmt import PKT
+from apps.udil.errors import MdcUnavailable
 
-WATERMARK_COLUMN = "db_datetime"
-_TIME_OIDS = frozenset({1082, 1114, 1184})  # date, timestamp, timestamptz
-_CURSOR_NAME = "mdm_ingestion_pull"
+WATERMARK_COLUMN = engines.WATERMARK_COLUMN
 
 
 class TabularConfigError(Exception):
-    """The MDC's tabular settings do not say where to read a data set."""
+    """The MDC's tabular settings do not say where to read a data set, or the view named
+    there cannot be read as one."""
+
+
+class TabularUnavailable(MdcUnavailable):
+    """The MDC's database could not be reached, refused the login or is locked."""
 
 
 @dataclass
@@ -49,12 +55,25 @@ def view_of(mdc: Mdc, dataset_code: str) -> str:
     return view
 
 
-def _identifier(name: str) -> sql.Identifier:
-    return sql.Identifier(*name.split("."))
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=PKT) if value.tzinfo is None else value
+def view_columns(conn: sa.Connection, view: str) -> list[str]:
+    """The view's column names as the engine reports them (no rows read)."""
+    try:
+        result = conn.execute(engines.probe_statement(view))
+    except sa.exc.OperationalError as exc:
+        if "no such table" not in str(exc):  # SQLite reports a missing table this way
+            raise
+        raise TabularConfigError(
+            f"View {view} cannot be read: {engines.describe_error(exc)}"
+        ) from exc
+    except sa.exc.DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        raise TabularConfigError(
+            f"View {view} cannot be read: {engines.describe_error(exc)}"
+        ) from exc
+    names = list(result.keys())
+    result.close()
+    return names
 
 
 def tabular_chunks(
@@ -66,59 +85,84 @@ def tabular_chunks(
     chunk_rows: int = 5000,
 ) -> Iterator[TabularChunk]:
     """Chunks of raw rows (field name -> text) of the data set's view, oldest first."""
-    dataset = DATASETS[dataset_code]
-    view = _identifier(view_of(mdc, dataset_code))
-    wanted = {name for field in dataset.fields for name in (field.name, *field.aliases)}
-    with psycopg.connect(
-        mdc.tabular_database_url, connect_timeout=mdc.timeout_seconds, autocommit=False
-    ) as conn:
-        conn.execute("SET TIME ZONE 'Asia/Karachi'")
-        conn.execute("SET TRANSACTION READ ONLY")
-        with conn.cursor() as probe:
-            probe.execute(sql.SQL("SELECT * FROM {} LIMIT 0").format(view))
-            columns = [(col.name, col.type_code) for col in probe.description or ()]
-        names = [name for name, _ in columns if name in wanted]
-        if "global_device_id" not in names:
-            raise TabularConfigError(f"View {view_of(mdc, dataset_code)} has no global_device_id.")
-        incremental = any(name == WATERMARK_COLUMN for name, _ in columns)
-        selected = []
-        for name, oid in columns:
-            if name not in wanted:
-                continue
-            column = sql.Identifier(name)
-            if oid in _TIME_OIDS:
-                selected.append(sql.SQL("to_char({}, 'YYYY-MM-DD HH24:MI:SS')").format(column))
-            else:
-                selected.append(sql.SQL("{}::text").format(column))
-        conditions = [sql.SQL("global_device_id = ANY(%s)")]
-        params: list[Any] = [device_ids]
-        order = sql.SQL("")
-        if incremental:
-            selected.append(sql.Identifier(WATERMARK_COLUMN))
-            conditions.append(sql.SQL("{} IS NOT NULL").format(sql.Identifier(WATERMARK_COLUMN)))
-            if after is not None:
-                conditions.append(sql.SQL("{} > %s").format(sql.Identifier(WATERMARK_COLUMN)))
-                params.append(after)
-            order = sql.SQL(" ORDER BY {}").format(sql.Identifier(WATERMARK_COLUMN))
-        query = sql.SQL("SELECT {} FROM {} WHERE {}{}").format(
-            sql.SQL(", ").join(selected), view, sql.SQL(" AND ").join(conditions), order
+    view = view_of(mdc, dataset_code)
+    try:
+        engine, dialect = engines.open_engine(
+            mdc.tabular_database_url, timeout=mdc.timeout_seconds
         )
-        width = len(names)
-        with conn.cursor(name=_CURSOR_NAME) as cursor:
-            cursor.itersize = chunk_rows
-            cursor.execute(query, params)
-            complete: dt.datetime | None = None
-            group: dt.datetime | None = None
-            while True:
-                fetched = cursor.fetchmany(chunk_rows)
-                if not fetched:
-                    break
-                rows = [dict(zip(names, record[:width], strict=True)) for record in fetched]
-                if incremental:
-                    for record in fetched:
-                        value = record[width]
-                        if value != group:
-                            complete, group = group, value
-                yield TabularChunk(rows, _aware(complete) if complete is not None else None)
-            if incremental and group is not None:
-                yield TabularChunk([], _aware(group))
+    except engines.EngineError as exc:
+        raise TabularConfigError(str(exc)) from exc
+    try:
+        with engine.connect() as conn:
+            yield from _read(conn, dialect, view, dataset_code, after, device_ids, chunk_rows)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError) as exc:
+        raise TabularUnavailable(f"{mdc.code}: {engines.describe_error(exc)}") from exc
+    finally:
+        engine.dispose()
+
+
+def _read(
+    conn: sa.Connection,
+    dialect: engines.Dialect,
+    view: str,
+    dataset_code: str,
+    after: dt.datetime | None,
+    device_ids: list[str],
+    chunk_rows: int,
+) -> Iterator[TabularChunk]:
+    dataset = DATASETS[dataset_code]
+    kinds = {
+        name: field.kind for field in dataset.fields for name in (field.name, *field.aliases)
+    }
+    found = view_columns(conn, view)
+    matched = engines.match_columns(found, kinds)  # spec name -> column as the engine has it
+    if "global_device_id" not in matched:
+        raise TabularConfigError(f"View {view} has no global_device_id.")
+    id_column = engines.match_columns(found, [engines.ID_COLUMN]).get(engines.ID_COLUMN)
+    watermark = matched.get(WATERMARK_COLUMN)
+    names = list(matched)  # the row dict's keys, in the view's order
+    columns = [matched[name] for name in names]
+    converters = [engines.converter(kinds[name]) for name in names]
+    in_sql = dialect.max_in_list is None or len(device_ids) <= dialect.max_in_list
+    stmt, params = engines.rows_statement(
+        dialect,
+        view,
+        columns,
+        device_column=matched["global_device_id"],
+        device_ids=device_ids if in_sql else None,
+        watermark_column=watermark,
+        after=after,
+        id_column=id_column if watermark is not None else None,
+    )
+    # too many devices for one statement: the view's rows after the watermark are streamed
+    # and the other devices' rows dropped here
+    wanted = None if in_sql else frozenset(device_ids)
+    device_at = names.index("global_device_id")
+    width = len(names)
+    options: dict[str, Any] = {"yield_per": chunk_rows} if dialect.stream_results else {}
+    result = conn.execution_options(stream_results=dialect.stream_results, **options).execute(
+        stmt, params
+    )
+    complete: dt.datetime | None = None
+    group: Any = None
+    try:
+        for fetched in result.partitions(chunk_rows):
+            # strict=False: a record ends with the raw watermark, past the named columns
+            rows = [
+                {
+                    name: conv(value)
+                    for name, conv, value in zip(names, converters, record, strict=False)
+                }
+                for record in fetched
+                if wanted is None or record[device_at] in wanted
+            ]
+            if watermark is not None:
+                for record in fetched:
+                    value = record[width]
+                    if value != group:
+                        complete, group = group, value
+            yield TabularChunk(rows, engines.protocol_datetime(complete))
+        if watermark is not None and group is not None:
+            yield TabularChunk([], engines.protocol_datetime(group))
+    finally:
+        result.close()

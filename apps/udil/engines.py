@@ -1,0 +1,442 @@
+"""The databases a tabular MDC may run, as data: one :class:`Dialect` per engine.
+
+UDIL lets a vendor publish its tables "via database tables/views"; head ends run SQL Server,
+MySQL/MariaDB, Oracle, PostgreSQL or SQLite. The database URL's scheme picks the engine
+(``mssql+pymssql://``, ``mysql+pymysql://``/``mariadb+pymysql://``, ``oracle+oracledb://``,
+``postgresql://`` or a libpq keyword DSN, ``sqlite:///path``); statements are built with
+SQLAlchemy Core, so identifier quoting, ``interval`` (a reserved word) and schema-qualified
+view names are rendered by each engine's own dialect. What differs beyond that is in
+:data:`DIALECTS` (never ``if engine == ...`` in the reader): the session's time zone, how rows
+are streamed, how the device filter and the watermark are bound.
+
+Values come back in the drivers' shapes (``datetime`` naive or aware, ``date``, ``Decimal``,
+``float``, ``int``, ``str``, ``bytes``) and are turned into the protocol's wire text in one
+place, :func:`protocol_text`: datetimes as ``yyyy-MM-dd HH:mm:ss`` in Pakistan time (naive
+values are the utility's local time, as the spec says), decimals without exponent, so rows
+have the API's shape and take the loader's fast path. Text is passed through untouched: the
+loader validates it and quarantines what is bad, with its reason.
+
+Django-free: the registry (URL validation, "test connection"), the ingestion reader and the
+simulator's writer all use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import importlib.util
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote, unquote
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import quoted_name
+
+from .timefmt import PKT, format_datetime, parse_datetime
+
+WATERMARK_COLUMN = "db_datetime"
+ID_COLUMN = "id"  # UDIL 3.3 adds an auto-increment id to MDC tables: a tie-breaker in order
+
+
+class EngineError(Exception):
+    """The URL names no engine this MDM can read, or its driver is not installed."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What one engine needs that SQLAlchemy's dialect does not already say."""
+
+    name: str
+    label: str
+    schemes: tuple[str, ...]
+    #: the DBAPI module (a pure-Python or wheel-packaged driver, declared in pyproject.toml)
+    driver: str
+    #: statements run on each new connection: Pakistan time for zone-aware types, read only
+    session_sql: tuple[str, ...]
+    #: ask SQLAlchemy for a server-side cursor; engines without one (SQLite, SQL Server over
+    #: pymssql) are read by the driver's own lazy fetch, which is also bounded
+    stream_results: bool
+    #: how many device ids one statement may carry in ``IN (...)``; above it the device
+    #: filter is applied to the streamed rows instead (SQL Server allows 2100 parameters,
+    #: Oracle 1000 list items). ``None``: bound as one array (``= ANY(%s)``)
+    max_in_list: int | None
+    #: how the watermark is bound: "aware" (zone-aware type), "naive" (local time types:
+    #: DATETIME, datetime2, DATE, TIMESTAMP), "text" (SQLite keeps the spec's text)
+    watermark_param: str
+    #: the types a vendor uses for the spec's datetimes on this engine (documentation and
+    #: the simulator's tables)
+    datetime_types: tuple[str, ...]
+    #: unquoted identifiers are folded to this case by the engine ("upper": Oracle); columns
+    #: are matched to the spec's names whatever their case, and selected quoted as found
+    folds_to: str = "lower"
+
+
+DIALECTS: dict[str, Dialect] = {
+    d.name: d
+    for d in (
+        Dialect(
+            name="postgresql",
+            label="PostgreSQL",
+            schemes=("postgresql", "postgres", "postgresql+psycopg"),
+            driver="psycopg",
+            session_sql=(
+                "SET TIME ZONE 'Asia/Karachi'",
+                "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+            ),
+            stream_results=True,
+            max_in_list=None,
+            watermark_param="aware",
+            datetime_types=("timestamptz", "timestamp"),
+        ),
+        Dialect(
+            name="mysql",
+            label="MySQL / MariaDB",
+            schemes=("mysql+pymysql", "mariadb+pymysql"),
+            driver="pymysql",
+            session_sql=("SET time_zone = '+05:00'", "SET SESSION TRANSACTION READ ONLY"),
+            stream_results=True,
+            max_in_list=5000,
+            watermark_param="naive",
+            datetime_types=("DATETIME", "TIMESTAMP"),
+        ),
+        Dialect(
+            name="mssql",
+            label="Microsoft SQL Server",
+            schemes=("mssql+pymssql",),
+            driver="pymssql",
+            session_sql=("SET TRANSACTION ISOLATION LEVEL READ COMMITTED",),
+            stream_results=False,
+            max_in_list=2000,
+            watermark_param="naive",
+            datetime_types=("datetime", "datetime2", "datetimeoffset"),
+        ),
+        Dialect(
+            name="oracle",
+            label="Oracle",
+            schemes=("oracle+oracledb",),
+            driver="oracledb",
+            session_sql=("ALTER SESSION SET TIME_ZONE = '+05:00'",),
+            stream_results=True,
+            max_in_list=1000,
+            watermark_param="naive",
+            datetime_types=("DATE", "TIMESTAMP"),
+            folds_to="upper",
+        ),
+        Dialect(
+            name="sqlite",
+            label="SQLite",
+            schemes=("sqlite",),
+            driver="sqlite3",
+            session_sql=(),
+            stream_results=False,
+            max_in_list=30000,
+            watermark_param="text",
+            datetime_types=("TEXT 'yyyy-MM-dd HH:mm:ss'",),
+        ),
+    )
+}
+_BY_SCHEME = {scheme: d for d in DIALECTS.values() for scheme in d.schemes}
+_HINTS = {
+    "mysql": "mysql+pymysql://",
+    "mariadb": "mariadb+pymysql://",
+    "mssql": "mssql+pymssql://",
+    "sqlserver": "mssql+pymssql://",
+    "oracle": "oracle+oracledb://",
+}
+
+
+def scheme_of(url: str) -> str:
+    """The URL's scheme, lower case; a libpq keyword DSN (``dbname=... host=...``) is
+    PostgreSQL's."""
+    text = url.strip()
+    if "://" not in text:
+        return "postgresql" if "=" in text else ""
+    return text.split("://", 1)[0].lower()
+
+
+def dialect_of(url: str) -> Dialect:
+    """The engine a database URL names; :class:`EngineError` says what is wrong."""
+    scheme = scheme_of(url)
+    dialect = _BY_SCHEME.get(scheme)
+    if dialect is None:
+        known = ", ".join(f"{s}://" for d in DIALECTS.values() for s in d.schemes[:1])
+        hint = _HINTS.get(scheme.split("+", 1)[0])
+        if not scheme:
+            raise EngineError(f"Not a database URL: use one of {known}.")
+        more = f" (use {hint})" if hint else ""
+        raise EngineError(f"Unknown database scheme {scheme}://{more}; known: {known}.")
+    if importlib.util.find_spec(dialect.driver) is None:
+        raise EngineError(
+            f"The {dialect.label} driver ({dialect.driver}) is not installed in this MDM."
+        )
+    if dialect.name == "sqlite" and not _sqlite_path(url):
+        raise EngineError("An SQLite URL names a file: sqlite:///path/to/vendor.sqlite.")
+    return dialect
+
+
+def url_problem(url: str) -> str | None:
+    """Why a tabular database URL cannot be used, or None."""
+    try:
+        dialect_of(url)
+    except EngineError as exc:
+        return str(exc)
+    return None
+
+
+def _sqlite_path(url: str) -> str:
+    path = url.strip().split("://", 1)[1]
+    path = path[1:] if path.startswith("/") else path  # sqlite:///rel, sqlite:////abs
+    path = unquote(path.split("?", 1)[0])
+    return "" if path in ("", ":memory:") else path
+
+
+def open_engine(url: str, *, timeout: int, writable: bool = False) -> tuple[sa.Engine, Dialect]:
+    """An engine for the URL (no pool: a pull holds one connection), with the dialect's
+    session settings applied to every connection. Read only unless ``writable`` (the
+    simulator writes its tables with it)."""
+    dialect = dialect_of(url)
+    text = url.strip()
+    if dialect.name == "postgresql":
+        import psycopg
+
+        dsn = text.replace("postgresql+psycopg://", "postgresql://", 1)
+        engine = sa.create_engine(
+            "postgresql+psycopg://",
+            creator=lambda: psycopg.connect(dsn, connect_timeout=timeout),
+            poolclass=NullPool,
+        )
+    elif dialect.name == "sqlite":
+        path = _sqlite_path(text)
+        target = f"file:{quote(path)}{'' if writable else '?mode=ro'}"
+        engine = sa.create_engine(
+            "sqlite://",
+            creator=lambda: sqlite3.connect(
+                target, uri=True, timeout=timeout, check_same_thread=False
+            ),
+            poolclass=NullPool,
+        )
+    else:
+        connect_args = {
+            "mysql": {"connect_timeout": timeout},
+            "mssql": {"login_timeout": timeout},
+            "oracle": {"tcp_connect_timeout": float(timeout)},
+        }[dialect.name]
+        engine = sa.create_engine(text, poolclass=NullPool, connect_args=connect_args)
+    statements = [s for s in dialect.session_sql if writable is False or "READ ONLY" not in s]
+
+    @sa.event.listens_for(engine, "connect")
+    def _session(dbapi_connection, _record) -> None:
+        if not statements:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+
+    return engine, dialect
+
+
+def describe_error(exc: BaseException) -> str:
+    """A driver's error in one line, without SQLAlchemy's statement dump or the URL."""
+    orig = getattr(exc, "orig", None) or exc
+    args = getattr(orig, "args", ())
+    if len(args) >= 2 and isinstance(args[0], int):  # pymysql/pymssql: (code, message)
+        message = args[1].decode() if isinstance(args[1], bytes) else str(args[1])
+        text = f"({args[0]}) {message}"
+    else:
+        text = str(orig)
+    text = (text.strip().splitlines() or [""])[0].strip()
+    return f"{type(orig).__name__}: {text}" if text else type(orig).__name__
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def _part(text: str) -> quoted_name:
+    """One part of a view name as the administrator typed it: a quoted part ("x", [x], `x`)
+    is exact; a bare one is left to the engine's case folding (SQLAlchemy quotes it only when
+    it must, as the engine itself would read it)."""
+    text = text.strip()
+    if len(text) >= 2 and (text[0], text[-1]) in (('"', '"'), ("[", "]"), ("`", "`")):
+        return quoted_name(text[1:-1], quote=True)
+    return quoted_name(text, quote=None)
+
+
+def view_table(view: str, columns: Iterable[str] = ()) -> sa.TableClause:
+    """``schema.view`` (or ``view``; SQL Server also ``database.schema.view``) as a table
+    clause whose columns are quoted exactly as the engine reported them."""
+    parts = [p for p in view.split(".") if p.strip()]
+    if not parts:
+        raise EngineError("empty view name")
+    cols = [sa.column(quoted_name(name, quote=True)) for name in columns]
+    schema = ".".join(parts[:-1]) or None
+    return sa.table(_part(parts[-1]), *cols, schema=schema and _part(schema))
+
+
+def match_columns(found: Iterable[str], wanted: Iterable[str]) -> dict[str, str]:
+    """``{spec name: column name as the engine has it}`` matched without regard to case
+    (Oracle reports GLOBAL_DEVICE_ID, SQL Server whatever the vendor typed)."""
+    by_lower = {name.lower(): name for name in wanted}
+    out: dict[str, str] = {}
+    for column in found:
+        spec = by_lower.get(column.lower())
+        if spec is not None and spec not in out:
+            out[spec] = column
+    return out
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+def _dt_text(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(PKT)
+        return format_datetime(value.replace(tzinfo=None))
+    if isinstance(value, dt.date):
+        return format_datetime(value)
+    return _any_text(value)
+
+
+def _number_text(value: Any) -> Any:
+    kind = type(value)
+    if value is None or kind is str:
+        return value
+    if kind is Decimal:
+        return format(value, "f")
+    if kind is int:
+        return str(value)
+    if kind is float:
+        # repr is the shortest text that reads back as the same float (SQLite REAL, Oracle
+        # NUMBER without scale); Decimal of it never prints an exponent with "f"
+        return format(Decimal(repr(value)), "f")
+    return _any_text(value)
+
+
+def _int_text(value: Any) -> Any:
+    kind = type(value)
+    if value is None or kind is str:
+        return value
+    if kind is int:
+        return str(value)
+    try:
+        if kind in (Decimal, float) and value == int(value):  # Oracle NUMBER, SQLite REAL
+            return str(int(value))
+    except (ValueError, OverflowError):  # NaN, infinity: the loader refuses the text
+        pass
+    return _number_text(value)
+
+
+def _any_text(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime | dt.date):
+        return _dt_text(value)
+    if isinstance(value, float | Decimal):
+        return _number_text(value)
+    return str(value)
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "datetime": _dt_text,
+    "decimal": _number_text,
+    "int": _int_text,
+    "bigint": _int_text,
+    "str": _any_text,
+}
+
+
+def protocol_text(value: Any, kind: str) -> str | None:
+    """A driver's value of a field of ``kind`` (decimal, int, bigint, datetime, str) as the
+    protocol's wire text; None stays None (no value)."""
+    return _CONVERTERS[kind](value)
+
+
+def converter(kind: str) -> Callable[[Any], Any]:
+    return _CONVERTERS[kind]
+
+
+def protocol_datetime(value: Any) -> dt.datetime | None:
+    """A watermark value as the driver returned it -> aware datetime in Pakistan time."""
+    return parse_datetime(value, WATERMARK_COLUMN)
+
+
+def watermark_param(dialect: Dialect, value: dt.datetime) -> Any:
+    """The watermark bound as the engine compares it (see ``Dialect.watermark_param``)."""
+    local = value.astimezone(PKT) if value.tzinfo is not None else value
+    if dialect.watermark_param == "aware":
+        return local if local.tzinfo is not None else local.replace(tzinfo=PKT)
+    naive = local.replace(tzinfo=None)
+    if dialect.watermark_param == "text":
+        return format_datetime(naive)
+    return naive
+
+
+# --- statements --------------------------------------------------------------------------------
+
+
+def probe_statement(view: str) -> sa.Select:
+    """No rows, every column: what the view has (``SELECT * ... WHERE 1 = 0``)."""
+    return sa.select(sa.text("*")).select_from(view_table(view)).where(sa.false())
+
+
+def rows_statement(
+    dialect: Dialect,
+    view: str,
+    columns: list[str],
+    *,
+    device_column: str,
+    device_ids: list[str] | None,
+    watermark_column: str | None,
+    after: dt.datetime | None,
+    id_column: str | None = None,
+) -> tuple[sa.Select, dict[str, Any]]:
+    """The pull's one statement: ``columns`` (then the watermark) of the devices' rows after
+    the watermark, oldest first. ``device_ids`` None: no device filter in SQL (the caller
+    filters the rows; see ``Dialect.max_in_list``)."""
+    names = list(columns)
+    if watermark_column is not None:
+        names.append(watermark_column)
+    table = view_table(view, dict.fromkeys([*names, device_column, *filter(None, [id_column])]))
+    stmt = sa.select(*(table.c[name] for name in names))
+    params: dict[str, Any] = {}
+    device = table.c[device_column]
+    if device_ids is not None:
+        if dialect.max_in_list is None:
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            stmt = stmt.where(device == sa.any_(sa.bindparam("ids", type_=ARRAY(sa.Text))))
+        else:
+            stmt = stmt.where(device.in_(sa.bindparam("ids", expanding=True)))
+        params["ids"] = list(device_ids)
+    if watermark_column is not None:
+        mark = table.c[watermark_column]
+        stmt = stmt.where(mark.is_not(None))
+        if after is not None:
+            stmt = stmt.where(mark > sa.bindparam("after"))
+            params["after"] = watermark_param(dialect, after)
+        order = [mark]
+        if id_column is not None:
+            order.append(table.c[id_column])
+        stmt = stmt.order_by(*order)
+    return stmt, params
+
+
+def compiled_sql(dialect_name: str, stmt: sa.ClauseElement) -> str:
+    """The SQL text an engine would be sent (parameters left as placeholders)."""
+    module = importlib.import_module(f"sqlalchemy.dialects.{dialect_name}")
+    return str(stmt.compile(dialect=module.dialect()))
+
