@@ -23,6 +23,12 @@ Registers and MDI
 Load profile rows are stamped at the *end* of their interval (the 00:15 row covers
 00:00-00:15). Instantaneous readings at time t describe the tick that ended at t.
 
+Load profile energy (``active_energy_*``, ``reactive_energy_*``) is, as UDIL means it, the
+import registers at the row's time: the same counters BILLING_DATA and MONTHLY_BILLING_DATA
+carry, so the difference of two rows is the energy between them and a day's rows add up to the
+day's billing register rise. An MDC with ``lp_energy_mode="interval"`` sends instead the energy
+of each row's interval (a vendor variant the MDM must handle as a per-MDC setting).
+
 Caches: the state at each day start and each day's ticks are cached per process (bounded);
 a meter's spec changes (and its caches with it) whenever a command changes its history.
 """
@@ -363,6 +369,8 @@ class MeterSpec:
     offline_rate: float
     gap_rate: float
     has_relay: bool
+    #: load profile energy fields carry registers (else the energy of each interval)
+    lp_registers: bool = True
     timelines: dict[str, tuple[list[int], list]] = field(default_factory=dict)
     # precomputed
     msn_text: str = ""
@@ -453,7 +461,15 @@ def spec_of(meter, mdc) -> MeterSpec:
     else:
         shares = (1000, 0, 0)
     return MeterSpec(
-        key=(meter.pk, meter.version, data_start, meter.seed, mdc.offline_rate, mdc.gap_rate),
+        key=(
+            meter.pk,
+            meter.version,
+            data_start,
+            meter.seed,
+            mdc.offline_rate,
+            mdc.gap_rate,
+            mdc.lp_energy_mode,
+        ),
         pk=meter.pk,
         gdi=meter.global_device_id,
         msn=meter.msn,
@@ -471,6 +487,7 @@ def spec_of(meter, mdc) -> MeterSpec:
         offline_rate=mdc.offline_rate,
         gap_rate=mdc.gap_rate,
         has_relay=meter.has_relay,
+        lp_registers=mdc.lp_energy_mode != "interval",
         timelines=timelines,
         msn_text=str(meter.msn),
         shares=shares,
@@ -989,16 +1006,19 @@ def load_profile_rows(spec: MeterSpec, start: int, end: int, now: int):
                 if db > now:
                     continue
                 seconds = te - ts_row
-                imp = energies[0:4]
-                q = energies[8:12]
-                exp_tl = sum(energies[4:8])
-                qexp_tl = sum(energies[12:16])
-                imp_tl, q_tl = sum(imp), sum(q)
                 # average power over the interval (W), per phase by the meter's shares
-                p_imp = imp_tl * 3600 // seconds
-                p_exp = exp_tl * 3600 // seconds
-                q_pos = q_tl * 3600 // seconds
-                q_neg = qexp_tl * 3600 // seconds
+                p_imp = sum(energies[0:4]) * 3600 // seconds
+                p_exp = sum(energies[4:8]) * 3600 // seconds
+                q_pos = sum(energies[8:12]) * 3600 // seconds
+                q_neg = sum(energies[12:16]) * 3600 // seconds
+                if spec.lp_registers:  # the registers at te (st is at the tick below te)
+                    values = list(st.reg)
+                    if st.t < te:
+                        partial(day, (st.t - ds) // TICK, te - st.t, values)
+                else:
+                    values = energies
+                imp, q = values[0:4], values[8:12]
+                imp_tl, q_tl = sum(imp), sum(q)
                 cur, volt, pf_text = _texts(spec, day, k_last)
                 mdi, cum = st.mdi, st.cum
                 if spec.phase == 3:
@@ -1086,6 +1106,12 @@ def _lp_aligned(
     mdi = cum = None
     resets: list[int] = []
     mdi_txt: tuple[str, ...] = ()
+    registers = spec.lp_registers
+    # running import registers (Wh) and their texts: a row changes only its tariffs' texts
+    ra: list[int] = []
+    rq: list[int] = []
+    ra_txt: list[str] = []
+    rq_txt: list[str] = []
     ts = seg_start
     while ts < seg_end:
         te = ts + interval_s
@@ -1100,6 +1126,9 @@ def _lp_aligned(
             mdi, cum = st.mdi[:5], st.cum[:5]
             resets = reset_times(spec, te, seg_end)
             mdi_txt = tuple(F[x] if x < FN else f3(x) for x in (*mdi, *cum))
+            if registers:  # st already holds this row's ticks
+                ra, rq = st.reg[0:4], st.reg[8:12]
+                ra_txt, rq_txt = [f3(x) for x in ra], [f3(x) for x in rq]
         k0 = (ts - ds) // TICK
         changed = False
         if n == 1:
@@ -1112,12 +1141,21 @@ def _lp_aligned(
             if dem > mdi[4]:
                 mdi[4] = dem
                 changed = True
-            es = F[ei] if ei < FN else f3(ei)
-            qs = F[qi] if qi < FN else f3(qi)
-            act = [Z, Z, Z, Z]
-            rea = [Z, Z, Z, Z]
-            act[tk] = es
-            rea[tk] = qs
+            if registers:
+                if not first:
+                    ra[tk] += ei
+                    rq[tk] += qi
+                    ra_txt[tk] = f3(ra[tk])
+                    rq_txt[tk] = f3(rq[tk])
+                act, rea = ra_txt, rq_txt
+                es, qs = f3(ra[0] + ra[1] + ra[2] + ra[3]), f3(rq[0] + rq[1] + rq[2] + rq[3])
+            else:
+                es = F[ei] if ei < FN else f3(ei)
+                qs = F[qi] if qi < FN else f3(qi)
+                act = [Z, Z, Z, Z]
+                rea = [Z, Z, Z, Z]
+                act[tk] = es
+                rea[tk] = qs
         else:
             a4 = [0, 0, 0, 0]
             r4 = [0, 0, 0, 0]
@@ -1142,10 +1180,22 @@ def _lp_aligned(
                     mdi = [0] * 5
                     changed = True
             ei, qi = sum(a4), sum(r4)
-            act = [F[x] if x < FN else f3(x) for x in a4]
-            rea = [F[x] if x < FN else f3(x) for x in r4]
-            es = F[ei] if ei < FN else f3(ei)
-            qs = F[qi] if qi < FN else f3(qi)
+            if registers:
+                if not first:
+                    for j in (0, 1, 2, 3):
+                        if a4[j]:
+                            ra[j] += a4[j]
+                            ra_txt[j] = f3(ra[j])
+                        if r4[j]:
+                            rq[j] += r4[j]
+                            rq_txt[j] = f3(rq[j])
+                act, rea = ra_txt, rq_txt
+                es, qs = f3(ra[0] + ra[1] + ra[2] + ra[3]), f3(rq[0] + rq[1] + rq[2] + rq[3])
+            else:
+                act = [F[x] if x < FN else f3(x) for x in a4]
+                rea = [F[x] if x < FN else f3(x) for x in r4]
+                es = F[ei] if ei < FN else f3(ei)
+                qs = F[qi] if qi < FN else f3(qi)
         if resets and te in resets:
             cum = [a + b for a, b in zip(cum, mdi, strict=True)]
             mdi = [0] * 5

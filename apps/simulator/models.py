@@ -43,6 +43,13 @@ class NumberStyle(models.TextChoices):
     MIXED = "mixed", "Mixed (vendor quirk)"
 
 
+class LpEnergyMode(models.TextChoices):
+    """What the energy fields of LOAD_PROFILE_DATA hold (NOTES.md "What the values mean")."""
+
+    REGISTER = "register", "Cumulative registers (as the spec means)"
+    INTERVAL = "interval", "Per-interval consumption (vendor variant)"
+
+
 class Profile(models.TextChoices):
     DOMESTIC = "domestic", "Domestic"
     COMMERCIAL = "commercial", "Commercial"
@@ -91,6 +98,13 @@ class SimMdc(models.Model):
     )
     gap_rate = models.FloatField(
         default=0.001, validators=RATE, help_text="Share of load profile rows that never arrive."
+    )
+    lp_energy_mode = models.CharField(
+        "load profile energy",
+        max_length=8,
+        choices=LpEnergyMode.choices,
+        default=LpEnergyMode.REGISTER,
+        help_text="Registers (default) or per-interval kWh in the load profile energy fields.",
     )
     # fault injection
     latency_ms = models.PositiveIntegerField(default=0)

@@ -48,7 +48,9 @@ def pick(meters, **attrs):
 
 @pytest.fixture
 def fleet(make_mdc):
-    mdc, meters = make_mdc(meters=12, lp_interval=15)
+    # Effects on consumption read best as per-interval energy (the register MDC's rows are
+    # these values accumulated; test_generator checks both modes agree).
+    mdc, meters = make_mdc(meters=12, lp_interval=15, lp_energy_mode="interval")
     meter = pick(meters, has_relay=True, phase=1, activation_status=1, tamper="none")
     return mdc, meters, meter
 

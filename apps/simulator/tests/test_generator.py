@@ -80,8 +80,55 @@ def test_billing_registers_never_decrease_and_tl_is_the_sum(fleet, i, offset, le
 
 @prop
 @given(i=meter_index, offset=offsets, length=lengths)
-def test_load_profile_energies_are_register_deltas(fleet, i, offset, length):
+def test_load_profile_energies_are_the_registers_at_the_row_time(fleet, i, offset, length):
+    """Default (register) MDC: LP energy fields are the import registers at meter_datetime."""
     mdc, meters = fleet
+    meter = meters[i]
+    meter_spec = gen.spec_of(meter, mdc)
+    start, end = window(offset, length)
+    for row in rows(mdc, "load_profile", meter.global_device_id, start, end):
+        te = gen.epoch_of(
+            dt.datetime.strptime(row["meter_datetime"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=PKT)
+        )
+        ts = te - int(row["interval"]) * 60
+        after, before = gen.registers_at(meter_spec, te)[0], gen.registers_at(meter_spec, ts)[0]
+        for n in range(4):
+            assert D(row[f"active_energy_t{n + 1}"]) == D(after[n]) / 1000
+            assert D(row[f"reactive_energy_t{n + 1}"]) == D(after[8 + n]) / 1000
+        assert D(row["active_energy_tl"]) == sum(
+            D(row[f"active_energy_t{n}"]) for n in (1, 2, 3, 4)
+        )
+        assert D(row["reactive_energy_tl"]) == D(sum(after[8:12])) / 1000
+        seconds = int(row["interval"]) * 60
+        assert (
+            D(row["aggregate_active_pwr_pos"])
+            == D((sum(after[0:4]) - sum(before[0:4])) * 3600 // seconds) / 1000
+        )
+        assert row["db_datetime"] > row["meter_datetime"]
+
+
+@pytest.fixture(scope="module")
+def interval_fleet(django_db_setup, django_db_blocker):
+    """The same meters on an MDC that sends per-interval energy (a vendor variant)."""
+    with django_db_blocker.unblock():
+        mdc, meters = make_sim_mdc(
+            code="prop_interval",
+            meters=40,
+            seed=5,
+            history_start=START,
+            now=NOW,
+            lp_interval=None,
+            lp_energy_mode="interval",
+        )
+        meters = list(SimMeter.objects.filter(mdc=mdc))
+        yield mdc, meters
+        mdc.delete()
+
+
+@prop
+@given(i=meter_index, offset=offsets, length=lengths)
+def test_interval_mode_energies_are_register_deltas(interval_fleet, i, offset, length):
+    mdc, meters = interval_fleet
     meter = meters[i]
     meter_spec = gen.spec_of(meter, mdc)
     start, end = window(offset, length)
@@ -97,12 +144,40 @@ def test_load_profile_energies_are_register_deltas(fleet, i, offset, length):
         assert D(row["active_energy_tl"]) == sum(
             D(row[f"active_energy_t{n}"]) for n in (1, 2, 3, 4)
         )
-        seconds = int(row["interval"]) * 60
-        assert (
-            D(row["aggregate_active_pwr_pos"])
-            == D((sum(after[0:4]) - sum(before[0:4])) * 3600 // seconds) / 1000
-        )
-        assert row["db_datetime"] > row["meter_datetime"]
+
+
+@prop
+@given(i=meter_index, day=st.integers(min_value=1, max_value=(NOW - START).days - 1))
+def test_a_days_billing_register_rise_is_the_days_load_profile(fleet, interval_fleet, i, day):
+    """Both modes agree with BILLING_DATA: registers at 00:00 are the billing registers, and a
+    day's rows (00:00 exclusive to the next 00:00 inclusive) add up to the billing rise."""
+    midnight = START + dt.timedelta(days=day)
+    following = midnight + dt.timedelta(days=1)
+    mdc, meters = fleet
+    gdi = meters[i].global_device_id
+    bills = rows(mdc, "billing", gdi, midnight, following)
+    if not bills:  # an inactive meter is not read
+        return
+    assert [b["meter_datetime"][11:] for b in bills] == ["00:00:00", "00:00:00"]
+    registers = {
+        r["meter_datetime"]: r for r in rows(mdc, "load_profile", gdi, midnight, following)
+    }
+    for bill in bills:
+        row = registers[bill["meter_datetime"]]
+        for t in ("t1", "t2", "t3", "t4", "tl"):
+            assert row[f"active_energy_{t}"] == bill[f"active_energy_pos_{t}"]
+            assert row[f"reactive_energy_{t}"] == bill[f"reactive_energy_pos_{t}"]
+    interval_mdc, interval_meters = interval_fleet
+    per_interval = rows(
+        interval_mdc,
+        "load_profile",
+        interval_meters[i].global_device_id,
+        midnight + dt.timedelta(seconds=1),
+        following,
+    )
+    for t in ("tl", "t1", "t2"):
+        rise = D(bills[1][f"active_energy_pos_{t}"]) - D(bills[0][f"active_energy_pos_{t}"])
+        assert sum(D(r[f"active_energy_{t}"]) for r in per_interval) == rise
 
 
 @prop
@@ -151,7 +226,7 @@ def test_mdi_is_the_period_maximum_and_resets_with_event_101(fleet, i):
         return
     assert [r["meter_datetime"] for r in monthly] == ["2025-03-01 00:00:00"]
     feb = [r for r in lp if r["meter_datetime"] <= "2025-03-01 00:00:00"]
-    demands = [D(r["active_energy_tl"]) * 3600 / (int(r["interval"]) * 60) for r in feb]
+    demands = [D(r["aggregate_active_pwr_pos"]) for r in feb]
     if all(r["interval"] == "15" for r in feb):
         assert D(monthly[0]["active_mdi_pos_tl"]) == max(demands)
     bill = rows(mdc, "billing", gdi, reset, reset)[0]
@@ -184,9 +259,11 @@ def test_power_failures_are_111_112_pairs_with_no_consumption_between(fleet, i):
             for r in lp
             if start[:16] < r["meter_datetime"][:16] <= end[:16] and r["interval"] == "15"
         ]
-        assert {(r["active_energy_tl"], r["voltage_phase_a"]) for r in inside} <= {
+        # no supply: no power, and the register stands still (one value inside the outage)
+        assert {(r["aggregate_active_pwr_pos"], r["voltage_phase_a"]) for r in inside} <= {
             ("0.000", "0.000")
         }
+        assert len({r["active_energy_tl"] for r in inside}) <= 1
 
 
 def test_same_seed_same_data_and_exact_values(db):
@@ -213,13 +290,32 @@ def test_same_seed_same_data_and_exact_values(db):
         first["voltage_phase_a"],
         first["db_datetime"],
     ) == GOLDEN
+    # the same meter on an MDC sending per-interval energy: the interval's kWh, same row else
+    c, _ = make_sim_mdc(
+        code="det_c",
+        meters=3,
+        seed=99,
+        history_start=START,
+        now=NOW,
+        lp_interval=15,
+        lp_energy_mode="interval",
+    )
+    gc = SimMeter.objects.filter(mdc=c).order_by("id").first()
+    lc = rows(c, "load_profile", gc.global_device_id, NOW - dt.timedelta(hours=2), NOW)
+    assert (lc[0]["meter_datetime"], lc[0]["active_energy_tl"]) == GOLDEN_INTERVAL
+    assert [r["voltage_phase_a"] for r in lc] == [r["voltage_phase_a"] for r in la]
 
 
-GOLDEN = ("2025-03-10 10:00:00", "0.194", "223.597", "2025-03-10 10:02:12")
+# The import register at this row (the interval mode below sends its 0.194 kWh instead).
+GOLDEN = ("2025-03-10 10:00:00", "20277.594", "223.597", "2025-03-10 10:02:12")
+GOLDEN_INTERVAL = ("2025-03-10 10:00:00", "0.194")
 
 
-def test_fast_path_equals_general_path(db, monkeypatch):
-    mdc, meters = make_sim_mdc(code="paths", meters=8, seed=3, history_start=START, now=NOW)
+@pytest.mark.parametrize("mode", ["register", "interval"])
+def test_fast_path_equals_general_path(db, monkeypatch, mode):
+    mdc, meters = make_sim_mdc(
+        code="paths", meters=8, seed=3, history_start=START, now=NOW, lp_energy_mode=mode
+    )
     ids = [m.global_device_id for m in meters]
     fast = sim_read(
         mdc=mdc,
