@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "apps.warehouse",
     "apps.ingestion",
     "apps.commands",
+    "apps.vee",
     "apps.simulator",
     "apps.dashboard",
 ]
@@ -339,3 +340,10 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "apps.core.finders.PlotlyFinder",
 ]
+
+# VEE (apps.vee): gaps up to this many minutes are estimated by linear interpolation, longer ones
+# by the average of the same interval on this many like days; validation runs after each
+# load-profile or billing pull unless switched off.
+VEE_LINEAR_MAX_MINUTES = env_int("MDM_VEE_LINEAR_MAX_MINUTES", 180)
+VEE_LIKE_DAYS = env_int("MDM_VEE_LIKE_DAYS", 4)
+VEE_VALIDATE_AFTER_INGESTION = env_bool("MDM_VEE_VALIDATE_AFTER_INGESTION", default=True)

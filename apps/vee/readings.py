@@ -1,0 +1,130 @@
+"""The load-profile rows VEE validates, with each interval's consumption, as TEMP tables.
+
+Consumption is derived in one place, ``apps.warehouse.consumption`` (registers or per-interval
+energy per MDC, gaps, rollovers at the MDC's register maximum, meter changes); VEE reads its SQL
+and adds what the rules need beside it (tariff registers, voltage). Every rule reads
+``vee_base``, built once per validation by one set-based statement, so the warehouse is scanned
+once however many rules run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import connection
+
+# The warehouse's derivation as SQL (set-based); its public helpers return Python rows.
+from apps.warehouse.consumption import _derived as consumption_sql
+
+#: Statuses of the derivation whose energy is that of exactly one interval. A ``gap`` reading
+#: carries the energy of all the intervals since the last reading: unknown per interval.
+ONE_INTERVAL = ("ok", "rollover", "interval")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Meters to validate: parallel lists (id, global device id, registers or not)."""
+
+    meter_ids: list[int]
+    device_ids: list[str]
+    registers: list[bool]
+
+    def __len__(self) -> int:
+        return len(self.meter_ids)
+
+
+_BASE_SQL = """
+CREATE TEMP TABLE vee_base ON COMMIT DROP AS
+SELECT s.meter_id, s.registers, d.channel_id, d.meter_datetime AS at,
+       d."interval" AS interval_minutes, d.status, d.prev_at, lp.msn,
+       lp.active_energy_tl AS reading,
+       lag(lp.active_energy_tl) OVER (PARTITION BY s.meter_id, d.channel_id
+                                      ORDER BY d.meter_datetime) AS prev_reading,
+       lp.active_energy_t1 AS t1, lp.active_energy_t2 AS t2, lp.active_energy_t3 AS t3,
+       lp.active_energy_t4 AS t4,
+       GREATEST(lp.voltage_phase_a, lp.voltage_phase_b, lp.voltage_phase_c) AS voltage,
+       d.prev_at IS NOT NULL AND (d."interval" IS NULL
+           OR d.meter_datetime - d.prev_at <= make_interval(mins => d."interval"))
+           AS consecutive,
+       d.status = 'meter_change' AS meter_changed,
+       CASE WHEN d.status = ANY(%(one_interval)s) THEN d.active_kwh END AS consumption,
+       CASE WHEN d.status = 'gap' THEN d.active_kwh END AS gap_kwh,
+       ((d.meter_datetime - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date AS day
+FROM ({derived}) d
+JOIN vee_scope s ON s.gid = d.global_device_id
+JOIN warehouse_load_profile lp
+  ON lp.global_device_id = d.global_device_id AND lp.channel_id = d.channel_id
+ AND lp.meter_datetime = d.meter_datetime
+ AND lp.meter_datetime > %(start)s AND lp.meter_datetime <= %(end)s
+"""
+
+
+def base_create(*, scope: Scope, start: dt.datetime, end: dt.datetime) -> int:
+    """Create ``vee_scope`` (meter_id, gid, registers) and ``vee_base`` (both dropped at
+    commit: call inside a transaction) for the scope's readings with
+    ``start < meter_datetime <= end``; returns the number of readings.
+
+    Columns of ``vee_base``: meter_id, registers, channel_id, at (end of the interval),
+    interval_minutes, status (of the derivation), prev_at, msn, reading (the total register,
+    or the interval's energy), prev_reading, t1..t4, voltage (highest phase), consecutive,
+    meter_changed, consumption (kWh of this one interval, NULL when not known), gap_kwh (the
+    energy since the last reading when rows are missing before this one) and day (the PKT day
+    the interval belongs to: a reading stamped 00:00 closes the day before).
+    """
+    derived, params = consumption_sql(start, end, mdc_id=None, global_device_ids=scope.device_ids)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS vee_scope")
+        cursor.execute("DROP TABLE IF EXISTS vee_base")
+        cursor.execute(
+            "CREATE TEMP TABLE vee_scope ON COMMIT DROP AS SELECT * FROM unnest("
+            "%s::int[], %s::text[], %s::bool[]) AS s(meter_id, gid, registers)",
+            [scope.meter_ids, scope.device_ids, scope.registers],
+        )
+        cursor.execute("ALTER TABLE vee_scope ADD PRIMARY KEY (meter_id)")
+        cursor.execute(
+            _BASE_SQL.format(derived=derived),
+            {**params, "one_interval": list(ONE_INTERVAL)},
+        )
+        count = cursor.rowcount
+        cursor.execute("CREATE INDEX ON vee_base (meter_id, channel_id, at)")
+        cursor.execute("ANALYZE vee_base")
+    return count
+
+
+def history_create(*, device_ids: Sequence[str], start: dt.datetime, end: dt.datetime) -> int:
+    """Create ``vee_history`` (gid, channel_id, at, consumption): the energy of each interval
+    of these devices with ``start < at <= end`` as received (NULL when not known)."""
+    derived, params = consumption_sql(start, end, mdc_id=None, global_device_ids=list(device_ids))
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS vee_history")
+        cursor.execute(
+            "CREATE TEMP TABLE vee_history ON COMMIT DROP AS "
+            "SELECT global_device_id AS gid, channel_id, meter_datetime AS at, "
+            "CASE WHEN status = ANY(%(one_interval)s) THEN active_kwh END AS consumption "
+            f"FROM ({derived}) d",
+            {**params, "one_interval": list(ONE_INTERVAL)},
+        )
+        count = cursor.rowcount
+        cursor.execute("CREATE INDEX ON vee_history (gid, channel_id, at)")
+        cursor.execute("ANALYZE vee_history")
+    return count
+
+
+def actual_at_sql(*, gid: str, channel: str, at: str) -> str:
+    """SQL for the received energy of one interval (ending at ``at``), from ``vee_history``."""
+    return (
+        f"(SELECT h.consumption FROM vee_history h WHERE h.gid = {gid} "
+        f"AND h.channel_id = {channel} AND h.at = {at})"
+    )
+
+
+def value_at_sql(*, meter: str, gid: str, channel: str, at: str) -> str:
+    """SQL for the current energy of one interval: its current VEE version if it has one, else
+    the energy received (``vee_history``). Arguments are SQL of the enclosing query."""
+    return f"""COALESCE(
+    (SELECT v.value FROM vee_valueversion v
+     WHERE v.meter_id = {meter} AND v.channel_id = {channel} AND v.meter_datetime = {at}
+       AND v.quantity = 'active_kwh' AND v.is_current),
+    {actual_at_sql(gid=gid, channel=channel, at=at)})"""

@@ -1,0 +1,279 @@
+"""Estimation of the intervals of exceptions, set-based over any number of exceptions.
+
+Methods (``choices.Method``):
+
+- ``linear``: between the energy of the interval before and the one after the period; with
+  only one side known it falls back to a flat fill, with neither to the like-day average;
+- ``flat_fill``: the known neighbour's energy repeated;
+- ``like_day``: the average of the same interval on the N most recent like days (weekday or
+  weekend) that are neither estimated nor missing;
+- scaling: for a gap of a register MDC both ends are readings, so the energy of the whole gap
+  is known; the estimates are scaled to add up to it exactly (register readings win).
+
+Each estimate is a new version (the previous current one stays as history) with its method and
+its inputs. The automatic choice (``method=None``) is linear up to
+``settings.VEE_LINEAR_MAX_MINUTES``, else like-day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.vee.choices import ESTIMATION_METHODS
+from apps.vee.models import ValidationException
+from apps.vee.readings import actual_at_sql, history_create, value_at_sql
+from apps.vee.services.rule_sql import pkt
+
+#: Like days are looked for this many weeks back.
+LIKE_DAY_WEEKS = 4
+
+_TARGETS = """
+DROP TABLE IF EXISTS vee_targets;
+CREATE TEMP TABLE vee_targets ON COMMIT DROP AS
+SELECT e.id AS exception_id, e.meter_id, e.channel_id, m.global_device_id AS gid,
+       (e."values"->>'interval_minutes')::int AS iv, c.lp_energy_kind <> 'interval' AS registers,
+       e.period_start, e.period_end, t.at,
+       row_number() OVER (PARTITION BY e.id ORDER BY t.at) AS k,
+       count(*) OVER (PARTITION BY e.id) AS n,
+       CASE WHEN r.rule_type = 'gap' THEN (e."values"->>'register_delta')::numeric END AS delta,
+       COALESCE(%(method)s,
+                CASE WHEN extract(epoch FROM e.period_end - e.period_start) / 60
+                          + (e."values"->>'interval_minutes')::int <= %(linear_max)s
+                     THEN 'linear' ELSE 'like_day' END) AS asked
+FROM vee_validationexception e
+JOIN vee_rule r ON r.id = e.rule_id
+JOIN registry_meter m ON m.id = e.meter_id
+JOIN registry_mdc c ON c.id = m.mdc_id
+CROSS JOIN LATERAL generate_series(
+    e.period_start, e.period_end, make_interval(mins => (e."values"->>'interval_minutes')::int)
+) AS t(at)
+WHERE e.id = ANY(%(ids)s) AND (e."values"->>'interval_minutes')::int > 0;
+CREATE INDEX ON vee_targets (exception_id, at);
+"""
+
+_BEFORE = value_at_sql(
+    meter="t.meter_id", gid="t.gid", channel="t.channel_id",
+    at="t.period_start - make_interval(mins => t.iv)",
+)  # fmt: skip
+_AFTER = value_at_sql(
+    meter="t.meter_id", gid="t.gid", channel="t.channel_id",
+    at="t.period_end + make_interval(mins => t.iv)",
+)  # fmt: skip
+_PAST = actual_at_sql(gid="t.gid", channel="t.channel_id", at="p.past_at")
+
+_ENDS = f"""
+DROP TABLE IF EXISTS vee_ends;
+CREATE TEMP TABLE vee_ends ON COMMIT DROP AS
+SELECT t.exception_id, {_BEFORE} AS before_value, {_AFTER} AS after_value
+FROM (SELECT DISTINCT ON (exception_id) * FROM vee_targets ORDER BY exception_id) t;
+"""
+
+# The same interval on past days of the same kind (weekday or weekend, in Pakistan time),
+# newest first, skipping days whose interval is estimated or unknown.
+_LIKE = f"""
+DROP TABLE IF EXISTS vee_like;
+CREATE TEMP TABLE vee_like ON COMMIT DROP AS
+SELECT exception_id, at, avg(value) AS value, array_agg(past_at ORDER BY past_at DESC) AS days
+FROM (
+    SELECT t.exception_id, t.at, p.past_at, {_PAST} AS value,
+           row_number() OVER (PARTITION BY t.exception_id, t.at
+                              ORDER BY ({_PAST}) IS NULL, p.past_at DESC) AS rank
+    FROM vee_targets t
+    CROSS JOIN LATERAL (
+        SELECT t.at - make_interval(days => d) AS past_at
+        FROM generate_series(1, %(like_span_days)s) d
+    ) p
+    WHERE (extract(isodow FROM (p.past_at - interval '1 second') AT TIME ZONE 'Asia/Karachi')
+           IN (6, 7))
+        = (extract(isodow FROM (t.at - interval '1 second') AT TIME ZONE 'Asia/Karachi')
+           IN (6, 7))
+      AND p.past_at < t.period_start
+      AND NOT EXISTS (
+          SELECT 1 FROM vee_valueversion v
+          WHERE v.meter_id = t.meter_id AND v.channel_id = t.channel_id
+            AND v.meter_datetime = p.past_at AND v.is_current AND v.kind = 'estimated')
+) c
+WHERE value IS NOT NULL AND value >= 0 AND rank <= %(like_days)s
+GROUP BY exception_id, at;
+"""
+
+# Raw estimate and the method actually used, per target interval.
+_RAW = """
+DROP TABLE IF EXISTS vee_raw;
+CREATE TEMP TABLE vee_raw ON COMMIT DROP AS
+SELECT t.*, e.before_value, e.after_value, l.value AS like_value, l.days AS like_days,
+       x.method, x.value AS raw
+FROM vee_targets t
+JOIN vee_ends e USING (exception_id)
+LEFT JOIN vee_like l ON l.exception_id = t.exception_id AND l.at = t.at
+CROSS JOIN LATERAL (
+    SELECT * FROM (VALUES
+        (1, 'linear', CASE WHEN t.asked = 'linear' AND e.before_value IS NOT NULL
+                            AND e.after_value IS NOT NULL
+                       THEN e.before_value
+                            + (e.after_value - e.before_value) * t.k / (t.n + 1) END),
+        (2, 'like_day', CASE WHEN t.asked = 'like_day' THEN l.value END),
+        (3, 'flat_fill', CASE WHEN t.asked IN ('linear', 'flat_fill')
+                         THEN COALESCE(e.before_value, e.after_value) END),
+        (4, 'like_day', l.value),
+        (5, 'flat_fill', COALESCE(e.before_value, e.after_value)),
+        (6, 'linear', CASE WHEN t.delta IS NOT NULL THEN t.delta / t.n END)
+    ) AS o(choice, method, value)
+    WHERE o.value IS NOT NULL ORDER BY o.choice LIMIT 1
+) x0
+CROSS JOIN LATERAL (SELECT x0.method, GREATEST(x0.value, 0) AS value) x;
+"""
+
+# Scaled to the register delta where the gap's energy is known; rounded to 3 decimals with the
+# rounding remainder on the last interval, so the sum is exact.
+_FINAL = """
+DROP TABLE IF EXISTS vee_estimates;
+CREATE TEMP TABLE vee_estimates ON COMMIT DROP AS
+WITH sums AS (SELECT exception_id, sum(raw) AS total FROM vee_raw GROUP BY exception_id),
+scaled AS (
+    SELECT r.*,
+           CASE WHEN r.delta IS NULL OR r.delta < 0 THEN NULL
+                WHEN s.total > 0 THEN r.delta / s.total END AS factor,
+           round(CASE WHEN r.delta IS NULL OR r.delta < 0 THEN r.raw
+                      WHEN s.total > 0 THEN r.raw * r.delta / s.total
+                      ELSE r.delta / r.n END, 3) AS scaled
+    FROM vee_raw r JOIN sums s USING (exception_id)
+)
+SELECT scaled.*,
+       CASE WHEN k < n OR delta IS NULL OR delta < 0 THEN scaled
+            ELSE delta - (sum(scaled) OVER (PARTITION BY exception_id) - scaled) END AS value,
+       (SELECT max(v.version) FROM vee_valueversion v
+        WHERE v.meter_id = scaled.meter_id AND v.channel_id = scaled.channel_id
+          AND v.meter_datetime = scaled.at AND v.quantity = 'active_kwh') AS last_version
+FROM scaled;
+"""
+
+_ACTUAL = actual_at_sql(gid="x.gid", channel="x.channel_id", at="x.at")
+
+# The value received becomes version 1 ("original") before the first change of an interval
+# that has one, so every past value can be shown.
+_ORIGINALS = f"""
+INSERT INTO vee_valueversion
+    (meter_id, channel_id, meter_datetime, quantity, version, kind, value, method, inputs,
+     reason, exception_id, actor_id, actor_name, is_current, created_at)
+SELECT meter_id, channel_id, at, 'active_kwh', 1, 'actual', actual, 'original', '{{}}'::jsonb,
+       'As received.', exception_id, NULL, 'system', true, now()
+FROM (SELECT x.*, {_ACTUAL} AS actual FROM vee_estimates x WHERE x.last_version IS NULL) o
+WHERE actual IS NOT NULL;
+UPDATE vee_estimates SET last_version = 1
+WHERE last_version IS NULL AND EXISTS (
+    SELECT 1 FROM vee_valueversion v
+    WHERE v.meter_id = vee_estimates.meter_id AND v.channel_id = vee_estimates.channel_id
+      AND v.meter_datetime = vee_estimates.at AND v.quantity = 'active_kwh');
+"""
+
+_SUPERSEDE = """
+UPDATE vee_valueversion v SET is_current = false
+FROM vee_estimates x
+WHERE v.meter_id = x.meter_id AND v.channel_id = x.channel_id AND v.meter_datetime = x.at
+  AND v.quantity = 'active_kwh' AND v.is_current;
+"""
+
+_INSERT = f"""
+INSERT INTO vee_valueversion
+    (meter_id, channel_id, meter_datetime, quantity, version, kind, value, method, inputs,
+     reason, exception_id, actor_id, actor_name, is_current, created_at)
+SELECT x.meter_id, x.channel_id, x.at, 'active_kwh', COALESCE(x.last_version, 0) + 1,
+       'estimated', x.value, x.method,
+       jsonb_strip_nulls(jsonb_build_object(
+           'asked', x.asked, 'position', x.k, 'of', x.n,
+           'before', jsonb_build_object(
+               'at', {pkt("x.period_start - make_interval(mins => x.iv)")},
+               'value', x.before_value),
+           'after', jsonb_build_object(
+               'at', {pkt("x.period_end + make_interval(mins => x.iv)")},
+               'value', x.after_value),
+           'like_day_value', CASE WHEN x.method = 'like_day' THEN x.like_value END,
+           'like_days', CASE WHEN x.method = 'like_day' THEN (
+               SELECT jsonb_agg({pkt("d")}) FROM unnest(x.like_days) d) END,
+           'unscaled', x.raw, 'register_delta', x.delta, 'scale_factor', round(x.factor, 6))),
+       %(reason)s, x.exception_id, %(actor_id)s, %(actor_name)s, true, now()
+FROM vee_estimates x;
+"""
+
+_MARK = """
+UPDATE vee_validationexception SET status = 'estimated', updated_at = now()
+WHERE id IN (SELECT DISTINCT exception_id FROM vee_estimates)
+"""
+
+
+def estimates_make(
+    *,
+    exceptions: QuerySet[ValidationException],
+    method: str | None,
+    actor,
+    reason: str = "",
+    audit: bool = True,
+) -> int:
+    """Estimate every interval of ``exceptions`` with ``method`` (None: the automatic choice);
+    returns how many intervals got an estimate. The exceptions become ``estimated``."""
+    if method is not None and method not in ESTIMATION_METHODS:
+        raise ValueError(f"Unknown estimation method {method!r}.")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    with transaction.atomic():
+        ids = list(exceptions.values_list("pk", flat=True))
+        if not ids:
+            return 0
+        params = {
+            "ids": ids,
+            "method": method,
+            "linear_max": settings.VEE_LINEAR_MAX_MINUTES,
+            "like_days": settings.VEE_LIKE_DAYS,
+            "like_span_days": LIKE_DAY_WEEKS * 7,
+            "reason": reason
+            or (
+                "Estimated automatically after validation."
+                if user is None
+                else "Estimated on request."
+            ),
+            "actor_id": user.pk if user else None,
+            "actor_name": user.get_username() if user else "system",
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(_TARGETS, params)
+            cursor.execute(
+                "SELECT array_agg(DISTINCT gid), min(period_start), max(period_end) "
+                "FROM vee_targets"
+            )
+            device_ids, first, last = cursor.fetchone()
+            if not device_ids:
+                return 0
+            # like days reach back four weeks; the interval after the period is read too
+            history_create(
+                device_ids=device_ids,
+                start=first - dt.timedelta(days=LIKE_DAY_WEEKS * 7 + 1),
+                end=last + dt.timedelta(days=1),
+            )
+            for statement in (_ENDS, _LIKE, _RAW, _FINAL, _ORIGINALS, _SUPERSEDE):
+                cursor.execute(statement, params)
+            cursor.execute(_INSERT, params)
+            count = cursor.rowcount
+            cursor.execute(_MARK)
+            cursor.execute(
+                "SELECT method, count(*) FROM vee_estimates GROUP BY method ORDER BY method"
+            )
+            by_method = dict(cursor.fetchall())
+        if audit:
+            audit_record(
+                actor=actor,
+                action="vee.estimate",
+                summary=f"Estimated {count} intervals of {len(ids)} exceptions.",
+                detail={
+                    "exceptions": ids[:1000],
+                    "asked": method,
+                    "methods": by_method,
+                    "at": timezone.now().isoformat(),
+                },
+            )
+    return count

@@ -1,0 +1,33 @@
+"""Validation after each ingestion batch: when a load-profile or billing pull finishes with rows
+loaded, a validation of those rows is queued once the run's transaction commits."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from apps.ingestion.choices import RunOutcome
+from apps.ingestion.models import IngestionRun
+
+VALIDATED_DATASETS = frozenset({"load_profile", "billing"})
+
+
+@receiver(post_save, sender=IngestionRun, dispatch_uid="vee.ingestion_run_saved")
+def ingestion_run_saved(sender, instance: IngestionRun, raw: bool = False, **kwargs) -> None:
+    update_fields = kwargs.get("update_fields")
+    if raw or not settings.VEE_VALIDATE_AFTER_INGESTION:
+        return
+    if update_fields is not None and "outcome" not in update_fields:
+        return
+    if instance.dataset not in VALIDATED_DATASETS:
+        return
+    if instance.outcome not in (RunOutcome.SUCCEEDED, RunOutcome.PARTIAL):
+        return
+    if not (instance.rows_inserted or instance.rows_updated):
+        return
+    from apps.vee.tasks import validate_ingested
+
+    run_id = instance.pk
+    transaction.on_commit(lambda: validate_ingested.delay(run_id))
