@@ -11,17 +11,25 @@ sync up to ``until``, replaces METER_VISUALS and TRANSACTION_STATUS, and records
 in ``SimMdc.tabular_synced_until``. The MDM reads these tables as views, by ``db_datetime``.
 Connect with :func:`apps.simulator.services.tabular_dsn` (the project database) and
 ``search_path`` or qualified names.
+
+``sim_tabular_sync(..., database_url=...)`` writes the same tables to another database
+instead, a "vendor database" that is not the portal's own: an SQLite file
+(``sqlite:///path``) or a MySQL/MariaDB database (``mysql+pymysql://``), through SQLAlchemy
+Core with the engine's own types (:func:`vendor_tables`). A simulated MDC is written to one
+place: ``tabular_synced_until`` is its watermark wherever that is.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from django.db import connection, transaction
 
 from apps.simulator import generator as gen
 from apps.simulator.models import SimMdc, SimMeter, SimTransaction
 from apps.simulator.services import TRANSACTION_FIELDS, sim_transactions_advance, transaction_row
+from apps.udil import engines
 from apps.udil.datasets import DATASETS, TRANSACTION_STATUS, DataSet
 
 SQL_TYPES = {
@@ -90,57 +98,144 @@ def _copy(cursor, schema: str, table: str, fields: tuple[str, ...], kinds: list[
     return count
 
 
+def _copy_writer(cursor, schema: str):
+    """Rows into the project database's schema with COPY (the PostgreSQL path)."""
+
+    def replace(table: str) -> None:
+        cursor.execute(f"DELETE FROM {schema}.{table}")
+
+    def append(table: str, fields: tuple[str, ...], kinds: list[str], rows) -> int:
+        return _copy(cursor, schema, table, fields, kinds, rows)
+
+    return replace, append
+
+
+_SA_TYPES = {
+    "decimal": lambda f, key: sa.Numeric(18, 3),
+    "int": lambda f, key: sa.Integer(),
+    "bigint": lambda f, key: sa.BigInteger(),
+    # the spec's local time, no zone: MySQL DATETIME, SQLite text 'yyyy-MM-dd HH:mm:ss'
+    "datetime": lambda f, key: sa.DateTime(),
+    # MySQL keys need a length: an unlimited text key is kept to 255 characters
+    "str": lambda f, key: (
+        sa.String(f.max_length) if f.max_length else sa.String(255) if key else sa.Text()
+    ),
+}
+
+
+def vendor_tables() -> sa.MetaData:
+    """The six UDIL tables and TRANSACTION_STATUS as SQLAlchemy tables (keys, db_datetime
+    index), for any engine: each dialect renders its own types and quotes ``interval``."""
+    metadata = sa.MetaData()
+    layouts = [(table, DATASETS[code], gen.FIELDS[code]) for code, table in TABLES.items()]
+    layouts.append(("transaction_status", TRANSACTION_STATUS, TRANSACTION_FIELDS))
+    for table, ds, fields in layouts:
+        key = ("transactionid", "global_device_id") if ds is TRANSACTION_STATUS else ds.unique_key
+        columns = [
+            sa.Column(
+                name,
+                _SA_TYPES[ds.field(name).kind](ds.field(name), name in key),
+                primary_key=name in key,
+                autoincrement=False,
+            )
+            for name in fields
+        ]
+        t = sa.Table(table, metadata, *columns)
+        if "db_datetime" in fields:
+            sa.Index(f"{table}_db_datetime", t.c.db_datetime)
+    return metadata
+
+
+def _engine_writer(conn: sa.Connection, batch: int = 2000):
+    """Rows into another engine's tables: executemany of plain text (each engine converts
+    the spec's text to its column types; no offset, datetimes are local time)."""
+    vendor_tables().create_all(conn)
+
+    def replace(table: str) -> None:
+        conn.execute(sa.table(table).delete())
+
+    def append(table: str, fields: tuple[str, ...], kinds: list[str], rows) -> int:
+        insert = sa.table(table, *(sa.column(f) for f in fields)).insert()
+        count = 0
+        chunk: list[dict] = []
+        for row in rows:
+            chunk.append({f: (None if v == "" else v) for f, v in zip(fields, row, strict=True)})
+            if len(chunk) >= batch:
+                conn.execute(insert, chunk)
+                count, chunk = count + len(chunk), []
+        if chunk:
+            conn.execute(insert, chunk)
+            count += len(chunk)
+        return count
+
+    return replace, append
+
+
 @transaction.atomic
-def sim_tabular_sync(*, mdc: SimMdc, until: dt.datetime | None = None) -> dict[str, int]:
+def sim_tabular_sync(
+    *, mdc: SimMdc, until: dt.datetime | None = None, database_url: str | None = None
+) -> dict[str, int]:
     """Append rows stored in (last sync, until] and refresh visuals and transaction status.
 
-    Returns rows written per table. Idempotent for a given ``until``.
+    Returns rows written per table. Idempotent for a given ``until``. ``database_url``: write
+    to that database (SQLite, MySQL/MariaDB) instead of the schema in the project database.
     """
     until = (until or dt.datetime.now(tz=dt.UTC)).replace(microsecond=0)
-    sim_tabular_setup(mdc=mdc)
+    if database_url is None:
+        sim_tabular_setup(mdc=mdc)
     sim_transactions_advance(mdc=mdc, now=until)
     mdc = SimMdc.objects.select_for_update().get(pk=mdc.pk)
     since = mdc.tabular_synced_until
     if since is not None and since >= until:
         return {}
+    if database_url is None:
+        with connection.cursor() as cursor:
+            written = _sync_rows(mdc, since, until, *_copy_writer(cursor, mdc.tabular_schema))
+    else:
+        engine, _ = engines.open_engine(database_url, timeout=30, writable=True)
+        try:
+            with engine.begin() as conn:
+                written = _sync_rows(mdc, since, until, *_engine_writer(conn))
+        finally:
+            engine.dispose()
+    mdc.tabular_synced_until = until
+    mdc.save(update_fields=["tabular_synced_until"])
+    return written
+
+
+def _sync_rows(mdc: SimMdc, since, until, replace, append) -> dict[str, int]:
     since_e = gen.epoch_of(since) if since else None
     until_e = gen.epoch_of(until)
     first_e = gen.epoch_of(mdc.history_start)
     meters = list(SimMeter.objects.filter(mdc=mdc))
     specs = [(m, gen.spec_of(m, mdc)) for m in meters]
-    schema = mdc.tabular_schema
     written: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        for code, table in TABLES.items():
-            fields = gen.FIELDS[code]
-            kinds = [DATASETS[code].field(f).kind for f in fields]
-            if code == "meter_visuals":
-                cursor.execute(f"DELETE FROM {schema}.{table}")
-                rows = (gen.visuals_row(spec, m, until_e) for m, spec in specs)
-                written[table] = _copy(cursor, schema, table, fields, kinds, (r for r in rows if r))
-                continue
-            start = first_e if since_e is None else since_e - MAX_LATENESS
-            db_idx = fields.index("db_datetime")
-            func = gen.ROW_FUNCTIONS[code]
+    for code, table in TABLES.items():
+        fields = gen.FIELDS[code]
+        kinds = [DATASETS[code].field(f).kind for f in fields]
+        if code == "meter_visuals":
+            replace(table)
+            rows = (gen.visuals_row(spec, m, until_e) for m, spec in specs)
+            written[table] = append(table, fields, kinds, (r for r in rows if r))
+            continue
+        start = first_e if since_e is None else since_e - MAX_LATENESS
+        db_idx = fields.index("db_datetime")
+        func = gen.ROW_FUNCTIONS[code]
 
-            since_text = gen.dt_text(since_e) if since_e is not None else ""
+        since_text = gen.dt_text(since_e) if since_e is not None else ""
 
-            def fresh(func=func, db_idx=db_idx, start=start, since_text=since_text):
-                for _, spec in specs:
-                    for row in func(spec, start, until_e, until_e):
-                        if row[db_idx] > since_text:
-                            yield row
+        def fresh(func=func, db_idx=db_idx, start=start, since_text=since_text):
+            for _, spec in specs:
+                for row in func(spec, start, until_e, until_e):
+                    if row[db_idx] > since_text:
+                        yield row
 
-            written[table] = _copy(cursor, schema, table, fields, kinds, fresh())
-        cursor.execute(f"DELETE FROM {schema}.transaction_status")
-        kinds = [TRANSACTION_STATUS.field(f).kind for f in TRANSACTION_FIELDS]
-        rows = (
-            tuple(transaction_row(r).values())
-            for r in SimTransaction.objects.filter(mdc=mdc).order_by("id")
-        )
-        written["transaction_status"] = _copy(
-            cursor, schema, "transaction_status", TRANSACTION_FIELDS, kinds, rows
-        )
-    mdc.tabular_synced_until = until
-    mdc.save(update_fields=["tabular_synced_until"])
+        written[table] = append(table, fields, kinds, fresh())
+    replace("transaction_status")
+    kinds = [TRANSACTION_STATUS.field(f).kind for f in TRANSACTION_FIELDS]
+    rows = (
+        tuple(transaction_row(r).values())
+        for r in SimTransaction.objects.filter(mdc=mdc).order_by("id")
+    )
+    written["transaction_status"] = append("transaction_status", TRANSACTION_FIELDS, kinds, rows)
     return written

@@ -139,7 +139,7 @@ DIALECTS: dict[str, Dialect] = {
         ),
     )
 }
-_BY_SCHEME = {scheme: d for d in DIALECTS.values() for scheme in d.schemes}
+_BY_SCHEME = {scheme: d.name for d in DIALECTS.values() for scheme in d.schemes}
 _HINTS = {
     "mysql": "mysql+pymysql://",
     "mariadb": "mariadb+pymysql://",
@@ -161,7 +161,8 @@ def scheme_of(url: str) -> str:
 def dialect_of(url: str) -> Dialect:
     """The engine a database URL names; :class:`EngineError` says what is wrong."""
     scheme = scheme_of(url)
-    dialect = _BY_SCHEME.get(scheme)
+    name = _BY_SCHEME.get(scheme)
+    dialect = DIALECTS.get(name) if name else None
     if dialect is None:
         known = ", ".join(f"{s}://" for d in DIALECTS.values() for s in d.schemes[:1])
         hint = _HINTS.get(scheme.split("+", 1)[0])
