@@ -1,0 +1,179 @@
+"""Estimation methods on hand-made data; versions, their inputs, and late actual readings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from apps.audit.models import AuditEntry
+from apps.vee.choices import ExceptionStatus, Method, RuleType, VersionKind
+from apps.vee.models import ValidationException, ValueVersion
+from apps.vee.services.estimation import estimates_make
+from apps.vee.services.validation import validation_run
+
+from .conftest import DAY, load, lp_rows
+
+pytestmark = pytest.mark.django_db
+DAY_END = DAY + dt.timedelta(days=1)
+D = Decimal
+
+
+def at(i: int) -> dt.datetime:
+    """End of interval i of the test day (30-minute intervals)."""
+    return DAY + dt.timedelta(minutes=30 * (i + 1))
+
+
+def gaps(meter):
+    return ValidationException.objects.filter(rule__rule_type=RuleType.GAP, meter=meter)
+
+
+def current(meter):
+    return {
+        v.meter_datetime: v
+        for v in ValueVersion.objects.filter(meter=meter, is_current=True).order_by(
+            "meter_datetime"
+        )
+    }
+
+
+def validate(estimate=False, start=DAY, end=DAY_END):
+    return validation_run(start=start, end=end, estimate=estimate)
+
+
+def day_kwh(**changes):
+    kwh = [D("1")] * 48
+    for index, value in changes.items():
+        kwh[int(index[1:])] = value
+    return kwh
+
+
+def test_linear_interpolation_of_a_register_gap_is_scaled_to_the_register_delta(meter):
+    # interval 9 used 1 kWh, 13 used 3 kWh; rows 10 and 11 missing; 12 is the first reading
+    # after them, so intervals 10-12 are unknown one by one but used 1 + 1 + 7 = 9 kWh together
+    kwh = day_kwh(i9=D("1"), i10=None, i11=None, i12=D("7"), i13=D("3"))
+    load(meter, lp_rows(meter, kwh))
+    validate()
+    gap = gaps(meter).get()
+    assert estimates_make(exceptions=gaps(meter), method=None, actor=None) == 3
+    versions = current(meter)
+    # linear 1.5, 2.0, 2.5 (sum 6) scaled by 9/6
+    assert [versions[at(i)].value for i in (10, 11, 12)] == [D("2.250"), D("3.000"), D("3.750")]
+    first = versions[at(10)]
+    assert (first.kind, first.method, first.version, first.exception_id) == (
+        VersionKind.ESTIMATED,
+        Method.LINEAR,
+        1,
+        gap.pk,
+    )
+    assert first.inputs["before"]["value"] == 1.0 and first.inputs["after"]["value"] == 3.0
+    assert first.inputs["before"]["at"] == "2026-11-02T05:00:00+05:00"
+    assert first.inputs["register_delta"] == 9.0 and first.inputs["scale_factor"] == 1.5
+    assert sum(versions[at(i)].value for i in (10, 11, 12)) == D("9")
+    gap.refresh_from_db()
+    assert gap.status == ExceptionStatus.ESTIMATED
+    assert AuditEntry.objects.filter(action="vee.estimate").count() == 1
+
+
+def test_linear_interpolation_of_an_interval_kind_gap_is_not_scaled(interval_meter):
+    kwh = day_kwh(i9=D("1"), i10=None, i11=None, i12=D("4"))
+    load(interval_meter, lp_rows(interval_meter, kwh, registers=False))
+    validate()
+    estimates_make(exceptions=gaps(interval_meter), method=None, actor=None)
+    versions = current(interval_meter)
+    assert sorted(versions) == [at(10), at(11)]
+    assert [versions[at(i)].value for i in (10, 11)] == [D("2.000"), D("3.000")]
+    assert "register_delta" not in versions[at(10)].inputs
+
+
+def test_flat_fill_when_only_one_side_is_known(interval_meter):
+    kwh = day_kwh(i9=D("1.5"), i10=None, i11=None, i12=D("4"))
+    load(interval_meter, lp_rows(interval_meter, kwh, registers=False))
+    validate()
+    estimates_make(exceptions=gaps(interval_meter), method=Method.FLAT_FILL, actor=None)
+    versions = current(interval_meter)
+    assert [versions[at(i)].value for i in (10, 11)] == [D("1.500"), D("1.500")]
+    assert versions[at(10)].method == Method.FLAT_FILL
+
+
+def test_linear_falls_back_to_flat_fill_when_the_interval_after_is_unknown(meter):
+    kwh = day_kwh(i9=D("2"), i10=None, i11=None, i12=D("1"), i13=None)
+    load(meter, lp_rows(meter, kwh))
+    validate()
+    first_gap = gaps(meter).order_by("period_start")[:1]
+    estimates_make(exceptions=gaps(meter).filter(pk__in=first_gap), method=None, actor=None)
+    versions = current(meter)
+    assert {versions[at(i)].method for i in (10, 11, 12)} == {Method.FLAT_FILL}
+    # flat 2, 2, 2 scaled to the delta 1 + 1 + 1 = 3
+    assert [versions[at(i)].value for i in (10, 11, 12)] == [D("1.000"), D("1.000"), D("1.000")]
+
+
+def _like_day_history(meter):
+    """Eight days before the test day, each interval of a day using that day's constant."""
+    per_day = {26: "50", 27: "1", 28: "2", 29: "3", 30: "4", 31: "100", 1: "100"}
+    start = dt.datetime(2026, 10, 26, tzinfo=DAY.tzinfo)
+    kwh = []
+    for d in range(7):
+        day = (start + dt.timedelta(days=d)).day
+        kwh += [D(per_day[day])] * 48
+    kwh += [D("9")] * 48  # the test day itself
+    for i in range(10, 20):  # five hours missing: longer than linear's three
+        kwh[7 * 48 + i] = None
+    load(meter, lp_rows(meter, kwh, start=start, registers=False))
+
+
+def test_like_day_average_of_the_four_most_recent_weekdays(interval_meter):
+    _like_day_history(interval_meter)
+    validate()
+    estimates_make(exceptions=gaps(interval_meter), method=None, actor=None)
+    versions = current(interval_meter)
+    assert sorted(versions) == [at(i) for i in range(10, 20)]
+    first = versions[at(10)]
+    assert first.method == Method.LIKE_DAY
+    assert first.value == D("2.500")  # Tue..Fri: 1, 2, 3, 4; the weekend is not alike
+    assert first.inputs["like_days"] == [f"2026-10-{d}T05:30:00+05:00" for d in (30, 29, 28, 27)]
+
+
+def test_like_day_skips_days_that_are_themselves_estimated(interval_meter):
+    _like_day_history(interval_meter)
+    ValueVersion.objects.create(
+        meter=interval_meter,
+        meter_datetime=at(10) - dt.timedelta(days=3),  # Friday's interval
+        version=1,
+        kind=VersionKind.ESTIMATED,
+        value=D("4"),
+        method=Method.LINEAR,
+        created_at=DAY,
+    )
+    validate()
+    estimates_make(exceptions=gaps(interval_meter), method=Method.LIKE_DAY, actor=None)
+    versions = current(interval_meter)
+    assert versions[at(10)].value == D("14.000")  # Mon 26th (50) replaces Friday: (1+2+3+50)/4
+    assert versions[at(11)].value == D("2.500")
+
+
+def test_validation_estimates_new_gaps_and_a_late_actual_replaces_the_estimate(meter):
+    complete = day_kwh(i9=D("1"), i10=D("1.2"), i11=D("0.8"), i12=D("7"), i13=D("3"))
+    rows = lp_rows(meter, complete)
+    load(meter, [row for i, row in enumerate(rows) if i not in (10, 11)])
+    run = validate(estimate=True)
+    assert (run.found, run.estimated) == (1, 3)
+    gap = gaps(meter).get()
+    assert gap.status == ExceptionStatus.ESTIMATED
+    load(meter, [rows[10], rows[11]])  # the missing rows arrive late
+    late = validate(estimate=True)
+    assert (late.cleared, late.actualised, late.estimated) == (1, 3, 0)
+    gap.refresh_from_db()
+    assert gap.status == ExceptionStatus.CLEARED
+    history = list(
+        ValueVersion.objects.filter(meter=meter, meter_datetime=at(10)).order_by("version")
+    )
+    assert [(v.version, v.kind, v.method, v.is_current) for v in history] == [
+        (1, VersionKind.ESTIMATED, Method.LINEAR, False),
+        (2, VersionKind.ACTUAL, Method.LATE_ACTUAL, True),
+    ]
+    assert history[1].value == D("1.200")
+    assert history[1].inputs["replaced_version"] == 1
+    assert current(meter)[at(12)].value == D("7.000")
+    assert AuditEntry.objects.filter(action="vee.validation_run").count() == 2
