@@ -228,6 +228,10 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Load-profile consumption (apps.warehouse.consumption): the first reading of a window is
+# differenced against the meter's last reading at most this many days before the window.
+CONSUMPTION_LOOKBACK_DAYS = env_int("MDM_CONSUMPTION_LOOKBACK_DAYS", 7)
+
 # Ingestion integrity (issue 16). Rows are accepted only inside the requested window widened by
 # this tolerance (minutes): head ends round and their clocks drift a little, no more.
 INGESTION_WINDOW_TOLERANCE_MINUTES = env_int("MDM_INGESTION_WINDOW_TOLERANCE_MINUTES", 5)

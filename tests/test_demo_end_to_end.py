@@ -8,6 +8,7 @@ from apps.dashboard.demo import DEMO_VENDORS, demo_load
 from apps.ingestion.models import IngestionRun
 from apps.ingestion.services import pull_run
 from apps.registry.models import Mdc, Meter
+from apps.simulator.models import SimMdc
 from apps.warehouse.models import LoadProfileReading
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,6 +20,10 @@ def test_demo_loads_once_and_its_data_reaches_the_meter_page(live_server, client
     assert demo_load(base_url=live_server.url, meters_per_mdc=3, days=2) == []
     assert Meter.objects.count() == 6
     assert {mdc.data_format for mdc in Mdc.objects.all()} == {"json", "xml"}
+    # each registered MDC says what its simulated head end sends as load profile energy
+    assert dict(Mdc.objects.values_list("code", "lp_energy_kind")) == dict(
+        SimMdc.objects.values_list("code", "lp_energy_mode")
+    ) == {"demo_alpha": "register", "demo_beta": "interval"}
 
     for mdc in mdcs:
         run = pull_run(mdc_id=mdc.pk, dataset_code="load_profile")

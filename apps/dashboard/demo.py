@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from apps.registry.choices import LpEnergyKind
 from apps.registry.models import Mdc
 from apps.registry.services import (
     consumer_create,
@@ -26,11 +27,21 @@ class DemoVendor:
     fmt: str
     credentials_in: str
     seed: int
+    # What its load profile energy fields carry; the registry MDC is set to match.
+    lp_energy: str = LpEnergyKind.REGISTER
 
 
 DEMO_VENDORS = (
     DemoVendor("demo_alpha", "Alpha head end (JSON)", "Alpha Meters", "json", "headers", 11),
-    DemoVendor("demo_beta", "Beta head end (XML)", "Beta Electric", "xml", "form", 22),
+    DemoVendor(
+        "demo_beta",
+        "Beta head end (XML)",
+        "Beta Electric",
+        "xml",
+        "form",
+        22,
+        lp_energy=LpEnergyKind.INTERVAL,  # a vendor sending per-interval kWh
+    ),
 )
 FEEDERS = ("FDR-01", "FDR-02", "FDR-03")
 TRANSFORMERS_PER_FEEDER = 2
@@ -68,6 +79,7 @@ def _register_mdc(*, actor, vendor: DemoVendor, sim_mdc: SimMdc, base_url: str) 
         username=sim_mdc.username,
         password=sim_mdc.password,
         auth_code=sim_mdc.auth_code,
+        lp_energy_kind=vendor.lp_energy,
     )
 
 
@@ -111,7 +123,12 @@ def demo_load(*, actor=None, base_url: str, meters_per_mdc: int = 40, days: int 
     registered = []
     for vendor in DEMO_VENDORS:
         sim_mdc, sim_meters = sim_mdc_create(
-            code=vendor.code, fmt=vendor.fmt, meters=meters_per_mdc, days=days, seed=vendor.seed
+            code=vendor.code,
+            fmt=vendor.fmt,
+            meters=meters_per_mdc,
+            days=days,
+            seed=vendor.seed,
+            lp_energy_mode=vendor.lp_energy,
         )
         mdc = _register_mdc(actor=actor, vendor=vendor, sim_mdc=sim_mdc, base_url=base_url)
         _register_meters(actor=actor, mdc=mdc, sim_meters=sim_meters, transformers=transformers)

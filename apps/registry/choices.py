@@ -30,6 +30,14 @@ class CredentialsIn(models.TextChoices):
     FORM = "form", "Form fields"
 
 
+class LpEnergyKind(models.TextChoices):
+    """What an MDC sends in the load profile's energy fields (NOTES.md "What the values mean");
+    consumption is derived from either kind in apps.warehouse.consumption."""
+
+    REGISTER = "register", "Cumulative registers"
+    INTERVAL = "interval", "Per-interval consumption"
+
+
 class Dataset(models.TextChoices):
     """Data set codes used as keys of ``Mdc.window_minutes`` and ``Mdc.pull_intervals``."""
 

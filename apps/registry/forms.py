@@ -78,6 +78,8 @@ class MdcForm(BootstrapMixin, forms.ModelForm):
             "tabular_views",
             "pull_intervals",
             "key_lifetime_minutes",
+            "lp_energy_kind",
+            "energy_register_max",
             "enabled",
         ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -18,6 +19,7 @@ from apps.registry.choices import (
     CredentialsIn,
     DataFormat,
     DeviceType,
+    LpEnergyKind,
     MeterType,
     Phase,
     ProfileHint,
@@ -201,6 +203,22 @@ class Mdc(models.Model):
     )
     key_lifetime_minutes = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(1)]
+    )
+    lp_energy_kind = models.CharField(
+        "load profile energy",
+        max_length=8,
+        choices=LpEnergyKind.choices,
+        default=LpEnergyKind.REGISTER,
+        help_text="What the MDC sends in load profile energy fields: the meters' cumulative "
+        "registers (UDIL) or each interval's consumption.",
+    )
+    energy_register_max = models.DecimalField(
+        "energy register maximum (kWh)",
+        max_digits=18,
+        decimal_places=3,
+        default=Decimal(10**9),
+        validators=[MinValueValidator(Decimal("0.001"))],
+        help_text="Where the meters' energy registers roll over to zero.",
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

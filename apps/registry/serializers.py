@@ -75,6 +75,8 @@ class MdcSerializer(serializers.ModelSerializer):
             "tabular_views",
             "pull_intervals",
             "key_lifetime_minutes",
+            "lp_energy_kind",
+            "energy_register_max",
             "enabled",
             "created_at",
             "updated_at",

@@ -67,6 +67,8 @@ MDC_FIELDS = frozenset(
         "tabular_views",
         "pull_intervals",
         "key_lifetime_minutes",
+        "lp_energy_kind",
+        "energy_register_max",
         "enabled",
     }
 )

@@ -47,6 +47,7 @@ class MdcTable(RegistryTable):
             "data_format",
             "base_url",
             "batch_size",
+            "lp_energy_kind",
             "enabled",
         )
         sequence = (*fields, "meter_count")

@@ -32,3 +32,24 @@ class QuarantineState(BadgeChoices):
 
     OPEN = "open", "Open"
     RESOLVED = "resolved", "Resolved"
+
+
+@badge_colours(
+    ok="success",
+    interval="success",
+    gap="info",
+    rollover="info",
+    meter_change="warning",
+    first="secondary",
+    fault="danger",
+)
+class ConsumptionStatus(BadgeChoices):
+    """How a load profile reading's consumption was derived (apps.warehouse.consumption)."""
+
+    OK = "ok", "Register difference"
+    INTERVAL = "interval", "Per-interval value as sent"
+    GAP = "gap", "After a gap (whole difference)"
+    ROLLOVER = "rollover", "Register rollover"
+    METER_CHANGE = "meter_change", "Meter change (no consumption)"
+    FIRST = "first", "No earlier reading (no consumption)"
+    FAULT = "fault", "Register decrease (fault, no consumption)"

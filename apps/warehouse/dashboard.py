@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import plotly.graph_objects as go
 from django.urls import reverse
 
 from apps.dashboard.charts import figure_html
 from apps.dashboard.panels import Panel
-from apps.warehouse import selectors
-from apps.warehouse.choices import DataSetCode
+from apps.registry.models import Mdc
+from apps.warehouse import consumption, selectors
+from apps.warehouse.choices import ConsumptionStatus, DataSetCode
 from apps.warehouse.partitions import today_pkt
 
 ENERGY_DAYS = 30
@@ -39,16 +41,35 @@ def _quarantine_panel() -> Panel:
 
 
 def _energy_panel() -> Panel:
+    """Fleet consumption per day and MDC, derived in apps.warehouse.consumption (register
+    differences or per-interval values, by each MDC's setting)."""
     today = today_pkt()
-    per_day = selectors.fleet_energy_per_day(
-        today - datetime.timedelta(days=ENERGY_DAYS - 1), today
+    first = today - datetime.timedelta(days=ENERGY_DAYS - 1)
+    per_day = consumption.consumption_per_day(day_start=first, day_end=today)
+    faults = consumption.consumption_issues_per_day(day_start=first, day_end=today).get(
+        ConsumptionStatus.FAULT, 0
     )
-    figure = go.Figure(go.Bar(x=[day for day, _ in per_day], y=[kwh for _, kwh in per_day]))
-    figure.update_layout(yaxis_title="kWh")
+    codes = dict(Mdc.objects.filter(pk__in={d.mdc_id for d in per_day}).values_list("pk", "code"))
+    totals: dict[str, Decimal] = {}
+    series: dict[str, dict[datetime.date, Decimal]] = {}
+    for daily in per_day:
+        code = codes.get(daily.mdc_id, f"MDC {daily.mdc_id}")
+        totals[code] = totals.get(code, Decimal(0)) + daily.active_kwh
+        series.setdefault(code, {})[daily.day] = daily.active_kwh
+    figure = go.Figure(
+        [
+            go.Bar(x=list(days), y=[float(kwh) for kwh in days.values()], name=code)
+            for code, days in sorted(series.items())
+        ]
+    )
+    figure.update_layout(yaxis_title="kWh", barmode="stack")
+    kpis = [("kWh in the period", f"{sum(totals.values(), Decimal(0)):,.3f}")]
+    kpis += [(f"kWh from {code}", f"{kwh:,.3f}") for code, kwh in sorted(totals.items())]
+    kpis.append(("Register faults (no consumption)", f"{faults:,}"))
     return Panel(
         title=f"Fleet energy per day (last {ENERGY_DAYS} days)",
         order=22,
-        kpis=[("kWh in the period", f"{sum(kwh for _, kwh in per_day):,.0f}")],
+        kpis=kpis,
         chart_html=figure_html(figure, height=260) if per_day else None,
         link_url=reverse("warehouse:load-profile-list"),
         width=8,

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from apps.dashboard.charts import figure_html
 from apps.udil.datasets import EVENT_CODES
-from apps.warehouse import selectors
+from apps.warehouse import consumption, selectors
+from apps.warehouse.choices import ConsumptionStatus
 
 LOAD_PROFILE_DAYS = 7
 RECENT_EVENTS = 10
@@ -34,29 +35,39 @@ def _global_device_id(meter_or_gid) -> str:
 
 
 def _load_profile_chart(global_device_id: str, now: datetime.datetime):
-    readings = list(
-        selectors.meter_load_profile(
-            global_device_id, now - datetime.timedelta(days=LOAD_PROFILE_DAYS), now
-        ).values_list("meter_datetime", "active_energy_tl")
+    """kWh per interval over the last days (derived consumption, whatever the MDC sends) and
+    the readings that gave no consumption, by reason."""
+    start = now - datetime.timedelta(days=LOAD_PROFILE_DAYS)
+    readings = consumption.interval_consumption(
+        start=start, end=now, global_device_ids=[global_device_id]
     )
+    issues = consumption.consumption_issues(
+        start=start, end=now, global_device_ids=[global_device_id]
+    )
+    issue_rows = [(ConsumptionStatus(status).label, count) for status, count in issues.items()]
     if not readings:
-        return None
-    figure = go.Figure(
-        go.Scatter(
-            x=[timezone.localtime(at) for at, _ in readings],
-            y=[float(value) if value is not None else None for _, value in readings],
-            mode="lines",
-            name="Active energy (kWh)",
+        return None, issue_rows
+    figure = go.Figure()
+    for channel in sorted({r.channel_id for r in readings}):
+        of_channel = [r for r in readings if r.channel_id == channel]
+        figure.add_trace(
+            go.Scatter(
+                x=[timezone.localtime(r.end) for r in of_channel],
+                y=[None if r.active_kwh is None else float(r.active_kwh) for r in of_channel],
+                mode="lines",
+                line_shape="hv",
+                name=f"Channel {channel}",
+            )
         )
-    )
-    figure.update_layout(yaxis_title="kWh (total)", showlegend=False)
-    return figure_html(figure, height=240)
+    figure.update_layout(yaxis_title="kWh per interval", showlegend=len(figure.data) > 1)
+    return figure_html(figure, height=240), issue_rows
 
 
 def meter_data_context(meter_or_gid) -> dict:
     """Latest visuals, recent events and a 7-day load profile chart of one meter (a registry
     Meter or its global_device_id)."""
     global_device_id = _global_device_id(meter_or_gid)
+    chart, issues = _load_profile_chart(global_device_id, timezone.now())
     visuals = selectors.meter_latest_visuals(global_device_id)
     events = selectors.meter_recent_events(global_device_id, limit=RECENT_EVENTS)
     return {
@@ -66,6 +77,7 @@ def meter_data_context(meter_or_gid) -> dict:
         if visuals
         else [],
         "warehouse_events": [(event, EVENT_CODES.get(event.event_code, "")) for event in events],
-        "warehouse_load_profile_chart": _load_profile_chart(global_device_id, timezone.now()),
+        "warehouse_load_profile_chart": chart,
+        "warehouse_consumption_issues": issues,
         "warehouse_load_profile_days": LOAD_PROFILE_DAYS,
     }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import QuerySet
 
+from apps.warehouse.consumption import consumption_per_day
 from apps.warehouse.models import (
     BillingReading,
     InstantaneousReading,
@@ -120,25 +122,13 @@ def rows_today_per_dataset(today: datetime.date) -> dict[str, int]:
 
 def fleet_energy_per_day(
     day_start: datetime.date, day_end: datetime.date
-) -> list[tuple[datetime.date, float]]:
-    """kWh per PKT day over the fleet: per meter and day, the rise of its total active energy
-    register (max - min of ``active_energy_tl``, a cumulative register), summed."""
-    start = datetime.datetime.combine(day_start, datetime.time(), tzinfo=PKT)
-    end = datetime.datetime.combine(day_end + datetime.timedelta(days=1), datetime.time(), PKT)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT day, sum(rise) FROM (
-              SELECT (meter_datetime AT TIME ZONE 'Asia/Karachi')::date AS day,
-                     max(active_energy_tl) - min(active_energy_tl) AS rise
-              FROM warehouse_load_profile
-              WHERE meter_datetime >= %s AND meter_datetime < %s
-              GROUP BY 1, global_device_id, channel_id
-            ) per_meter GROUP BY day ORDER BY day
-            """,
-            [start, end],
-        )
-        return [(day, float(total or 0)) for day, total in cursor.fetchall()]
+) -> list[tuple[datetime.date, Decimal]]:
+    """kWh per PKT day over the fleet, derived in :mod:`apps.warehouse.consumption` (the one
+    place that knows registers from per-interval values)."""
+    totals: dict[datetime.date, Decimal] = {}
+    for daily in consumption_per_day(day_start=day_start, day_end=day_end):
+        totals[daily.day] = totals.get(daily.day, Decimal(0)) + daily.active_kwh
+    return sorted(totals.items())
 
 
 def quarantine_open_count() -> int:

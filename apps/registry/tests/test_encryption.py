@@ -123,6 +123,8 @@ def test_edit_page_blank_password_keeps_stored_value(client_as, mdc):
         "tabular_views": "{}",
         "pull_intervals": '{"events": 15}',
         "key_lifetime_minutes": "30",
+        "lp_energy_kind": "register",
+        "energy_register_max": "1000000000",
         "enabled": "on",
     }
     response = client.post(f"/registry/mdcs/{mdc.pk}/edit/", form)

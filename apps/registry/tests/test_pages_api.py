@@ -415,6 +415,8 @@ def test_admin_saves_mdc_through_service_keeping_blank_password(client, fleet):
         "tabular_views": "{}",
         "pull_intervals": "{}",
         "key_lifetime_minutes": "30",
+        "lp_energy_kind": "register",
+        "energy_register_max": "1000000000",
         "enabled": "on",
     }
     response = client.post(f"/admin/registry/mdc/{mdc.pk}/change/", data)

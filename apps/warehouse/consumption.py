@@ -1,0 +1,242 @@
+"""Energy consumed per load-profile interval: the one place where it is derived.
+
+UDIL's energy fields are cumulative registers (NOTES.md "What the values mean"); some vendors
+send each interval's consumption instead, which is the registered MDC's ``lp_energy_kind``.
+Every chart and figure of consumption reads it from here, so both kinds of MDC give the same
+figures. The derivation is set-based SQL over the warehouse (``LAG`` over each meter's readings,
+per device and channel), not a Python loop over rows; results are ``Decimal``.
+
+Rules, for the reading at ``meter_datetime`` (a row covers the time since the reading before):
+
+* interval-kind MDC: the value as sent (``interval``); a negative value is a ``fault``.
+* register-kind MDC, the difference from the previous reading of the same device and channel:
+  - ``ok``: the register rose (or stood still) since the previous reading one interval before.
+  - ``gap``: the previous reading is more than one interval back (rows never arrived). The whole
+    difference is attributed to this reading, covering the time since the previous reading; it
+    is not spread over the missing intervals, because the split is not known, while the total
+    is measured (so a day's sum still equals the day's register rise).
+  - ``rollover``: the register fell, and wrapping it at the MDC's ``energy_register_max``
+    explains it (the wrapped difference is under ``ROLLOVER_PLAUSIBLE_SHARE`` of the maximum):
+    the difference plus the maximum.
+  - ``meter_change``: the meter serial number changed (a replaced meter): the old meter's last
+    and the new meter's first register are both unknown at the change, so no consumption.
+  - ``fault``: the register fell for no reason above: no consumption (never a negative figure);
+    counted by :func:`consumption_issues`, shown on the dashboard and the meter page.
+  - ``first``: no earlier reading within ``settings.CONSUMPTION_LOOKBACK_DAYS`` before the
+    window: nothing to difference against, no consumption.
+
+Readings without a total active register (``active_energy_tl`` null) are not readings of
+energy and are left out. Days are Pakistan days of the interval a reading closes: a reading
+stamped 00:00 belongs to the day before, as BILLING_DATA's 00:00 registers close that day.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+
+from apps.registry.models import Mdc
+from apps.warehouse.choices import ConsumptionStatus
+from apps.warehouse.partitions import PKT
+
+#: A fall of the register is a rollover only when the wrapped difference is this small a share
+#: of the register maximum (a meter never uses 1 % of its register range in one interval).
+ROLLOVER_PLAUSIBLE_SHARE = Decimal("0.01")
+
+_DEFAULT_REGISTER_MAX = Mdc._meta.get_field("energy_register_max").default
+
+
+def _derived_sql(value: str, previous: str) -> str:
+    """The consumption of one energy field (SQL over the columns of ``_READINGS_SQL``)."""
+    return f"""CASE
+      WHEN kind = 'interval' THEN CASE WHEN {value} >= 0 THEN {value} END
+      WHEN prev_at IS NULL OR prev_msn <> msn THEN NULL
+      WHEN {value} >= {previous} THEN {value} - {previous}
+      WHEN {value} - {previous} + register_max
+        BETWEEN 0 AND register_max * {ROLLOVER_PLAUSIBLE_SHARE}
+        THEN {value} - {previous} + register_max
+    END"""
+
+
+_STATUS_SQL = f"""CASE
+      WHEN kind = 'interval' THEN CASE WHEN a < 0 THEN 'fault' ELSE 'interval' END
+      WHEN prev_at IS NULL THEN 'first'
+      WHEN prev_msn <> msn THEN 'meter_change'
+      WHEN a >= prev_a THEN CASE
+        WHEN "interval" > 0 AND meter_datetime - prev_at > make_interval(mins => "interval")
+          THEN 'gap' ELSE 'ok' END
+      WHEN a - prev_a + register_max BETWEEN 0 AND register_max * {ROLLOVER_PLAUSIBLE_SHARE}
+        THEN 'rollover'
+      ELSE 'fault'
+    END"""
+
+# Readings of the window and the lookback before it, each with the reading before it.
+_READINGS_SQL = """
+SELECT r.global_device_id, r.channel_id, r.meter_datetime, r.mdc_id, r.msn, r."interval",
+       r.active_energy_tl AS a, r.reactive_energy_tl AS q,
+       COALESCE(m.lp_energy_kind, 'register') AS kind,
+       COALESCE(m.energy_register_max, %(default_max)s) AS register_max,
+       lag(r.meter_datetime) OVER w AS prev_at,
+       lag(r.msn) OVER w AS prev_msn,
+       lag(r.active_energy_tl) OVER w AS prev_a,
+       lag(r.reactive_energy_tl) OVER w AS prev_q
+FROM warehouse_load_profile r
+LEFT JOIN {mdc_table} m ON m.id = r.mdc_id
+WHERE r.meter_datetime > %(lookback)s AND r.meter_datetime <= %(end)s
+  AND r.active_energy_tl IS NOT NULL {filters}
+WINDOW w AS (PARTITION BY r.global_device_id, r.channel_id ORDER BY r.meter_datetime)
+"""
+
+_DERIVED_SQL = """
+WITH readings AS ({readings})
+SELECT global_device_id, channel_id, meter_datetime, mdc_id, prev_at, "interval",
+       {active} AS active_kwh, {reactive} AS reactive_kvarh, {status} AS status
+FROM readings
+WHERE meter_datetime > %(start)s
+"""
+
+
+@dataclass(frozen=True)
+class IntervalConsumption:
+    """Energy of the interval a reading closes (``start`` is the previous reading, or the
+    reading's time less its interval for interval-kind MDCs)."""
+
+    global_device_id: str
+    channel_id: int
+    mdc_id: int | None
+    start: datetime.datetime | None
+    end: datetime.datetime
+    active_kwh: Decimal | None
+    reactive_kvarh: Decimal | None
+    status: str
+
+
+@dataclass(frozen=True)
+class DailyConsumption:
+    day: datetime.date
+    mdc_id: int | None
+    active_kwh: Decimal
+    reactive_kvarh: Decimal
+    readings: int
+
+
+def _derived(
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    mdc_id: int | None,
+    global_device_ids: Sequence[str] | None,
+) -> tuple[str, dict]:
+    filters = ""
+    params: dict = {
+        "start": start,
+        "end": end,
+        "lookback": start - datetime.timedelta(days=settings.CONSUMPTION_LOOKBACK_DAYS),
+        "default_max": _DEFAULT_REGISTER_MAX,
+    }
+    if mdc_id is not None:
+        filters += " AND r.mdc_id = %(mdc_id)s"
+        params["mdc_id"] = mdc_id
+    if global_device_ids is not None:
+        filters += " AND r.global_device_id = ANY(%(gids)s)"
+        params["gids"] = list(global_device_ids)
+    readings = _READINGS_SQL.format(mdc_table=Mdc._meta.db_table, filters=filters)
+    sql = _DERIVED_SQL.format(
+        readings=readings,
+        active=_derived_sql("a", "prev_a"),
+        reactive=_derived_sql("q", "prev_q"),
+        status=_STATUS_SQL,
+    )
+    return sql, params
+
+
+def interval_consumption(
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    mdc_id: int | None = None,
+    global_device_ids: Sequence[str] | None = None,
+) -> list[IntervalConsumption]:
+    """Consumption of every reading with ``start < meter_datetime <= end``, ordered by device,
+    channel and time."""
+    sql, params = _derived(start, end, mdc_id=mdc_id, global_device_ids=global_device_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} ORDER BY global_device_id, channel_id, meter_datetime", params)
+        out = []
+        for gid, channel, at, mdc, prev_at, minutes, active, reactive, status in cursor:
+            if status == ConsumptionStatus.INTERVAL:
+                prev_at = at - datetime.timedelta(minutes=minutes) if minutes else None
+            out.append(
+                IntervalConsumption(
+                    global_device_id=gid,
+                    channel_id=channel,
+                    mdc_id=mdc,
+                    start=prev_at,
+                    end=at,
+                    active_kwh=active,
+                    reactive_kvarh=reactive,
+                    status=status,
+                )
+            )
+        return out
+
+
+def _day_bounds(day_start: datetime.date, day_end: datetime.date):
+    start = datetime.datetime.combine(day_start, datetime.time(), tzinfo=PKT)
+    end = datetime.datetime.combine(day_end + datetime.timedelta(days=1), datetime.time(), PKT)
+    return start, end
+
+
+def consumption_per_day(
+    *, day_start: datetime.date, day_end: datetime.date, mdc_id: int | None = None
+) -> list[DailyConsumption]:
+    """kWh and kvarh per Pakistan day (``day_start`` to ``day_end`` inclusive) and MDC."""
+    sql, params = _derived(*_day_bounds(day_start, day_end), mdc_id=mdc_id, global_device_ids=None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT ((meter_datetime - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date,
+                   mdc_id, COALESCE(sum(active_kwh), 0), COALESCE(sum(reactive_kvarh), 0),
+                   count(*)
+            FROM ({sql}) derived GROUP BY 1, 2 ORDER BY 1, 2
+            """,
+            params,
+        )
+        return [
+            DailyConsumption(
+                day=day, mdc_id=mdc, active_kwh=active, reactive_kvarh=reactive, readings=count
+            )
+            for day, mdc, active, reactive, count in cursor.fetchall()
+        ]
+
+
+def consumption_issues(
+    *,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    mdc_id: int | None = None,
+    global_device_ids: Sequence[str] | None = None,
+) -> dict[str, int]:
+    """How many readings of ``start < meter_datetime <= end`` were derived by each rule other
+    than a plain difference or interval value (faults, gaps, rollovers, meter changes, first)."""
+    sql, params = _derived(start, end, mdc_id=mdc_id, global_device_ids=global_device_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT status, count(*) FROM ({sql}) derived"
+            " WHERE status NOT IN ('ok', 'interval') GROUP BY status ORDER BY status",
+            params,
+        )
+        return dict(cursor.fetchall())
+
+
+def consumption_issues_per_day(
+    *, day_start: datetime.date, day_end: datetime.date
+) -> dict[str, int]:
+    """:func:`consumption_issues` over Pakistan days, as the dashboard shows them."""
+    start, end = _day_bounds(day_start, day_end)
+    return consumption_issues(start=start, end=end)
