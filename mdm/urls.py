@@ -19,6 +19,7 @@ urlpatterns = [
     path(
         "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
     ),
+    path("api/accounts/", include("apps.accounts.api_urls")),
     path("api/audit/", include("apps.audit.api_urls")),
     path("api/registry/", include("apps.registry.api_urls")),
     path("api/warehouse/", include("apps.warehouse.api_urls")),

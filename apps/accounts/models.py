@@ -1,1 +1,49 @@
-"""Models."""
+"""API tokens for programs (as NetBox keeps them): per user, shown once, stored hashed.
+
+A token is ``<8-character key prefix><32 more characters>`` of random text. Only its SHA-256
+is stored; the prefix is kept in clear so a presented token is found with one indexed lookup
+and so people can tell their tokens apart in lists. Expiry, last use and revocation are
+recorded; revoked and expired tokens authenticate nobody.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from apps.accounts.choices import TokenState
+
+KEY_PREFIX_LENGTH = 8
+
+
+class ApiToken(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, help_text="What the token is for (the program).")
+    key_prefix = models.CharField(max_length=KEY_PREFIX_LENGTH, db_index=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+        permissions = [("manage_all_apitoken", "Can manage every user's API tokens")]
+
+    def __str__(self) -> str:
+        return f"{self.key_prefix}… ({self.name})"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at is not None:
+            return TokenState.REVOKED
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return TokenState.EXPIRED
+        return TokenState.ACTIVE
