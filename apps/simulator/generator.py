@@ -1141,14 +1141,17 @@ def _lp_aligned(
             if dem > mdi[4]:
                 mdi[4] = dem
                 changed = True
-            if registers:
+            if registers:  # registers are large: formatted inline (no table, no call)
                 if not first:
-                    ra[tk] += ei
-                    rq[tk] += qi
-                    ra_txt[tk] = f3(ra[tk])
-                    rq_txt[tk] = f3(rq[tk])
+                    x = ra[tk] = ra[tk] + ei
+                    ra_txt[tk] = f"{x // 1000}.{x % 1000:03d}"
+                    x = rq[tk] = rq[tk] + qi
+                    rq_txt[tk] = f"{x // 1000}.{x % 1000:03d}"
                 act, rea = ra_txt, rq_txt
-                es, qs = f3(ra[0] + ra[1] + ra[2] + ra[3]), f3(rq[0] + rq[1] + rq[2] + rq[3])
+                x = ra[0] + ra[1] + ra[2] + ra[3]
+                es = f"{x // 1000}.{x % 1000:03d}"
+                x = rq[0] + rq[1] + rq[2] + rq[3]
+                qs = f"{x // 1000}.{x % 1000:03d}"
             else:
                 es = F[ei] if ei < FN else f3(ei)
                 qs = F[qi] if qi < FN else f3(qi)
