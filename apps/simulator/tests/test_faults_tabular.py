@@ -239,3 +239,9 @@ def test_management_command_creates_mdcs(db, capsys):
     assert [m.code for m in SimMdc.objects.filter(code__startswith="cmd")] == ["cmd1", "cmd2"]
     assert SimMdc.objects.get(code="cmd2").meters.count() == 3
     assert "cmd1: 3 meters" in out and "/sim/cmd2/" in out
+    assert "load profile energy as register" in out
+    call_command(
+        "simulator_create", "--meters", "1", "--days", "1", "--prefix", "ivl", "--lp-energy",
+        "interval",
+    )
+    assert SimMdc.objects.get(code="ivl1").lp_energy_mode == "interval"

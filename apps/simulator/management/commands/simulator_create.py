@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.simulator.models import Format, SimMdc, Transport
+from apps.simulator.models import Format, LpEnergyMode, SimMdc, Transport
 from apps.simulator.services import sim_mdc_create
 from apps.simulator.tabular import sim_tabular_sync
 
@@ -25,6 +25,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--prefix", default="sim", help="MDC codes are <prefix><n>.")
         parser.add_argument("--lp-interval", type=int, choices=(15, 30), default=None)
+        parser.add_argument(
+            "--lp-energy",
+            choices=LpEnergyMode.values,
+            default=LpEnergyMode.REGISTER,
+            help="Load profile energy fields: cumulative registers or per-interval kWh.",
+        )
         parser.add_argument(
             "--pace", type=float, default=10.0, help="Seconds per command status level."
         )
@@ -43,6 +49,7 @@ class Command(BaseCommand):
                 seed=opts["seed"] + n - 1,
                 lp_interval=opts["lp_interval"],
                 command_pace_seconds=opts["pace"],
+                lp_energy_mode=opts["lp_energy"],
             )
             where = f"/sim/{code}/"
             if mdc.transport == Transport.TABULAR:
@@ -50,6 +57,7 @@ class Command(BaseCommand):
                 where += f" and schema {mdc.tabular_schema} ({sum(written.values())} rows)"
             self.stdout.write(
                 f"{code}: {len(meters)} meters ({meters[0].global_device_id} .. "
-                f"{meters[-1].global_device_id}) {mdc.fmt}/{mdc.transport} at {where}; "
+                f"{meters[-1].global_device_id}) {mdc.fmt}/{mdc.transport}, "
+                f"load profile energy as {mdc.lp_energy_mode} at {where}; "
                 f"username={mdc.username} password={mdc.password} code={mdc.auth_code}"
             )
