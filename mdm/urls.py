@@ -14,6 +14,7 @@ urlpatterns = [
     path("warehouse/", include("apps.warehouse.urls")),
     path("ingestion/", include("apps.ingestion.urls")),
     path("commands/", include("apps.commands.urls")),
+    path("vee/", include("apps.vee.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves Swagger UI's start-up script as a file: the CSP allows no inline script
     path(
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/warehouse/", include("apps.warehouse.api_urls")),
     path("api/ingestion/", include("apps.ingestion.api_urls")),
     path("api/commands/", include("apps.commands.api_urls")),
+    path("api/vee/", include("apps.vee.api_urls")),
 ]
 
 if settings.SIMULATOR_ENABLED:

@@ -33,7 +33,7 @@ from apps.vee.services.rule_sql import pkt
 #: Like days are looked for this many weeks back.
 LIKE_DAY_WEEKS = 4
 
-_TARGETS = """
+TARGETS = """
 DROP TABLE IF EXISTS vee_targets;
 CREATE TEMP TABLE vee_targets ON COMMIT DROP AS
 SELECT e.id AS exception_id, e.meter_id, e.channel_id, m.global_device_id AS gid,
@@ -158,7 +158,7 @@ _ACTUAL = actual_at_sql(gid="x.gid", channel="x.channel_id", at="x.at")
 
 # The value received becomes version 1 ("original") before the first change of an interval
 # that has one, so every past value can be shown.
-_ORIGINALS = f"""
+ORIGINALS = f"""
 INSERT INTO vee_valueversion
     (meter_id, channel_id, meter_datetime, quantity, version, kind, value, method, inputs,
      reason, exception_id, actor_id, actor_name, is_current, created_at)
@@ -173,7 +173,7 @@ WHERE last_version IS NULL AND EXISTS (
       AND v.meter_datetime = vee_estimates.at AND v.quantity = 'active_kwh');
 """
 
-_SUPERSEDE = """
+SUPERSEDE = """
 UPDATE vee_valueversion v SET is_current = false
 FROM vee_estimates x
 WHERE v.meter_id = x.meter_id AND v.channel_id = x.channel_id AND v.meter_datetime = x.at
@@ -206,6 +206,20 @@ _MARK = """
 UPDATE vee_validationexception SET status = 'estimated', updated_at = now()
 WHERE id IN (SELECT DISTINCT exception_id FROM vee_estimates)
 """
+
+
+def history_for_targets(cursor, *, like_days: bool) -> bool:
+    """Build ``vee_history`` for the meters and times of ``vee_targets`` (the intervals around
+    them, and the like days' when asked); False when there are no targets."""
+    cursor.execute(
+        "SELECT array_agg(DISTINCT gid), min(period_start), max(period_end) FROM vee_targets"
+    )
+    device_ids, first, last = cursor.fetchone()
+    if not device_ids:
+        return False
+    back = dt.timedelta(days=LIKE_DAY_WEEKS * 7 + 1) if like_days else dt.timedelta(days=1)
+    history_create(device_ids=device_ids, start=first - back, end=last + dt.timedelta(days=1))
+    return True
 
 
 def estimates_make(
@@ -241,21 +255,10 @@ def estimates_make(
             "actor_name": user.get_username() if user else "system",
         }
         with connection.cursor() as cursor:
-            cursor.execute(_TARGETS, params)
-            cursor.execute(
-                "SELECT array_agg(DISTINCT gid), min(period_start), max(period_end) "
-                "FROM vee_targets"
-            )
-            device_ids, first, last = cursor.fetchone()
-            if not device_ids:
+            cursor.execute(TARGETS, params)
+            if not history_for_targets(cursor, like_days=True):
                 return 0
-            # like days reach back four weeks; the interval after the period is read too
-            history_create(
-                device_ids=device_ids,
-                start=first - dt.timedelta(days=LIKE_DAY_WEEKS * 7 + 1),
-                end=last + dt.timedelta(days=1),
-            )
-            for statement in (_ENDS, _LIKE, _RAW, _FINAL, _ORIGINALS, _SUPERSEDE):
+            for statement in (_ENDS, _LIKE, _RAW, _FINAL, ORIGINALS, SUPERSEDE):
                 cursor.execute(statement, params)
             cursor.execute(_INSERT, params)
             count = cursor.rowcount
