@@ -240,6 +240,7 @@ class Mdc(models.Model):
         checks = [
             lambda: validation.path_overrides(self.path_overrides),
             lambda: validation.tabular_views(self.tabular_views),
+            lambda: validation.tabular_database_url(self.tabular_database_url),
             lambda: validation.minutes_by_dataset(self.window_minutes, field="window_minutes"),
             lambda: validation.minutes_by_dataset(self.pull_intervals, field="pull_intervals"),
         ]

@@ -191,16 +191,41 @@ def _probe_api(mdc: Mdc) -> str:
     return "Authorized: the MDC issued a private key."
 
 
-def _probe_tabular(mdc: Mdc) -> str:
-    import psycopg
+class TabularCheckFailed(Exception):
+    """The MDC's database answered, but a configured view cannot be pulled (see message)."""
 
-    with (
-        psycopg.connect(mdc.tabular_database_url, connect_timeout=mdc.timeout_seconds) as conn,
-        conn.cursor() as cursor,
-    ):
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-    return "Connected to the MDC database."
+
+def _probe_tabular(mdc: Mdc) -> str:
+    """Open the MDC's database (engine from the URL's scheme), then check each configured
+    view: it exists, has the spec's columns (missing and unknown ones listed), its row count
+    and newest ``db_datetime``. A view without its key columns fails the test."""
+    import sqlalchemy as sa
+
+    from apps.udil import engines
+    from apps.udil.datasets import DATASETS
+
+    by_table = {ds.table: ds for ds in DATASETS.values()}
+    try:
+        engine, dialect = engines.open_engine(
+            mdc.tabular_database_url, timeout=mdc.timeout_seconds
+        )
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.select(sa.literal(1))).one()
+                conn.rollback()
+                reports = engines.inspect_views(conn, mdc.tabular_views or {}, by_table)
+        finally:
+            engine.dispose()
+    except sa.exc.SQLAlchemyError as exc:
+        raise TabularCheckFailed(engines.describe_error(exc)) from None
+    except engines.EngineError as exc:
+        raise TabularCheckFailed(str(exc)) from None
+    lines = [f"Connected to the MDC database ({dialect.label})."]
+    lines += [engines.report_text(r) + "." for r in reports]
+    message = " ".join(lines)
+    if not all(r.usable for r in reports):
+        raise TabularCheckFailed(message)
+    return message
 
 
 def _describe_failure(exc: Exception) -> str:
@@ -222,7 +247,8 @@ _PROBES = {Transport.API: _probe_api, Transport.TABULAR: _probe_tabular}
 
 
 def mdc_test_connection(*, actor, mdc: Mdc) -> ConnectionResult:
-    """Try the MDC: API transport authorizes; tabular transport runs ``SELECT 1``. Audited."""
+    """Try the MDC: API transport authorizes; tabular transport opens the database and checks
+    its views (``_probe_tabular``). Audited."""
     started = time.monotonic()
     try:
         message = _PROBES[mdc.transport](mdc)
@@ -230,7 +256,7 @@ def mdc_test_connection(*, actor, mdc: Mdc) -> ConnectionResult:
     except Exception as exc:  # any failure is the answer: report it, never raise
         ok, message = False, _describe_failure(exc)
     latency_ms = round((time.monotonic() - started) * 1000)
-    result = ConnectionResult(ok=ok, latency_ms=latency_ms, message=message[:480])
+    result = ConnectionResult(ok=ok, latency_ms=latency_ms, message=message[:1500])
     with transaction.atomic():
         audit_record(
             actor=actor,

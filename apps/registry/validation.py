@@ -50,3 +50,13 @@ def tabular_views(value) -> None:
             problems.append(f"{key}: view name must be non-empty text")
     if problems:
         raise ValidationError({"tabular_views": problems})
+
+
+def tabular_database_url(value: str) -> None:
+    """A tabular MDC's database URL names an engine this MDM reads, with its driver installed
+    (``apps.udil.engines``); the URL itself is never echoed (it may hold a password)."""
+    from apps.udil.engines import url_problem
+
+    problem = url_problem(value) if value else None
+    if problem:
+        raise ValidationError({"tabular_database_url": problem})
