@@ -65,6 +65,10 @@ def _prepare(*, demo: bool) -> None:
     if demo and "demo_load" in get_commands():
         print("Loading demo data from the simulator (first run only) ...", flush=True)
         call_command("demo_load")
+    # Health needs a recent probe of each MDC; beat's first periodic one is an interval away.
+    from apps.registry.tasks import mdcs_probe
+
+    mdcs_probe.delay()
 
 
 class Child:

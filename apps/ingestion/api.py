@@ -3,11 +3,13 @@ and Pull now."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.ingestion import selectors
+from apps.ingestion.choices import HealthStatus
 from apps.ingestion.filters import IngestionRunFilter, WatermarkFilter
 from apps.ingestion.models import IngestionRun, Watermark
 from apps.ingestion.services import PullRefused, pull_request
@@ -71,9 +73,20 @@ class WatermarkViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = WatermarkFilter
 
 
+class ProbeSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
 class MdcHealthSerializer(serializers.Serializer):
     mdc = serializers.IntegerField(source="mdc.pk")
     mdc_code = serializers.CharField(source="mdc.code")
+    status = serializers.ChoiceField(choices=HealthStatus.choices)
+    healthy = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    last_probe = ProbeSerializer(allow_null=True)
+    last_probe_success = serializers.DateTimeField(allow_null=True)
     last_success = serializers.DateTimeField(allow_null=True)
     lag_hours = serializers.FloatField(allow_null=True)
     runs = serializers.IntegerField()
@@ -83,11 +96,13 @@ class MdcHealthSerializer(serializers.Serializer):
 
 
 class MdcHealthView(APIView):
-    """Per MDC: last success, lag behind now, error rate over the last 24 hours."""
+    """Per MDC: health status and why (last probe, failed pulls), last success, lag behind now,
+    error rate over the last 24 hours."""
 
     required_permission = "ingestion.view_ingestionrun"
     serializer_class = MdcHealthSerializer
 
+    @extend_schema(responses=MdcHealthSerializer(many=True))
     def get(self, request):
         return Response(MdcHealthSerializer(selectors.mdc_health(), many=True).data)
 

@@ -26,3 +26,14 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Pull now"
     RETRY = "retry", "Retry"
     OTHER = "other", "Other"
+
+
+@badge_colours(healthy="success", degraded="warning", unhealthy="danger")
+class HealthStatus(BadgeChoices):
+    """An MDC's health. ``healthy``: its last probe succeeded recently and no pull failed in the
+    period; ``degraded``: reachable, but pulls failed or were partial; ``unhealthy``: disabled,
+    never probed, its last probe failed, or no probe is recent."""
+
+    HEALTHY = "healthy", "Healthy"
+    DEGRADED = "degraded", "Degraded"
+    UNHEALTHY = "unhealthy", "Unhealthy"

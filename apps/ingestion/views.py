@@ -12,7 +12,7 @@ from django.views.generic import DetailView, TemplateView
 
 from apps.core.views import FilteredTableView
 from apps.ingestion import charts, selectors
-from apps.ingestion.choices import RunOutcome
+from apps.ingestion.choices import HealthStatus, RunOutcome
 from apps.ingestion.filters import IngestionRunFilter
 from apps.ingestion.models import IngestionRun
 from apps.ingestion.services import PullRefused, mdc_schedule_update, pull_request
@@ -58,6 +58,8 @@ class HealthView(PermissionRequiredMixin, TemplateView):
         context.update(
             title="MDC health",
             health=health,
+            unhealthy=[row for row in health if not row.healthy],
+            HealthStatus=HealthStatus,
             chart=charts.health_chart(health) if health else None,
         )
         return context
@@ -98,6 +100,7 @@ class MdcHealthView(PermissionRequiredMixin, DetailView):
             recent_runs=selectors.runs_list().filter(mdc=mdc)[:20],
             schedule_form=ScheduleForm(mdc=mdc),
             RunOutcome=RunOutcome,
+            HealthStatus=HealthStatus,
             can_pull=self.request.user.has_perm("ingestion.pull_now"),
             can_schedule=self.request.user.has_perm("ingestion.edit_schedule"),
         )

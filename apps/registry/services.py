@@ -244,11 +244,14 @@ def _describe_failure(exc: Exception) -> str:
 
 
 _PROBES = {Transport.API: _probe_api, Transport.TABULAR: _probe_tabular}
+# Its audit entries are the stored probes: MDC health reads the last one (apps.ingestion).
+CONNECTION_TEST_ACTION = "registry.mdc.test_connection"
 
 
 def mdc_test_connection(*, actor, mdc: Mdc) -> ConnectionResult:
     """Try the MDC: API transport authorizes; tabular transport opens the database and checks
-    its views (``_probe_tabular``). Audited."""
+    its views (``_probe_tabular``). Audited. Run by "Test connection" and by the periodic probe
+    (``actor`` None)."""
     started = time.monotonic()
     try:
         message = _PROBES[mdc.transport](mdc)
@@ -260,7 +263,7 @@ def mdc_test_connection(*, actor, mdc: Mdc) -> ConnectionResult:
     with transaction.atomic():
         audit_record(
             actor=actor,
-            action="registry.mdc.test_connection",
+            action=CONNECTION_TEST_ACTION,
             target=mdc,
             summary=f"Tested MDC {mdc.code}: {'ok' if ok else 'failed'} in {latency_ms} ms",
             detail={"ok": ok, "latency_ms": latency_ms, "message": result.message},

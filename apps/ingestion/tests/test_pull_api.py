@@ -277,7 +277,7 @@ def test_completeness_counts_intervals_received_against_expected(live_server, fr
     sim, sim_meters = sim_mdc("complete", meters=3)
     mdc = registered_mdc(live_server, sim, sim_meters)
     pull_run(mdc_id=mdc.pk, dataset_code="load_profile", since=sim.history_start, until=UNTIL)
-    grid = completeness_grid(days=4, today=NOW.date())
+    grid = completeness_grid(days=4, now=NOW)
     cells = {cell.day: cell for cell in grid.cells if cell.mdc_code == mdc.code}
     per_day = {}
     for row in stored_rows(mdc.pk, "load_profile"):
@@ -288,6 +288,9 @@ def test_completeness_counts_intervals_received_against_expected(live_server, fr
     expected = sum(1440 // meter.lp_interval for meter in sim_meters)
     assert (cells[full_day].received, cells[full_day].expected) == (expected, expected)
     assert cells[full_day].percent == 100.0
-    assert cells[NOW.date()].percent == 50.0  # up to 11:57 of the day
+    # today is compared with the intervals elapsed by 12:07 (00:00 ... 12:00), not a full day
+    elapsed = sum(-(-(12 * 60 + 7) // meter.lp_interval) for meter in sim_meters)
+    assert cells[NOW.date()].expected == elapsed
+    assert cells[NOW.date()].received == per_day[NOW.date()] > 0.9 * elapsed
     page = client_as("Viewer").get("/ingestion/completeness/", {"days": 3})
     assert page.status_code == 200
