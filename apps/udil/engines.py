@@ -23,7 +23,6 @@ simulator's writer all use it.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import importlib.util
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -55,6 +54,8 @@ class Dialect:
     schemes: tuple[str, ...]
     #: the DBAPI module (a pure-Python or wheel-packaged driver, declared in pyproject.toml)
     driver: str
+    #: SQLAlchemy's name of the dialect with that driver
+    sqlalchemy_name: str
     #: statements run on each new connection: Pakistan time for zone-aware types, read only
     session_sql: tuple[str, ...]
     #: ask SQLAlchemy for a server-side cursor; engines without one (SQLite, SQL Server over
@@ -83,6 +84,7 @@ DIALECTS: dict[str, Dialect] = {
             label="PostgreSQL",
             schemes=("postgresql", "postgres", "postgresql+psycopg"),
             driver="psycopg",
+            sqlalchemy_name="postgresql+psycopg",
             session_sql=(
                 "SET TIME ZONE 'Asia/Karachi'",
                 "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
@@ -97,6 +99,7 @@ DIALECTS: dict[str, Dialect] = {
             label="MySQL / MariaDB",
             schemes=("mysql+pymysql", "mariadb+pymysql"),
             driver="pymysql",
+            sqlalchemy_name="mysql+pymysql",
             session_sql=("SET time_zone = '+05:00'", "SET SESSION TRANSACTION READ ONLY"),
             stream_results=True,
             max_in_list=5000,
@@ -108,6 +111,7 @@ DIALECTS: dict[str, Dialect] = {
             label="Microsoft SQL Server",
             schemes=("mssql+pymssql",),
             driver="pymssql",
+            sqlalchemy_name="mssql+pymssql",
             session_sql=("SET TRANSACTION ISOLATION LEVEL READ COMMITTED",),
             stream_results=False,
             max_in_list=2000,
@@ -119,6 +123,7 @@ DIALECTS: dict[str, Dialect] = {
             label="Oracle",
             schemes=("oracle+oracledb",),
             driver="oracledb",
+            sqlalchemy_name="oracle+oracledb",
             session_sql=("ALTER SESSION SET TIME_ZONE = '+05:00'",),
             stream_results=True,
             max_in_list=1000,
@@ -131,6 +136,7 @@ DIALECTS: dict[str, Dialect] = {
             label="SQLite",
             schemes=("sqlite",),
             driver="sqlite3",
+            sqlalchemy_name="sqlite",
             session_sql=(),
             stream_results=False,
             max_in_list=30000,
@@ -391,7 +397,8 @@ def watermark_param(dialect: Dialect, value: dt.datetime) -> Any:
 
 def probe_statement(view: str) -> sa.Select:
     """No rows, every column: what the view has (``SELECT * ... WHERE 1 = 0``)."""
-    return sa.select(sa.text("*")).select_from(view_table(view)).where(sa.false())
+    # "1 = 0" spelled out: Oracle before 23 has no boolean literal for ``false()``
+    return sa.select(sa.text("*")).select_from(view_table(view)).where(sa.text("1 = 0"))
 
 
 def rows_statement(
@@ -436,8 +443,111 @@ def rows_statement(
     return stmt, params
 
 
-def compiled_sql(dialect_name: str, stmt: sa.ClauseElement) -> str:
-    """The SQL text an engine would be sent (parameters left as placeholders)."""
-    module = importlib.import_module(f"sqlalchemy.dialects.{dialect_name}")
-    return str(stmt.compile(dialect=module.dialect()))
+def compiled_sql(dialect: Dialect, stmt: sa.ClauseElement, **params: Any) -> str:
+    """The SQL text the engine's driver would be sent, with its own placeholders (an
+    expanding ``IN`` rendered for the ``params`` given)."""
+    cls = sa.engine.make_url(f"{dialect.sqlalchemy_name}://").get_dialect()
+    sa_dialect = cls(dbapi=cls.import_dbapi())  # the driver's own placeholder style
+    if params:
+        stmt = stmt.params(**params)
+    kwargs = {"render_postcompile": True} if params else {}
+    compiled = stmt.compile(dialect=sa_dialect, compile_kwargs=kwargs)
+    return " ".join(str(compiled).split())
 
+
+
+# --- "test connection" -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewReport:
+    """What one configured view holds, against the spec's columns of its table."""
+
+    table: str
+    view: str
+    error: str = ""
+    missing: tuple[str, ...] = ()
+    missing_keys: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+    rows: int | None = None
+    newest: str = ""  # newest db_datetime, wire text in Pakistan time
+
+    @property
+    def usable(self) -> bool:
+        return not self.error and not self.missing_keys
+
+
+# Columns a UDIL 3.3 MDC table adds that the MDM knows but does not load.
+KNOWN_EXTRA_COLUMNS = frozenset({ID_COLUMN, "is_synced"})
+
+
+def inspect_views(
+    conn: sa.Connection, views: dict[str, str], datasets_by_table: dict[str, Any]
+) -> list[ViewReport]:
+    """Each configured view (``{TABLE_ID: view}``): does it exist, which of the spec's columns
+    it lacks (key columns apart) and which it has that the spec does not, its row count and
+    its newest ``db_datetime``. A view that fails is reported and the others still checked."""
+    reports = []
+    for table, view in views.items():
+        dataset = datasets_by_table.get(table)
+        if dataset is None:
+            continue
+        try:
+            with conn.begin():
+                result = conn.execute(probe_statement(view))
+                found = list(result.keys())
+                result.close()
+                names = {n for f in dataset.fields for n in (f.name, *f.aliases)}
+                present = {n.lower() for n in found}
+                missing = tuple(
+                    f.name
+                    for f in dataset.fields
+                    if not {n.lower() for n in (f.name, *f.aliases)} & present
+                )
+                keys = tuple(n for n in missing if n in dataset.key)
+                unknown = tuple(
+                    c
+                    for c in found
+                    if c.lower() not in {n.lower() for n in names | KNOWN_EXTRA_COLUMNS}
+                )
+                t = view_table(view, found)
+                mark = match_columns(found, [WATERMARK_COLUMN]).get(WATERMARK_COLUMN)
+                newest: Any = None
+                if mark is not None:
+                    rows, newest = conn.execute(
+                        sa.select(sa.func.count(), sa.func.max(t.c[mark]))
+                    ).one()
+                else:
+                    rows = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+        except sa.exc.DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise
+            reports.append(ViewReport(table, view, error=describe_error(exc)))
+            continue
+        text = _dt_text(newest) if newest is not None else ""
+        reports.append(
+            ViewReport(table, view, "", missing, keys, unknown, int(rows), text or "")
+        )
+    return reports
+
+
+def _listed(names: tuple[str, ...], most: int = 4) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def report_text(report: ViewReport) -> str:
+    """One view's findings in a line (the "test connection" message)."""
+    if report.error:
+        return f"{report.table} {report.view}: cannot be read ({report.error})"
+    parts = [f"{report.rows} rows"]
+    if report.newest:
+        parts.append(f"newest db_datetime {report.newest}")
+    if report.missing_keys:
+        parts.append(f"missing key columns {_listed(report.missing_keys)}")
+    rest = tuple(n for n in report.missing if n not in report.missing_keys)
+    if rest:
+        parts.append(f"missing {_listed(rest)}")
+    if report.unknown:
+        parts.append(f"unknown {_listed(report.unknown)}")
+    return f"{report.table} {report.view}: {', '.join(parts)}"
