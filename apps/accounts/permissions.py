@@ -28,6 +28,10 @@ class ModelPermissions(DjangoModelPermissions):
     def has_permission(self, request, view) -> bool:
         if not request.user or not request.user.is_authenticated:
             return False
+        from rest_framework.routers import APIRootView  # not at import: DRF imports this module
+
+        if isinstance(view, APIRootView):
+            return True  # the index of an API lists its links, nothing more
         required = getattr(view, "required_permission", None)
         if required is not None:
             return request.user.has_perm(required)
