@@ -133,7 +133,8 @@ def vendor_tables() -> sa.MetaData:
         key = ("transactionid", "global_device_id") if ds is TRANSACTION_STATUS else ds.unique_key
         columns = [
             sa.Column(
-                name,
+                # "interval" is reserved in most engines' SQL: always quoted (spec notes)
+                sa.sql.quoted_name(name, quote=True) if name == "interval" else name,
                 _SA_TYPES[ds.field(name).kind](ds.field(name), name in key),
                 primary_key=name in key,
                 autoincrement=False,
