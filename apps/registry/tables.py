@@ -51,7 +51,15 @@ class MdcTable(RegistryTable):
             "enabled",
         )
         sequence = (*fields, "meter_count")
-        default_columns = ("code", "name", "vendor", "udil_profile", "transport", "enabled")
+        default_columns = (
+            "code",
+            "name",
+            "vendor",
+            "udil_profile",
+            "transport",
+            "lp_energy_kind",
+            "enabled",
+        )
         default_columns = (*default_columns, "meter_count")
         attrs = _ATTRS
 

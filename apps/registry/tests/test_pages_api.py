@@ -349,6 +349,8 @@ def test_mdc_create_page(client_as):
             "timeout_seconds": 30,
             "batch_size": 100,
             "key_lifetime_minutes": 30,
+            "lp_energy_kind": "register",
+            "energy_register_max": "1000000000",
         },
     )
     assert response.status_code == 200
