@@ -66,9 +66,12 @@ def _prepare(*, demo: bool) -> None:
         print("Loading demo data from the simulator (first run only) ...", flush=True)
         call_command("demo_load")
     # Health needs a recent probe of each MDC; beat's first periodic one is an interval away.
+    # A connection of its own, closed at once: the embedded Redis stops only without clients.
     from apps.registry.tasks import mdcs_probe
+    from mdm import celery_app
 
-    mdcs_probe.delay()
+    with celery_app.connection_for_write() as connection:
+        mdcs_probe.apply_async(connection=connection)
 
 
 class Child:
