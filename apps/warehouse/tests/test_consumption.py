@@ -5,9 +5,13 @@ kinds of MDC give the same figures."""
 from __future__ import annotations
 
 import datetime
+import json
+import re
 from decimal import Decimal
 
 import pytest
+from django.template.loader import render_to_string
+from django.utils import timezone
 
 from apps.registry.tests.factories import MdcFactory
 from apps.warehouse.choices import ConsumptionStatus as S
@@ -16,6 +20,7 @@ from apps.warehouse.consumption import (
     consumption_per_day,
     interval_consumption,
 )
+from apps.warehouse.meter_data import meter_data_context
 from apps.warehouse.partitions import PKT
 from apps.warehouse.selectors import fleet_energy_per_day
 from apps.warehouse.services import rows_load
@@ -209,3 +214,17 @@ def test_both_kinds_of_mdc_give_the_same_consumption_and_days(register_mdc, inte
     ]
     fleet = dict(fleet_energy_per_day(DAY, DAY))
     assert fleet == {DAY: D("7.250")}
+
+
+def test_the_meter_page_charts_consumption_and_names_the_readings_without_it(register_mdc):
+    """The meter fragment's chart is kWh per interval (not the register), and a fault shows."""
+    now = timezone.now().astimezone(PKT).replace(second=0, microsecond=0)
+    base = now.replace(minute=now.minute - now.minute % 15) - datetime.timedelta(hours=3)
+    times = [base + datetime.timedelta(minutes=15 * k) for k in range(5)]
+    load(register_mdc, "m7", list(zip(times, ["100", "100.5", "101.25", "90", "91"], strict=True)))
+    page = render_to_string("warehouse/_meter_data.html", meter_data_context("m7"))
+    chart = re.search(r'<script type="application/json"[^>]*>(.*?)</script>', page).group(1)
+    figure = json.loads(chart)
+    assert figure["data"][0]["y"] == [None, 0.5, 0.75, None, 1.0]
+    assert "Register decrease (fault, no consumption): 1 reading" in page
+    assert "No earlier reading (no consumption): 1 reading" in page
