@@ -6,6 +6,7 @@ loudly without them. Otherwise missing servers are started embedded (see ``mdm.e
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -365,3 +366,10 @@ STATICFILES_FINDERS = [
 VEE_LINEAR_MAX_MINUTES = env_int("MDM_VEE_LINEAR_MAX_MINUTES", 180)
 VEE_LIKE_DAYS = env_int("MDM_VEE_LIKE_DAYS", 4)
 VEE_VALIDATE_AFTER_INGESTION = env_bool("MDM_VEE_VALIDATE_AFTER_INGESTION", default=True)
+# Anomalies the simulator plants in simulated MDCs' load profiles (VEE benchmark ground truth):
+# JSON {"<sim MDC code>": {"start": iso, "end": iso, "gap_per_day": 0.1, ...}} (see
+# apps.simulator.anomalies.AnomalyPlan); none by default.
+try:
+    SIMULATOR_ANOMALIES = json.loads(env_str("MDM_SIMULATOR_ANOMALIES", "{}") or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MDM_SIMULATOR_ANOMALIES is not JSON: {exc}") from exc

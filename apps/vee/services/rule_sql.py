@@ -111,18 +111,18 @@ WHERE abs(b.t1 + b.t2 + b.t3 + b.t4 - b.reading) > %(tolerance_kwh)s
 # complete days (every interval's energy known) are compared: gaps are the gap rule's job.
 LP_VS_BILLING = f"""
 INSERT INTO vee_found (rule_id, meter_id, channel_id, period_start, period_end, vals)
-SELECT %(rule_id)s, d.meter_id, 0, d.day_start, d.day_end,
+SELECT %(rule_id)s, d.meter_id, d.channel_id, d.day_start, d.day_end,
        jsonb_build_object('load_profile_kwh', d.lp_kwh, 'billing_delta_kwh', d.delta,
                           'difference', d.lp_kwh - d.delta, 'interval_minutes', d.iv)
 FROM (
-    SELECT lp.meter_id, lp.day, b1.meter_datetime AS day_start, b2.meter_datetime AS day_end,
-           lp.lp_kwh, lp.iv, b2.active_energy_pos_tl - b1.active_energy_pos_tl AS delta
+    SELECT lp.meter_id, lp.channel_id, lp.day, b1.meter_datetime AS day_start,
+           b2.meter_datetime AS day_end, lp.lp_kwh, lp.iv,
+           b2.active_energy_pos_tl - b1.active_energy_pos_tl AS delta
     FROM (
-        SELECT b.meter_id, b.day, sum(b.consumption) AS lp_kwh,
+        SELECT b.meter_id, b.channel_id, b.day, sum(b.consumption) AS lp_kwh,
                count(b.consumption) AS known, min(b.interval_minutes) AS iv
         {_IN_SCOPE}
-        WHERE b.channel_id = 0
-        GROUP BY b.meter_id, b.day
+        GROUP BY b.meter_id, b.channel_id, b.day
     ) lp
     JOIN vee_scope s ON s.meter_id = lp.meter_id
     JOIN warehouse_billing b1 ON b1.global_device_id = s.gid

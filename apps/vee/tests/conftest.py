@@ -90,3 +90,12 @@ def meter(db):
 @pytest.fixture
 def interval_meter(db):
     return MeterFactory(mdc=MdcFactory(lp_energy_kind="interval"))
+
+
+@pytest.fixture(autouse=True)
+def default_rules(db):
+    """The default rule set (migration 0002 makes it, but a transactional test's flush before
+    this one may have emptied the tables)."""
+    from apps.vee.services.rules import rule_set_default_ensure
+
+    return rule_set_default_ensure()
