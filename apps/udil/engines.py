@@ -228,7 +228,7 @@ def open_engine(url: str, *, timeout: int, writable: bool = False) -> tuple[sa.E
         )
     else:
         connect_args = {
-            "mysql": {"connect_timeout": timeout},
+            "mysql": {"connect_timeout": timeout, "conv": _mysql_text_conversions()},
             "mssql": {"login_timeout": timeout},
             "oracle": {"tcp_connect_timeout": float(timeout)},
         }[dialect.name]
@@ -248,6 +248,23 @@ def open_engine(url: str, *, timeout: int, writable: bool = False) -> tuple[sa.E
         dbapi_connection.commit()
 
     return engine, dialect
+
+
+def _mysql_text_conversions() -> dict:
+    """PyMySQL's decoders less DECIMAL and the date/time types: the server already sends
+    them as the spec's text (``yyyy-MM-dd HH:mm:ss``, local time; ``123.450``), so parsing
+    them into Python objects only to print them again is skipped."""
+    from pymysql.constants import FIELD_TYPE
+    from pymysql.converters import conversions
+
+    text = {
+        FIELD_TYPE.DECIMAL,
+        FIELD_TYPE.NEWDECIMAL,
+        FIELD_TYPE.DATETIME,
+        FIELD_TYPE.TIMESTAMP,
+        FIELD_TYPE.DATE,
+    }
+    return {k: v for k, v in conversions.items() if k not in text}
 
 
 def describe_error(exc: BaseException) -> str:
@@ -314,18 +331,24 @@ def _dt_text(value: Any) -> Any:
     return _any_text(value)
 
 
+def _float_text(value: float) -> str:
+    # repr is the shortest text that reads back as the same float (SQLite REAL, Oracle
+    # NUMBER without scale); only an exponent needs spelling out
+    text = repr(value)
+    return text if "e" not in text else format(Decimal(text), "f")
+
+
 def _number_text(value: Any) -> Any:
     kind = type(value)
-    if value is None or kind is str:
+    if kind is str or value is None:
         return value
+    if kind is float:
+        return _float_text(value)
     if kind is Decimal:
-        return format(value, "f")
+        text = str(value)  # a fixed-scale column never prints an exponent; spell one out
+        return text if "E" not in text else format(value, "f")
     if kind is int:
         return str(value)
-    if kind is float:
-        # repr is the shortest text that reads back as the same float (SQLite REAL, Oracle
-        # NUMBER without scale); Decimal of it never prints an exponent with "f"
-        return format(Decimal(repr(value)), "f")
     return _any_text(value)
 
 

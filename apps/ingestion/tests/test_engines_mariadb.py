@@ -8,12 +8,14 @@ stops it at the end. Nothing is skipped: a machine where it cannot start fails t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pymysql
@@ -55,9 +57,11 @@ def _install() -> None:
     raise RuntimeError(f"apt-get install mariadb-server failed: {done.stderr.decode()[-500:]}")
 
 
-@pytest.fixture(scope="session")
-def mariadb_socket():
-    """The unix socket of a MariaDB server of this test session (root, no password)."""
+@contextlib.contextmanager
+def mariadb_server() -> Iterator[str]:
+    """A MariaDB server in a temporary folder, on a unix socket (root, no password), installed
+    first if missing; stopped and removed on exit. Yields the socket's path. Also used by
+    ``bench/bench_tabular.py``."""
     if _mariadbd() is None:
         _install()
     server = _mariadbd()
@@ -79,7 +83,7 @@ def mariadb_socket():
         check=True,
     )
     socket = home / "sock"
-    log = open(home / "err.log", "wb")  # noqa: SIM115 (closed at the end of the session)
+    log = open(home / "err.log", "wb")  # noqa: SIM115 (closed on exit)
     process = subprocess.Popen(
         [
             server,
@@ -88,7 +92,7 @@ def mariadb_socket():
             f"--socket={socket}",
             "--skip-networking",
             f"--pid-file={home / 'pid'}",
-            "--innodb-buffer-pool-size=32M",
+            "--innodb-buffer-pool-size=64M",
             "--skip-log-bin",
             *user,
         ],
@@ -120,15 +124,28 @@ def mariadb_socket():
         shutil.rmtree(home, ignore_errors=True)
 
 
+def mariadb_database(socket: str, name: str) -> str:
+    """A fresh, empty database on the server; its URL as a registry MDC names it."""
+    conn = pymysql.connect(unix_socket=socket, user="root")
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        cursor.execute(f"CREATE DATABASE {name}")
+    conn.close()
+    return f"mysql+pymysql://root@localhost/{name}?unix_socket={socket}"
+
+
+@pytest.fixture(scope="session")
+def mariadb_socket():
+    """The unix socket of a MariaDB server of this test session."""
+    with mariadb_server() as socket:
+        yield socket
+
+
 @pytest.fixture
 def mariadb_url(mariadb_socket):
     """A fresh database on the session's server, as a registry MDC names it."""
     name = f"vendor_{uuid.uuid4().hex[:10]}"
-    conn = pymysql.connect(unix_socket=mariadb_socket, user="root")
-    with conn.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE {name}")
-    conn.close()
-    yield f"mysql+pymysql://root@localhost/{name}?unix_socket={mariadb_socket}"
+    yield mariadb_database(mariadb_socket, name)
     conn = pymysql.connect(unix_socket=mariadb_socket, user="root")
     with conn.cursor() as cursor:
         cursor.execute(f"DROP DATABASE {name}")
