@@ -10,7 +10,8 @@ a. the streamed export (``?_export=csv``: server-side cursor, values_list, CSV i
 b. the old path: django-tables2's ``TableExport`` (tablib) over the same table and queryset,
    as ``ExportMixin`` did before.
 
-Each runs in a child process of its own, so its peak RSS is its own. Prints rows/s, the ratio
+Each runs in a child process of its own, so its peak RSS is its own (``BENCH_PROFILE=<file>``
+profiles each child and prints its top functions). Prints rows/s, the ratio
 and peak RSS of each; the streamed export must keep every row (rows are counted).
 """
 
@@ -53,6 +54,15 @@ def _admin(admin_url: str, sql: str) -> None:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM where Linux has it: ru_maxrss of a child would include
+    the parent's peak from before the exec (the generated rows)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -104,14 +114,23 @@ def phase(name: str, start: str, end: str) -> None:
     from apps.warehouse.models import LoadProfileReading
 
     params = {"start": start, "end": end}
+    client = _client()
+    # A served process is warm: one empty export first, so imports and URL loading, done once
+    # per worker, are not timed.
+    empty = {"start": "2099-01-01 00:00", "end": "2099-01-02 00:00", "_export": "csv"}
+    assert b"".join(client.get("/warehouse/load-profile/", empty).streaming_content)
+    if os.environ.get("BENCH_RSS"):
+        print(f"before the export: RSS {peak_rss_mb():.0f} MB", file=sys.stderr)
     started = time.perf_counter()
     if name == "stream":
-        response = _client().get("/warehouse/load-profile/", {**params, "_export": "csv"})
+        response = client.get("/warehouse/load-profile/", {**params, "_export": "csv"})
         assert response.status_code == 200 and response.streaming, response
         size = lines = 0
         for chunk in response.streaming_content:
             size += len(chunk)
             lines += chunk.count(b"\n")
+            if os.environ.get("BENCH_RSS") and (lines % 20000 < 2000 or lines < 5000):
+                print(f"{lines} lines: RSS {peak_rss_mb():.0f} MB", file=sys.stderr)
     else:
         queryset = filters.LoadProfileReadingFilter(
             params, queryset=LoadProfileReading.objects.order_by("-meter_datetime")
@@ -123,15 +142,29 @@ def phase(name: str, start: str, end: str) -> None:
     print(json.dumps({"rows": lines - 1, "seconds": seconds, "bytes": size, "rss": peak_rss_mb()}))
 
 
+def profiled_phase(name: str, start: str, end: str) -> None:
+    """BENCH_PROFILE=<file>: the phase under cProfile, top functions to stderr."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(phase, name, start, end)
+    profiler.dump_stats(os.environ["BENCH_PROFILE"])
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(20)
+
+
 def run_child(name: str, start: str, end: str) -> dict:
-    output = subprocess.run(
+    done = subprocess.run(
         [sys.executable, __file__, "--phase", name, "--start", start, "--end", end],
-        check=True,
         capture_output=True,
         text=True,
         env=os.environ,
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    )
+    if done.returncode:
+        sys.exit(f"{name} export failed:\n{done.stderr[-3000:]}")
+    if os.environ.get("BENCH_PROFILE") or os.environ.get("BENCH_RSS"):
+        print(done.stderr[-6000:])
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -145,7 +178,8 @@ def main() -> None:
     parser.add_argument("--end", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.phase:
-        phase(arguments.phase, arguments.start, arguments.end)
+        run = profiled_phase if os.environ.get("BENCH_PROFILE") else phase
+        run(arguments.phase, arguments.start, arguments.end)
         return
 
     admin_url, bench_url = bench_database_url()
