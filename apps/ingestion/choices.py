@@ -28,6 +28,25 @@ class RunTrigger(models.TextChoices):
     OTHER = "other", "Other"
 
 
+@badge_colours(open="warning", filled="success", released="secondary", expired="danger")
+class RefillState(BadgeChoices):
+    """A window asked for again. ``open``: retried at later pulls (backing off); ``filled``: it
+    loaded (a body now usable, or the missing intervals arrived); ``released``: an operator
+    resolved its quarantined body; ``expired``: still missing when older than the refill age,
+    no longer asked for (the gap stays visible)."""
+
+    OPEN = "open", "Open"
+    FILLED = "filled", "Filled"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+
+
+@badge_colours(body="danger", gap="warning")
+class RefillReason(BadgeChoices):
+    BODY = "body", "Quarantined body"
+    GAP = "gap", "Missing intervals"
+
+
 @badge_colours(healthy="success", degraded="warning", unhealthy="danger")
 class HealthStatus(BadgeChoices):
     """An MDC's health. ``healthy``: its last probe succeeded recently and no pull failed in the

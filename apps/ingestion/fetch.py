@@ -16,17 +16,21 @@ asked for again up to ``malformed_attempts`` times, then handed over as
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from apps.ingestion.windows import Window, request_bounds
+from django.conf import settings
+
+from apps.ingestion.windows import STATE_DATASETS, Window, request_bounds
 from apps.udil.codec import decode_response, parse_status, response_rows
 from apps.udil.datasets import DATASETS, DataSet
 from apps.udil.errors import MalformedBody, MdcUnavailable, UdilStatusError
+from apps.warehouse.guard import RowGuard, owned_device_ids
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,10 @@ class ApiFetcher:
         backoff: float = 1.0,
         prefetch: int = 2,
         concurrency: int = 1,
+        guard_for: Callable[[Window, list[str]], RowGuard] | None = None,
     ) -> None:
         self.client = client
+        self.guard_for = guard_for
         self.dataset_code = dataset_code
         self.jobs: Iterator[tuple[Window, list[str]]] = iter(jobs)
         self.attempts = max(1, attempts)
@@ -117,7 +123,14 @@ class ApiFetcher:
     # --- worker side -----------------------------------------------------------------------
 
     def _fetch(self, window: Window, device_ids: list[str]) -> FetchedBody:
-        return FetchedBody(window, device_ids, self._read(window, device_ids))
+        result = self._read(window, device_ids)
+        if self.guard_for is not None and isinstance(result, SplitRows):
+            # rows of meters the MDC does not own, or outside the window, are refused here (in
+            # the fetch thread, beside validation) and quarantined with the malformed ones
+            kept, refused = self.guard_for(window, device_ids).split(result.good)
+            if refused:
+                result = SplitRows(kept, [*result.rejects, *refused])
+        return FetchedBody(window, device_ids, result)
 
     def _sleep(self, attempt: int) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
@@ -172,3 +185,55 @@ def _rows_of(body: bytes, content_type: str | None) -> list[dict[str, Any]]:
     payload = decode_response(body, content_type, stringify=False)
     _status_check(payload)
     return response_rows(payload)
+
+
+# --- a pull's fetcher ------------------------------------------------------------------------
+
+
+def retry_policy() -> tuple[int, int, float]:
+    """(attempts per request, attempts per malformed body, first backoff in seconds)."""
+    attempts = int(getattr(settings, "INGESTION_REQUEST_ATTEMPTS", 3))
+    malformed = int(getattr(settings, "INGESTION_MALFORMED_ATTEMPTS", 2))
+    backoff = float(getattr(settings, "INGESTION_RETRY_BACKOFF_SECONDS", 1.0))
+    return max(1, attempts), max(1, malformed), max(0.0, backoff)
+
+
+def window_tolerance() -> dt.timedelta:
+    return dt.timedelta(minutes=max(0, settings.INGESTION_WINDOW_TOLERANCE_MINUTES))
+
+
+def row_guard_factory(mdc, dataset_code: str):
+    """``guard_for(window, device_ids)``: which rows of an answer this MDC may store (its own
+    registered meters, inside the requested span with the tolerance)."""
+    owned = owned_device_ids(mdc_id=mdc.pk)
+    tolerance = window_tolerance()
+
+    def guard_for(window: Window, _device_ids: list[str]) -> RowGuard:
+        if dataset_code in STATE_DATASETS:
+            return RowGuard(dataset_code, owned)
+        start, end = request_bounds(window)
+        return RowGuard(dataset_code, owned, start - tolerance, end + tolerance)
+
+    return guard_for
+
+
+def api_fetcher(client, mdc, dataset_code: str, jobs) -> ApiFetcher:
+    attempts, malformed_attempts, backoff = retry_policy()
+    return ApiFetcher(
+        client,
+        dataset_code,
+        jobs,
+        attempts=attempts,
+        malformed_attempts=malformed_attempts,
+        backoff=backoff,
+        prefetch=int(getattr(settings, "INGESTION_PREFETCH", 3)),
+        concurrency=int(getattr(settings, "INGESTION_CONCURRENT_REQUESTS", 2)),
+        guard_for=row_guard_factory(mdc, dataset_code),
+    )
+
+
+def answer_source(prefix: str, fetched: FetchedBody) -> str:
+    devices = fetched.device_ids
+    return f"{prefix} {fetched.window} device {devices[0]}" + (
+        f"..{devices[-1]} ({len(devices)})" if len(devices) > 1 else ""
+    )

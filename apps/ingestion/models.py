@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.urls import reverse
 
-from apps.ingestion.choices import RunOutcome, RunTrigger
+from apps.ingestion.choices import RefillReason, RefillState, RunOutcome, RunTrigger
 from apps.registry.choices import Dataset, Transport
 from apps.registry.models import Mdc
 
@@ -22,6 +22,9 @@ class Watermark(models.Model):
     dataset = models.CharField(max_length=20, choices=Dataset.choices)
     position = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+    # When the warehouse was last searched for missing intervals of this data set (the search
+    # reads days of rows, so it runs at most every ``INGESTION_GAP_SCAN_MINUTES``).
+    gaps_scanned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["mdc", "dataset"]
@@ -56,6 +59,13 @@ class IngestionRun(models.Model):
     rows_quarantined = models.PositiveIntegerField(default=0)
     payloads_quarantined = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0, help_text="Requests retried in the run.")
+    refill_requests = models.PositiveIntegerField(
+        default=0, help_text="Requests for windows asked for again (quarantined bodies, gaps)."
+    )
+    refills_filled = models.PositiveIntegerField(default=0)
+    refills_open = models.PositiveIntegerField(
+        default=0, help_text="Windows still waiting to be asked for again after the run."
+    )
     outcome = models.CharField(
         max_length=10, choices=RunOutcome.choices, default=RunOutcome.RUNNING, db_index=True
     )
@@ -84,3 +94,53 @@ class IngestionRun(models.Model):
         if not self.duration_seconds:
             return None
         return self.rows_received / self.duration_seconds
+
+
+class RefillWindow(models.Model):
+    """A bounded request for one device that must be made again at later pulls.
+
+    ``body``: the MDC's answer for the window was quarantined, so its rows are not loaded yet
+    (the watermark moved on; this entry is what keeps the window from counting as loaded).
+    ``gap``: load-profile intervals the meter should have recorded are missing from the
+    warehouse although the window was read (the MDC stored them late: a meter offline).
+    Open entries are asked for again at pulls once ``next_attempt_at`` has passed, backing off
+    with the age of the window, until they fill, are released, or are older than the refill age.
+    """
+
+    mdc = models.ForeignKey(Mdc, on_delete=models.CASCADE, related_name="refill_windows")
+    dataset = models.CharField(max_length=20, choices=Dataset.choices)
+    global_device_id = models.CharField(max_length=50)
+    start = models.DateTimeField()
+    end = models.DateTimeField(help_text="Exclusive.")
+    reason = models.CharField(max_length=10, choices=RefillReason.choices)
+    state = models.CharField(
+        max_length=10, choices=RefillState.choices, default=RefillState.OPEN, db_index=True
+    )
+    missing = models.PositiveIntegerField(
+        default=0, help_text="Intervals missing when last looked at (gaps)."
+    )
+    quarantined_row_id = models.IntegerField(
+        null=True, blank=True, help_text="The quarantined body of the window (bodies)."
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["mdc", "dataset", "start", "global_device_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mdc", "dataset", "global_device_id", "start", "end", "reason"],
+                condition=models.Q(state="open"),
+                name="ingestion_refill_open_uniq",
+            )
+        ]
+        indexes = [models.Index(fields=["mdc", "dataset", "state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.mdc.code}/{self.dataset} {self.global_device_id} "
+            f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M} {self.state}"
+        )

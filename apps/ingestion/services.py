@@ -14,20 +14,22 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.ingestion import refill
 from apps.ingestion.choices import RunOutcome, RunTrigger
-from apps.ingestion.fetch import ApiFetcher, FetchedBody, MalformedPayload
+from apps.ingestion.fetch import FetchedBody, MalformedPayload, answer_source, api_fetcher
 from apps.ingestion.models import IngestionRun, Watermark
 from apps.ingestion.tabular import TabularChunk, tabular_chunks
 from apps.ingestion.windows import (
     backfill_start,
     lookback,
+    request_bounds,
     window_length,
     windows_count,
     windows_plan,
@@ -36,6 +38,7 @@ from apps.registry.choices import Dataset, Transport
 from apps.registry.models import Mdc
 from apps.registry.selectors import mdc_client, meter_batches, meters_for_pull
 from apps.udil.datasets import DATASETS
+from apps.warehouse.models import QuarantinedRow
 from apps.warehouse.services import payload_quarantine, rows_load, rows_load_split
 
 log = logging.getLogger(__name__)
@@ -91,6 +94,9 @@ class _Tally:
     payloads: int = 0
     requests: int = 0
     windows: int = 0
+    refill_requests: int = 0
+    refills_filled: int = 0
+    refills_open: int = 0
 
     def add(self, result) -> None:
         self.received += result.received
@@ -134,10 +140,24 @@ def _watermark_get(mdc: Mdc, dataset_code: str) -> dt.datetime | None:
     return timezone.localtime(position) if position is not None else None
 
 
-def _progress_commit(
-    run: IngestionRun, tally: _Tally, *, watermark: dt.datetime | None = None
-) -> None:
-    """Save the run's counts and, in the same transaction, move the watermark forward."""
+_COUNT_FIELDS = [
+    "rows_received",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_quarantined",
+    "payloads_quarantined",
+    "requests",
+    "windows_loaded",
+    "retries",
+    "refill_requests",
+    "refills_filled",
+    "refills_open",
+]
+
+
+def _counts_save(run: IngestionRun, tally: _Tally) -> None:
+    """Save the run's counts (in the caller's transaction: the one that wrote the rows)."""
     run.rows_received = tally.received
     run.rows_inserted = tally.inserted
     run.rows_updated = tally.updated
@@ -146,26 +166,61 @@ def _progress_commit(
     run.payloads_quarantined = tally.payloads
     run.requests = tally.requests
     run.windows_loaded = tally.windows
+    run.refill_requests = tally.refill_requests
+    run.refills_filled = tally.refills_filled
+    run.refills_open = tally.refills_open
+    run.save(update_fields=_COUNT_FIELDS)
+
+
+def _progress_commit(
+    run: IngestionRun, tally: _Tally, *, watermark: dt.datetime | None = None
+) -> None:
+    """Save the run's counts and, in the same transaction, move the watermark forward."""
     with transaction.atomic():
         if watermark is not None:
             Watermark.objects.update_or_create(
                 mdc_id=run.mdc_id, dataset=run.dataset, defaults={"position": watermark}
             )
             run.watermark_after = watermark
-        run.save(
-            update_fields=[
-                "rows_received",
-                "rows_inserted",
-                "rows_updated",
-                "rows_unchanged",
-                "rows_quarantined",
-                "payloads_quarantined",
-                "requests",
-                "windows_loaded",
-                "retries",
-                "watermark_after",
-            ]
-        )
+            run.save(update_fields=["watermark_after"])
+        _counts_save(run, tally)
+
+
+def _answer_load(
+    run: IngestionRun, tally: _Tally, fetched: FetchedBody, *, source: str
+) -> QuarantinedRow | None:
+    """Load one answer, or quarantine its body (returned), with the run's counts in the same
+    transaction as the rows: a worker killed at any point leaves counts that add up to the
+    rows stored (the next run sees the rest as unchanged, never as inserted twice)."""
+    counted = replace(tally)
+    counted.requests += 1
+    entry = None
+    with transaction.atomic():
+        if isinstance(fetched.result, MalformedPayload):
+            start, end = request_bounds(fetched.window)
+            entry = payload_quarantine(
+                dataset_code=run.dataset,
+                mdc_id=run.mdc_id,
+                body=fetched.result.body,
+                reason=fetched.result.reason,
+                source=source,
+                window_start=start,
+                window_end=end,
+                device_ids=fetched.device_ids,
+            )
+            counted.payloads += 1
+        else:
+            result = rows_load_split(
+                dataset_code=run.dataset,
+                mdc_id=run.mdc_id,
+                good=fetched.result.good,
+                rejects=fetched.result.rejects,
+                source=source,
+            )
+            counted.add(result)
+        _counts_save(run, counted)
+    tally.__dict__.update(counted.__dict__)
+    return entry
 
 
 def _run_finish(run: IngestionRun, tally: _Tally, error: BaseException | None) -> None:
@@ -267,14 +322,6 @@ def pull_run(
     return run
 
 
-def _retry_policy() -> tuple[int, int, float]:
-    """(attempts per request, attempts per malformed body, first backoff in seconds)."""
-    attempts = int(getattr(settings, "INGESTION_REQUEST_ATTEMPTS", 3))
-    malformed = int(getattr(settings, "INGESTION_MALFORMED_ATTEMPTS", 2))
-    backoff = float(getattr(settings, "INGESTION_RETRY_BACKOFF_SECONDS", 1.0))
-    return max(1, attempts), max(1, malformed), max(0.0, backoff)
-
-
 def _api_pull(
     run: IngestionRun,
     mdc: Mdc,
@@ -294,60 +341,50 @@ def _api_pull(
     run.window_start = start
     run.window_end = max(start, until)
     run.save(update_fields=["devices", "window_start", "window_end"])
-    if not batches or until <= start:
+    if not batches:
         return
-    windows = windows_plan(dataset_code=dataset_code, start=start, until=until, length=length)
-    jobs = ((window, batch) for window in windows for batch in batches)
-    total = windows_count(dataset_code=dataset_code, start=start, until=until, length=length)
-    attempts, malformed_attempts, backoff = _retry_policy()
-    prefetch = int(getattr(settings, "INGESTION_PREFETCH", 3))
-    concurrency = int(getattr(settings, "INGESTION_CONCURRENT_REQUESTS", 2))
     source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"
-    with (
-        mdc_client(mdc) as client,
-        ApiFetcher(
-            client,
-            dataset_code,
-            jobs,
-            attempts=attempts,
-            malformed_attempts=malformed_attempts,
-            backoff=backoff,
-            prefetch=prefetch,
-            concurrency=concurrency,
-        ) as fetcher,
-    ):
-        for _ in range(total):
-            window = None
-            for _batch in batches:
-                fetched: FetchedBody = fetcher.next()
-                window = fetched.window
-                tally.requests += 1
-                run.retries = fetcher.retries
-                devices = fetched.device_ids
-                source = f"{source_prefix} {window} device {devices[0]}" + (
-                    f"..{devices[-1]} ({len(devices)})" if len(devices) > 1 else ""
-                )
-                if isinstance(fetched.result, MalformedPayload):
-                    payload_quarantine(
-                        dataset_code=dataset_code,
-                        mdc_id=mdc.pk,
-                        body=fetched.result.body,
-                        reason=fetched.result.reason,
-                        source=source,
+    if until > start:
+        windows = windows_plan(dataset_code=dataset_code, start=start, until=until, length=length)
+        jobs = ((window, batch) for window in windows for batch in batches)
+        total = windows_count(dataset_code=dataset_code, start=start, until=until, length=length)
+        with mdc_client(mdc) as client, api_fetcher(client, mdc, dataset_code, jobs) as fetcher:
+            for _ in range(total):
+                window = None
+                for _batch in batches:
+                    fetched: FetchedBody = fetcher.next()
+                    window = fetched.window
+                    run.retries = fetcher.retries
+                    entry = _answer_load(
+                        run, tally, fetched, source=answer_source(source_prefix, fetched)
                     )
-                    tally.payloads += 1
-                    continue
-                result = rows_load_split(
-                    dataset_code=dataset_code,
-                    mdc_id=mdc.pk,
-                    good=fetched.result.good,
-                    rejects=fetched.result.rejects,
-                    source=source,
-                )
-                tally.add(result)
-                del fetched
-            tally.windows += 1
-            _progress_commit(run, tally, watermark=window.end)
+                    if entry is not None:
+                        # the window is not loaded for these devices until this is asked again
+                        refill.body_refills_open(
+                            mdc=mdc,
+                            dataset_code=dataset_code,
+                            window=fetched.window,
+                            device_ids=fetched.device_ids,
+                            quarantined_row_id=entry.pk,
+                            now=until,
+                        )
+                    del fetched
+                tally.windows += 1
+                _progress_commit(run, tally, watermark=window.end)
+    # windows loaded earlier whose body was quarantined, and intervals still missing
+    refill.refills_run(
+        run=run,
+        mdc=mdc,
+        dataset_code=dataset_code,
+        horizon=min(start, until),
+        until=until,
+        tally=tally,
+        load=lambda fetched: _answer_load(
+            run, tally, fetched, source=answer_source(f"{source_prefix} refill", fetched)
+        ),
+        fetcher_for=lambda client, jobs: api_fetcher(client, mdc, dataset_code, jobs),
+    )
+    _counts_save(run, tally)
 
 
 def _tabular_pull(
@@ -370,14 +407,18 @@ def _tabular_pull(
         mdc, dataset_code, after=watermark, device_ids=device_ids, chunk_rows=chunk_rows
     ):
         if chunk.rows:
-            tally.requests += 1
-            result = rows_load(
-                dataset_code=dataset_code,
-                mdc_id=mdc.pk,
-                raw_rows=chunk.rows,
-                source=f"{source_prefix} chunk {tally.requests}",
-            )
-            tally.add(result)
+            counted = replace(tally)
+            counted.requests += 1
+            with transaction.atomic():  # rows and the run's counts together (see _answer_load)
+                result = rows_load(
+                    dataset_code=dataset_code,
+                    mdc_id=mdc.pk,
+                    raw_rows=chunk.rows,
+                    source=f"{source_prefix} chunk {counted.requests}",
+                )
+                counted.add(result)
+                _counts_save(run, counted)
+            tally.__dict__.update(counted.__dict__)
         if chunk.complete_through is not None:
             tally.windows += 1
             run.window_end = chunk.complete_through

@@ -5,7 +5,11 @@ the row's key: no COUNT over partitioned tables of millions of rows, stable page
 run, and rows sharing a time are neither lost nor repeated.
 """
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
 from apps.core.pagination import KeysetPagination
 from apps.udil.datasets import DATASETS
@@ -18,6 +22,11 @@ from apps.warehouse.models import (
     MeterVisuals,
     MonthlyBillingReading,
     QuarantinedRow,
+)
+from apps.warehouse.services import (
+    QuarantineReprocessRefused,
+    quarantine_reprocess,
+    quarantined_row_resolve,
 )
 
 
@@ -101,11 +110,68 @@ class QuarantinedRowSerializer(serializers.ModelSerializer):
         model = QuarantinedRow
         fields = [
             "id", "at", "mdc_id", "dataset_code", "kind", "reason", "raw_payload", "raw_text",
-            "source", "resolved", "resolved_at", "resolution_note",
+            "source", "resolved", "resolved_at", "resolution_note", "count", "last_seen_at",
+            "window_start", "window_end", "device_ids",
         ]  # fmt: skip
 
 
+class QuarantineResolveSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class QuarantineReprocessSerializer(serializers.Serializer):
+    """What a re-process did; the entry is resolved when it loaded."""
+
+    resolved = serializers.BooleanField()
+    reason = serializers.CharField()
+    inserted = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    refused = serializers.IntegerField()
+
+
 class QuarantinedRowViewSet(viewsets.ReadOnlyModelViewSet):
+    """The quarantine. ``reprocess`` checks and loads an entry again once its cause is fixed;
+    ``resolve`` releases it (both need the change permission, both audited)."""
+
     queryset = QuarantinedRow.objects.all()
     serializer_class = QuarantinedRowSerializer
     filterset_class = filters.QuarantinedRowFilter
+
+    @property
+    def required_permission(self) -> str | None:
+        if self.action in ("reprocess", "resolve"):
+            return "warehouse.change_quarantinedrow"
+        return None
+
+    @extend_schema(request=None, responses=QuarantineReprocessSerializer)
+    @action(detail=True, methods=["post"])
+    def reprocess(self, request, pk=None):
+        entry = self.get_object()
+        try:
+            result = quarantine_reprocess(quarantined_row=entry, actor=request.user)
+        except QuarantineReprocessRefused as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
+        entry.refresh_from_db()
+        data = {
+            "resolved": entry.resolved,
+            "reason": entry.reason,
+            "inserted": result.inserted,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "refused": result.quarantined,
+        }
+        return Response(QuarantineReprocessSerializer(data).data)
+
+    @extend_schema(request=QuarantineResolveSerializer, responses=QuarantinedRowSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        entry = self.get_object()
+        form = QuarantineResolveSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if entry.resolved:
+            raise ValidationError({"detail": "this entry is already resolved"})
+        quarantined_row_resolve(
+            quarantined_row=entry, actor=request.user, note=form.validated_data["note"]
+        )
+        return Response(QuarantinedRowSerializer(entry).data)

@@ -13,8 +13,9 @@ For one batch of COPY-ready text rows (from ``DataSet.split_rows``):
    ``INSERT … SELECT … ON CONFLICT (key) DO NOTHING`` (casting to the target types): new keys
    are inserted; its row count is the number inserted;
 4. only when some staged rows were not inserted (their keys exist), one
-   ``UPDATE … FROM staging`` replaces stored rows with incoming copies that are at least as new
-   and differ (``IS DISTINCT FROM`` on the row); its row count is the number updated. The
+   ``UPDATE … FROM staging`` replaces stored rows *of the same MDC* (a merge never changes a
+   row's owning MDC) with incoming copies that are at least as new and differ
+   (``IS DISTINCT FROM`` on the row); its row count is the number updated. The
    UPDATE is bounded to the batch's months so PostgreSQL prunes partitions.
 
 Rows are sequences of text in ``table.data_columns`` order; NULL is ``""`` (what
@@ -105,8 +106,9 @@ def insert_sql(table: WarehouseTable) -> str:
 
 @cache
 def update_sql(table: WarehouseTable) -> str:
-    """Replace stored rows with newer, different staged copies. Parameters: mdc_id, then (for
-    partitioned tables) the time range of the batch, so only its partitions are visited."""
+    """Replace stored rows of the same MDC with newer, different staged copies. Parameters:
+    mdc_id, then (for partitioned tables) the time range of the batch, so only its partitions
+    are visited."""
     assignments = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in table.value_columns)
     match = " AND ".join(f"t.{quote(k)} = s.{quote(k)}" for k in table.key)
     stored = ", ".join(f"t.{quote(c)}" for c in table.value_columns)
@@ -116,9 +118,11 @@ def update_sql(table: WarehouseTable) -> str:
     if table.partitioned:
         time = quote(table.time_column)
         time_range = f" AND t.{time} >= %s AND t.{time} < %s"
+    # A merge never changes a row's owning MDC: only rows the same MDC delivered are replaced
+    # (another head end's copy of the key is left as it is, whatever it claims).
     return (
-        f"UPDATE {quote(table.name)} t SET {assignments}, mdc_id = %s, ingested_at = now() "
-        f"FROM ({_staged_select(table)}) s WHERE {match}{time_range} "
+        f"UPDATE {quote(table.name)} t SET {assignments}, ingested_at = now() "
+        f"FROM ({_staged_select(table)}) s WHERE {match} AND t.mdc_id = %s{time_range} "
         f"AND ({stored_freshness} IS NULL OR {incoming_freshness} >= {stored_freshness}) "
         f"AND ({stored}) IS DISTINCT FROM ({incoming})"
     )

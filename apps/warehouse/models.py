@@ -1095,6 +1095,16 @@ class QuarantinedRow(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     resolution_note = models.CharField(max_length=500, blank=True)
+    # The same bad row (or body) delivered again is one entry seen ``count`` times, not a new
+    # entry per window: ``fingerprint`` identifies MDC, data set, kind, reason and content.
+    fingerprint = models.CharField(max_length=64, blank=True, db_index=True)
+    count = models.PositiveIntegerField(default=1, help_text="Times it was delivered.")
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    # What a quarantined body answered (the request), so it can be re-processed with the same
+    # checks: the requested span (inclusive) and devices.
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    device_ids = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -7,18 +7,24 @@ do to the quarantine is. Every function is keyword-only and runs in ``transactio
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.udil.codec import decode_response, parse_status, response_rows
 from apps.udil.datasets import DATASETS, DataSet
+from apps.udil.errors import UdilError, UdilStatusError
 from apps.warehouse import partitions
 from apps.warehouse.choices import QuarantineKind
+from apps.warehouse.guard import RowGuard, owned_device_ids
 from apps.warehouse.loader import TextRow, merge_text_rows
 from apps.warehouse.models import QuarantinedRow
 from apps.warehouse.schema import PARTITIONED_TABLES, WarehouseTable, table_for
@@ -161,6 +167,23 @@ def _jsonable(raw: Any) -> Any:
     return json.loads(json.dumps(raw, default=str))
 
 
+def _fingerprint(*, mdc_id: int | None, dataset_code: str, kind: str, reason: str, content: str):
+    text = json.dumps([mdc_id, dataset_code, kind, reason, content], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", errors="replace")).hexdigest()
+
+
+def _seen_again(entries: dict[int, int], *, source: str) -> None:
+    """Add ``{entry id: times}`` to open entries' counts (one UPDATE)."""
+    if not entries:
+        return
+    QuarantinedRow.objects.filter(pk__in=list(entries)).update(
+        count=F("count")
+        + Case(*(When(pk=pk, then=Value(n)) for pk, n in entries.items()), default=Value(0)),
+        last_seen_at=timezone.now(),
+        source=source[:200],
+    )
+
+
 def rows_quarantine(
     *,
     mdc_id: int | None,
@@ -168,40 +191,101 @@ def rows_quarantine(
     rejects: Iterable[tuple[Any, str]],
     source: str,
 ) -> int:
-    """Keep refused rows (``(raw_row, reason)`` pairs from ``split_rows``); returns how many."""
-    entries = [
-        QuarantinedRow(
-            mdc_id=mdc_id,
-            dataset_code=dataset_code,
-            kind=QuarantineKind.ROW,
-            reason=reason,
-            raw_payload=_jsonable(raw),
-            source=source[:200],
+    """Keep refused rows (``(raw_row, reason)`` pairs from ``split_rows``); returns how many.
+
+    A row already in the quarantine (open, same MDC, data set, reason and content) is not kept
+    twice: its entry's count goes up and ``last_seen_at`` moves, so a bad row re-read by every
+    pull stays one entry."""
+    fresh: dict[str, list] = {}  # fingerprint -> [raw, reason, times]
+    total = 0
+    for raw, reason in rejects:
+        total += 1
+        payload = _jsonable(raw)
+        content = json.dumps(payload, sort_keys=True, default=str)
+        key = _fingerprint(
+            mdc_id=mdc_id, dataset_code=dataset_code, kind="row", reason=reason, content=content
         )
-        for raw, reason in rejects
-    ]
-    if entries:
-        with transaction.atomic():
-            QuarantinedRow.objects.bulk_create(entries, batch_size=QUARANTINE_BATCH_SIZE)
-    return len(entries)
+        if key in fresh:
+            fresh[key][2] += 1
+        else:
+            fresh[key] = [payload, reason, 1]
+    if not fresh:
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        known = dict(
+            QuarantinedRow.objects.filter(fingerprint__in=list(fresh), resolved=False)
+            .order_by("id")
+            .values_list("fingerprint", "id")
+        )
+        _seen_again({known[key]: fresh[key][2] for key in known}, source=source)
+        QuarantinedRow.objects.bulk_create(
+            [
+                QuarantinedRow(
+                    mdc_id=mdc_id,
+                    dataset_code=dataset_code,
+                    kind=QuarantineKind.ROW,
+                    reason=reason,
+                    raw_payload=payload,
+                    source=source[:200],
+                    fingerprint=key,
+                    count=times,
+                    last_seen_at=now,
+                )
+                for key, (payload, reason, times) in fresh.items()
+                if key not in known
+            ],
+            batch_size=QUARANTINE_BATCH_SIZE,
+        )
+    return total
 
 
 def payload_quarantine(
-    *, mdc_id: int | None, dataset_code: str, body: bytes | str, reason: str, source: str
+    *,
+    mdc_id: int | None,
+    dataset_code: str,
+    body: bytes | str,
+    reason: str,
+    source: str,
+    window_start: datetime.datetime | None = None,
+    window_end: datetime.datetime | None = None,
+    device_ids: Sequence[str] = (),
 ) -> QuarantinedRow:
-    """Keep a whole response body that could not be used (invalid JSON/XML, wrong shape)."""
+    """Keep a whole response body that could not be used (invalid JSON/XML, wrong shape), with
+    the request it answered (span and devices) so it can be re-processed with the same checks.
+    The same body for the same request again is the same entry, counted."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     if len(text) > QUARANTINE_BODY_MAX_CHARS:
         reason = f"{reason} (body cut from {len(text)} characters)"
         text = text[:QUARANTINE_BODY_MAX_CHARS]
+    text = text.replace("\x00", "\ufffd")
+    request = json.dumps([str(window_start), str(window_end), list(device_ids)])
+    key = _fingerprint(
+        mdc_id=mdc_id, dataset_code=dataset_code, kind="body", reason=reason, content=request + text
+    )
     with transaction.atomic():
+        entry = (
+            QuarantinedRow.objects.select_for_update()
+            .filter(fingerprint=key, resolved=False)
+            .order_by("id")
+            .first()
+        )
+        if entry is not None:
+            _seen_again({entry.pk: 1}, source=source)
+            entry.refresh_from_db()
+            return entry
         return QuarantinedRow.objects.create(
             mdc_id=mdc_id,
             dataset_code=dataset_code,
             kind=QuarantineKind.BODY,
             reason=reason,
-            raw_text=text.replace("\x00", "\ufffd"),
+            raw_text=text,
             source=source[:200],
+            fingerprint=key,
+            last_seen_at=timezone.now(),
+            window_start=window_start,
+            window_end=window_end,
+            device_ids=list(device_ids),
         )
 
 
@@ -228,38 +312,103 @@ def quarantined_row_resolve(
     return quarantined_row
 
 
-def quarantined_row_reload(*, quarantined_row: QuarantinedRow, actor) -> LoadResult:
-    """Try a quarantined row again (after a protocol fix, say). When it loads, the entry is
-    resolved; when it is refused again, the entry stays open with the new reason (audited)."""
-    if quarantined_row.kind != QuarantineKind.ROW or quarantined_row.mdc_id is None:
-        raise ValueError("only a quarantined row with an MDC can be loaded again")
-    dataset, table = _dataset(quarantined_row.dataset_code)
+class QuarantineReprocessRefused(ValueError):
+    """The entry cannot be re-processed (already resolved, or no MDC to load it for)."""
+
+
+def _body_rows(entry: QuarantinedRow) -> list[dict[str, Any]]:
+    """The rows of a quarantined body, decoded as the pull would (raises UdilError)."""
+    payload = decode_response(entry.raw_text.encode("utf-8"), None, stringify=False)
+    if parse_status(payload) != 1:
+        message = payload.get("message")
+        raise UdilStatusError(200, message if isinstance(message, str) else "", payload)
+    return response_rows(payload)
+
+
+def quarantine_reprocess(*, quarantined_row: QuarantinedRow, actor) -> LoadResult:
+    """Try a quarantined row or body again once its cause is fixed (a codec or registry fix).
+
+    The rows go through the same checks as at ingestion (valid, of a meter registered at the
+    MDC, and for a body inside the requested span with the tolerance), then are merged. When
+    the entry loads it is resolved; rows still refused are quarantined (counted, not doubled);
+    a body that still cannot be read stays open with the new reason. Audited either way."""
+    entry = quarantined_row
+    if entry.resolved:
+        raise QuarantineReprocessRefused("this entry is already resolved")
+    if entry.mdc_id is None:
+        raise QuarantineReprocessRefused("only an entry with an MDC can be loaded again")
+    dataset, table = _dataset(entry.dataset_code)
     with transaction.atomic():
-        good, rejects = dataset.split_rows([quarantined_row.raw_payload])
-        if good:
-            months = _months_touched(table, good)
-            partitions.partitions_for_load(table, months)
-            inserted, updated = merge_text_rows(
-                table, mdc_id=quarantined_row.mdc_id, rows=good, time_range=_time_range(months)
-            )
-            result = LoadResult(
-                received=1, inserted=inserted, updated=updated, unchanged=1 - inserted - updated
-            )
-            quarantined_row_resolve(
-                quarantined_row=quarantined_row, actor=actor, note="loaded again"
-            )
-        else:
-            quarantined_row.reason = rejects[0][1]
-            quarantined_row.save(update_fields=["reason"])
-            result = LoadResult(received=1, quarantined=1)
+        try:
+            is_row = entry.kind == QuarantineKind.ROW
+            raw_rows = [entry.raw_payload] if is_row else _body_rows(entry)
+        except UdilError as exc:
+            entry.reason = f"still unreadable: {exc}"[:4000]
+            entry.save(update_fields=["reason"])
             audit_record(
                 actor=actor,
-                action="warehouse.quarantine_reload",
-                target=quarantined_row,
-                summary=f"Quarantined row #{quarantined_row.pk} refused again",
-                detail={"reason": rejects[0][1]},
+                action="warehouse.quarantine_reprocess",
+                target=entry,
+                summary=f"Quarantined {entry.kind} #{entry.pk} still cannot be read",
+                detail={"reason": entry.reason},
             )
+            return LoadResult(received=1, quarantined=1)
+        good, rejects = dataset.copy_rows(raw_rows)
+        guard = _guard_of(entry, dataset, good)
+        good, refused = guard.split(good)
+        rejects = [*rejects, *refused]
+        if entry.kind == QuarantineKind.ROW and rejects:
+            entry.reason = rejects[0][1]
+            entry.save(update_fields=["reason"])
+            audit_record(
+                actor=actor,
+                action="warehouse.quarantine_reprocess",
+                target=entry,
+                summary=f"Quarantined row #{entry.pk} refused again",
+                detail={"reason": entry.reason},
+            )
+            return LoadResult(received=1, quarantined=1)
+        result = _load(
+            table=table,
+            mdc_id=entry.mdc_id,
+            good=good,
+            rejects=rejects,
+            source=f"re-processed quarantine #{entry.pk}",
+        )
+        note = (
+            f"re-processed: {result.inserted} inserted, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.quarantined} refused"
+        )
+        quarantined_row_resolve(quarantined_row=entry, actor=actor, note=note)
+        audit_record(
+            actor=actor,
+            action="warehouse.quarantine_reprocess",
+            target=entry,
+            summary=f"Quarantined {entry.kind} #{entry.pk} re-processed",
+            detail={
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "refused": result.quarantined,
+            },
+        )
     return result
+
+
+def _guard_of(entry: QuarantinedRow, dataset: DataSet, good) -> RowGuard:
+    devices = {row[dataset.field_names.index("global_device_id")] for row in good}
+    owned = owned_device_ids(mdc_id=entry.mdc_id, device_ids=devices)
+    if entry.window_start is None or entry.window_end is None:
+        return RowGuard(entry.dataset_code, owned)
+    tolerance = datetime.timedelta(minutes=settings.INGESTION_WINDOW_TOLERANCE_MINUTES)
+    return RowGuard(
+        entry.dataset_code, owned, entry.window_start - tolerance, entry.window_end + tolerance
+    )
+
+
+def quarantined_row_reload(*, quarantined_row: QuarantinedRow, actor) -> LoadResult:
+    """:func:`quarantine_reprocess` (its former name)."""
+    return quarantine_reprocess(quarantined_row=quarantined_row, actor=actor)
 
 
 def partitions_ensure(*, start: datetime.date, months_ahead: int) -> list[str]:

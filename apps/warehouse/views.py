@@ -25,7 +25,7 @@ from apps.warehouse.models import (
     MonthlyBillingReading,
     QuarantinedRow,
 )
-from apps.warehouse.services import quarantined_row_reload, quarantined_row_resolve
+from apps.warehouse.services import quarantine_reprocess, quarantined_row_resolve
 
 
 class DataSetListView(FilteredTableView):
@@ -148,12 +148,16 @@ class QuarantineReloadView(PermissionRequiredMixin, View):
     def post(self, request, pk: int):
         entry = get_object_or_404(QuarantinedRow, pk=pk)
         try:
-            result = quarantined_row_reload(quarantined_row=entry, actor=request.user)
+            result = quarantine_reprocess(quarantined_row=entry, actor=request.user)
         except ValueError as exc:
             messages.error(request, str(exc))
             return redirect(entry)
-        if result.quarantined:
+        if not entry.resolved:
             messages.error(request, f"Refused again: {entry.reason}")
         else:
-            messages.success(request, "Loaded into the warehouse and marked as resolved.")
+            messages.success(
+                request,
+                f"Re-processed: {result.inserted} inserted, {result.updated} updated, "
+                f"{result.unchanged} unchanged, {result.quarantined} refused; marked resolved.",
+            )
         return redirect(entry)

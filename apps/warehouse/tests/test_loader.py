@@ -55,10 +55,21 @@ def test_newer_copy_updates_and_older_copy_does_not(load_profile_row):
 
 def test_equal_freshness_with_different_values_takes_the_later_delivery(load_profile_row):
     load("load_profile", [load_profile_row()])
-    result = load("load_profile", [load_profile_row(active_energy_tl="1300")], mdc_id=8)
+    result = load("load_profile", [load_profile_row(active_energy_tl="1300")])
     assert result.updated == 1
     stored = LoadProfileReading.objects.get()
-    assert (stored.active_energy_tl, stored.mdc_id) == (Decimal("1300.000"), 8)
+    assert (stored.active_energy_tl, stored.mdc_id) == (Decimal("1300.000"), 7)
+
+
+def test_a_merge_never_changes_the_owning_mdc_of_a_row(load_profile_row):
+    genuine = load_profile_row(active_energy_tl="20.474")
+    load("load_profile", [genuine])
+    # another head end delivers the same key, newer and different: the stored row stays
+    hostile = load_profile_row(db_datetime="2026-11-03 12:00:00", active_energy_tl="99999")
+    assert load("load_profile", [hostile], mdc_id=8) == LoadResult(received=1, unchanged=1)
+    stored = LoadProfileReading.objects.get()
+    assert (stored.active_energy_tl, stored.mdc_id) == (Decimal("20.474"), 7)
+    assert load("load_profile", [genuine]) == LoadResult(received=1, unchanged=1)
 
 
 def test_a_copy_without_db_datetime_never_replaces_one_with_it(load_profile_row):

@@ -138,9 +138,13 @@ def test_quarantine_list_detail_and_resolve(client_as, load_profile_row):
 
 
 def test_quarantined_row_loads_again_once_fixed(client_as, load_profile_row):
+    from apps.registry.tests.factories import MdcFactory, MeterFactory
+
+    mdc = MdcFactory()
+    MeterFactory(mdc=mdc, global_device_id="m98562412", transformer=None, consumer=None)
     rows_load(
         dataset_code="load_profile",
-        mdc_id=4,
+        mdc_id=mdc.pk,
         raw_rows=[load_profile_row(active_energy_tl="oops")],
         source="t",
     )
