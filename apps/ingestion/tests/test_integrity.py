@@ -5,10 +5,18 @@ bodies retried until they load or are released, and counters that add up."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
 from decimal import Decimal
 
+import pytest
+from django.conf import settings as django_settings
+
 from apps.ingestion.choices import RefillReason, RefillState, RunOutcome
-from apps.ingestion.models import IngestionRun, RefillWindow
+from apps.ingestion.models import IngestionRun, RefillWindow, Watermark
 from apps.ingestion.services import pull_run, watermark_set
 from apps.ingestion.tests.conftest import (
     NOW,
@@ -20,6 +28,7 @@ from apps.ingestion.tests.conftest import (
     stored_rows,
 )
 from apps.ingestion.tests.hostile import HostileMdc, read_answer
+from apps.ingestion.tests.test_kill import CHILD, ROOT, _test_database_url
 from apps.ingestion.tests.test_pull_api import assert_same_rows
 from apps.registry.tests.factories import MdcFactory, MeterFactory
 from apps.simulator import wire
@@ -201,6 +210,40 @@ def test_a_window_whose_body_was_quarantined_is_retried_until_it_loads_or_is_rel
             <= window[1]
         )
     ]
+    assert_same_rows("load_profile", stored_rows(mdc.pk, "load_profile"), expected)
+    runs = IngestionRun.objects.filter(mdc=mdc)
+    assert sum(run.rows_inserted for run in runs) == len(expected)
+
+
+@pytest.mark.slow
+def test_run_counters_add_up_to_the_rows_stored_after_a_kill_mid_window(live_server, frozen):
+    sim, sim_meters = sim_mdc("killcount", latency_ms=200)
+    mdc = registered_mdc(live_server, sim, sim_meters)  # 3 requests per window
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": django_settings.REDIS_URL,
+    }
+    args = [str(mdc.pk), sim.history_start.isoformat(), UNTIL.isoformat()]
+    child = subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not Watermark.objects.filter(mdc=mdc).exists():
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        at_window = len(stored_rows(mdc.pk, "load_profile"))
+        # killed after a request of the next window is stored, before that window is done
+        while len(stored_rows(mdc.pk, "load_profile")) == at_window:
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    killed = IngestionRun.objects.get(mdc=mdc)
+    assert killed.rows_inserted == len(stored_rows(mdc.pk, "load_profile")) > at_window
+    rerun = pull_run(mdc_id=mdc.pk, dataset_code="load_profile", until=UNTIL)
+    assert rerun.outcome == RunOutcome.SUCCEEDED
+    expected = expected_rows(sim, "load_profile", [m.global_device_id for m in sim_meters])
     assert_same_rows("load_profile", stored_rows(mdc.pk, "load_profile"), expected)
     runs = IngestionRun.objects.filter(mdc=mdc)
     assert sum(run.rows_inserted for run in runs) == len(expected)
