@@ -12,7 +12,7 @@ from apps.dashboard.charts import figure_html
 from apps.dashboard.panels import Panel
 from apps.registry.models import Mdc
 from apps.warehouse import consumption, selectors
-from apps.warehouse.choices import ConsumptionStatus, DataSetCode
+from apps.warehouse.choices import DataSetCode
 from apps.warehouse.partitions import today_pkt
 
 ENERGY_DAYS = 30
@@ -46,9 +46,7 @@ def _energy_panel() -> Panel:
     today = today_pkt()
     first = today - datetime.timedelta(days=ENERGY_DAYS - 1)
     per_day = consumption.consumption_per_day(day_start=first, day_end=today)
-    faults = consumption.consumption_issues_per_day(day_start=first, day_end=today).get(
-        ConsumptionStatus.FAULT, 0
-    )
+    faults = sum(daily.faults for daily in per_day)
     codes = dict(Mdc.objects.filter(pk__in={d.mdc_id for d in per_day}).values_list("pk", "code"))
     totals: dict[str, Decimal] = {}
     series: dict[str, dict[datetime.date, Decimal]] = {}
