@@ -42,7 +42,7 @@ def _start_servers(data_dir: Path) -> None:
         os.environ["REDIS_URL"] = embedded.redis_url(data_dir)
 
 
-def _prepare(*, demo: bool) -> None:
+def _prepare(*, demo: bool, demo_meters: int = 40, demo_days: int = 14) -> None:
     import django
     from django.core.management import call_command, get_commands
 
@@ -64,7 +64,7 @@ def _prepare(*, demo: bool) -> None:
         print(f"Administrator '{username}' exists; log in with its password.", flush=True)
     if demo and "demo_load" in get_commands():
         print("Loading demo data from the simulator (first run only) ...", flush=True)
-        call_command("demo_load")
+        call_command("demo_load", meters=demo_meters, days=demo_days)
     # Health needs a recent probe of each MDC; beat's first periodic one is an interval away.
     # A connection of its own, closed at once: the embedded Redis stops only without clients.
     from apps.registry.tasks import mdcs_probe
@@ -242,7 +242,7 @@ def up(args: argparse.Namespace) -> int:
         _start_servers(data_dir)
         # The demo registers the embedded simulated MDCs at the portal's own address.
         os.environ.setdefault("MDM_SELF_URL", f"http://{args.host}:{args.port}")
-        _prepare(demo=not args.no_demo)
+        _prepare(demo=not args.no_demo, demo_meters=args.demo_meters, demo_days=args.demo_days)
         _close_connections()
         children = _commands(args, data_dir)
         for child in children:
@@ -269,8 +269,8 @@ def up(args: argparse.Namespace) -> int:
 
 
 def _close_connections() -> None:
-    """The launcher's own database and cache connections: the embedded Redis stops only when
-    its last client is gone."""
+    """The launcher's own database, cache and broker connections (the demo queues its first
+    pulls through Celery's pools): the embedded Redis stops only when its last client is gone."""
     from django.conf import settings
 
     if not settings.configured:
@@ -278,8 +278,12 @@ def _close_connections() -> None:
     from django.core.cache import caches
     from django.db import connections
 
+    from mdm import celery_app
+
     connections.close_all()
     caches.close_all()
+    celery_app.amqp.producer_pool.force_close_all()
+    celery_app.pool.force_close_all()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -289,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     up_parser.add_argument("--host", default=os.environ.get("MDM_HOST", "127.0.0.1"))
     up_parser.add_argument("--port", type=int, default=int(os.environ.get("MDM_PORT", "8000")))
     up_parser.add_argument("--no-demo", action="store_true", help="skip loading demo data")
+    up_parser.add_argument("--demo-meters", type=int, default=40, help="meters per demo MDC")
+    up_parser.add_argument("--demo-days", type=int, default=14, help="days of demo history")
     up_parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     up_parser.add_argument("--web-workers", type=int, default=2)
     up_parser.add_argument(

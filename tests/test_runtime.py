@@ -51,13 +51,17 @@ class MdmUp:
     """A real ``mdm up`` in a subprocess with its own data directory and port; its output is
     read by a thread so the test can wait for lines while it runs."""
 
-    def __init__(self, tmp_path: Path, *args: str, **env: str):
+    def __init__(self, tmp_path: Path, *args: str, demo: bool = False, **env: str):
         self.port = _free_port()
         self.data_dir = tmp_path / "var"
         environ = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
         environ.update(MDM_DATA_DIR=str(self.data_dir), **env)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "mdm.cli", "up", "--no-demo", "--port", str(self.port), *args],
+            [
+                *(sys.executable, "-m", "mdm.cli", "up", "--port", str(self.port)),
+                *(("--demo-meters", "2", "--demo-days", "1") if demo else ("--no-demo",)),
+                *args,
+            ],
             cwd=BASE_DIR,
             env=environ,
             stdout=subprocess.PIPE,
@@ -135,6 +139,11 @@ class MdmUp:
         ).stdout.strip()
         return alive + ([leftovers] if leftovers else [])
 
+    def assert_no_orphans(self) -> None:
+        orphans = self.orphans()
+        self.kill()  # a failing check must not leave them running either
+        assert orphans == [], "orphan processes"
+
     def kill(self) -> None:
         """Clean-up for a failed test: the launcher's group and everything it started."""
         with contextlib.suppress(ProcessLookupError):
@@ -185,12 +194,14 @@ def test_mdm_up_serves_login_and_stops_cleanly(tmp_path):
     assert "with MDM_ADMIN_PASSWORD" in up.output
     # The gunicorn control socket is off (no fixed file shared by every instance).
     assert "--no-control-socket" in up.output
-    assert up.orphans() == [], "orphan processes"
+    up.assert_no_orphans()
 
 
 @pytest.mark.slow
 def test_mdm_up_restarts_killed_worker_and_beat_and_gives_up_after_the_limit(tmp_path):
-    up = MdmUp(tmp_path, "--max-restarts", "1")
+    # A small demo: its first pulls go through the launcher's pooled broker connections,
+    # which must not keep the embedded Redis alive at exit.
+    up = MdmUp(tmp_path, "--max-restarts", "1", demo=True)
     try:
         up.wait_until_serving()
         # Generated password: printed, once, so the operator can log in.
@@ -229,4 +240,4 @@ def test_mdm_up_restarts_killed_worker_and_beat_and_gives_up_after_the_limit(tmp
         up.kill()
     assert "Stopped." in up.output
     assert not _alive(worker) and not _alive(beat) and not _alive(new_beat)
-    assert up.orphans() == [], "orphan processes"
+    up.assert_no_orphans()
