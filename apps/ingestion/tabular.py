@@ -55,8 +55,9 @@ def view_of(mdc: Mdc, dataset_code: str) -> str:
     return view
 
 
-def view_columns(conn: sa.Connection, view: str) -> list[str]:
-    """The view's column names as the engine reports them (no rows read)."""
+def view_columns(conn: sa.Connection, view: str) -> list[tuple[str, Any]]:
+    """The view's columns as the engine reports them, ``(name, driver type code)`` (no rows
+    read)."""
     try:
         result = conn.execute(engines.probe_statement(view))
     except sa.exc.OperationalError as exc:
@@ -71,9 +72,9 @@ def view_columns(conn: sa.Connection, view: str) -> list[str]:
         raise TabularConfigError(
             f"View {view} cannot be read: {engines.describe_error(exc)}"
         ) from exc
-    names = list(result.keys())
+    columns = [(d[0], d[1]) for d in result.cursor.description or ()]
     result.close()
-    return names
+    return columns
 
 
 def tabular_chunks(
@@ -114,7 +115,9 @@ def _read(
     kinds = {
         name: field.kind for field in dataset.fields for name in (field.name, *field.aliases)
     }
-    found = view_columns(conn, view)
+    described = view_columns(conn, view)
+    found = [name for name, _ in described]
+    timed = {name for name, code in described if code in dialect.time_type_codes}
     matched = engines.match_columns(found, kinds)  # spec name -> column as the engine has it
     if "global_device_id" not in matched:
         raise TabularConfigError(f"View {view} has no global_device_id.")
@@ -133,6 +136,7 @@ def _read(
         watermark_column=watermark,
         after=after,
         id_column=id_column if watermark is not None else None,
+        time_columns=frozenset(timed),
     )
     # too many devices for one statement: the view's rows after the watermark are streamed
     # and the other devices' rows dropped here
@@ -147,15 +151,18 @@ def _read(
     group: Any = None
     try:
         for fetched in result.partitions(chunk_rows):
+            kept = fetched if wanted is None else [r for r in fetched if r[device_at] in wanted]
             # strict=False: a record ends with the raw watermark, past the named columns
-            rows = [
-                {
-                    name: conv(value)
-                    for name, conv, value in zip(names, converters, record, strict=False)
-                }
-                for record in fetched
-                if wanted is None or record[device_at] in wanted
-            ]
+            if dialect.server_text:  # already wire text: the conversion is the identity
+                rows = [dict(zip(names, record, strict=False)) for record in kept]
+            else:
+                rows = [
+                    {
+                        name: conv(value)
+                        for name, conv, value in zip(names, converters, record, strict=False)
+                    }
+                    for record in kept
+                ]
             if watermark is not None:
                 for record in fetched:
                     value = record[width]

@@ -38,6 +38,7 @@ from sqlalchemy.sql.elements import quoted_name
 from .timefmt import PKT, format_datetime, parse_datetime
 
 WATERMARK_COLUMN = "db_datetime"
+WIRE_PATTERN = "YYYY-MM-DD HH24:MI:SS"  # PostgreSQL's to_char spelling of the wire format
 ID_COLUMN = "id"  # UDIL 3.3 adds an auto-increment id to MDC tables: a tie-breaker in order
 
 
@@ -74,6 +75,13 @@ class Dialect:
     #: unquoted identifiers are folded to this case by the engine ("upper": Oracle); columns
     #: are matched to the spec's names whatever their case, and selected quoted as found
     folds_to: str = "lower"
+    #: the server prints the values as wire text itself (PostgreSQL: ``to_char`` in the
+    #: session's Pakistan time for its date/time types, ``::text`` for the rest), which the
+    #: driver hands over unparsed; :func:`protocol_text` then passes text through. Three
+    #: times the rows/s of parsing into Python objects and printing them again
+    server_text: bool = False
+    #: the driver's type codes of date/time columns (for ``server_text``)
+    time_type_codes: frozenset = frozenset()
 
 
 DIALECTS: dict[str, Dialect] = {
@@ -93,6 +101,8 @@ DIALECTS: dict[str, Dialect] = {
             max_in_list=None,
             watermark_param="aware",
             datetime_types=("timestamptz", "timestamp"),
+            server_text=True,
+            time_type_codes=frozenset({1082, 1114, 1184}),  # date, timestamp, timestamptz
         ),
         Dialect(
             name="mysql",
@@ -434,15 +444,25 @@ def rows_statement(
     watermark_column: str | None,
     after: dt.datetime | None,
     id_column: str | None = None,
+    time_columns: frozenset[str] = frozenset(),
 ) -> tuple[sa.Select, dict[str, Any]]:
-    """The pull's one statement: ``columns`` (then the watermark) of the devices' rows after
-    the watermark, oldest first. ``device_ids`` None: no device filter in SQL (the caller
-    filters the rows; see ``Dialect.max_in_list``)."""
+    """The pull's one statement: ``columns`` (then the watermark, as the engine has it) of
+    the devices' rows after the watermark, oldest first. ``device_ids`` None: no device
+    filter in SQL (the caller filters the rows; see ``Dialect.max_in_list``).
+    ``time_columns``: which of ``columns`` are of date/time types (``Dialect.server_text``)."""
     names = list(columns)
     if watermark_column is not None:
         names.append(watermark_column)
     table = view_table(view, dict.fromkeys([*names, device_column, *filter(None, [id_column])]))
-    stmt = sa.select(*(table.c[name] for name in names))
+    selected: list[Any] = [table.c[name] for name in names]
+    if dialect.server_text:
+        selected[: len(columns)] = [
+            sa.func.to_char(table.c[name], WIRE_PATTERN)
+            if name in time_columns
+            else sa.cast(table.c[name], sa.Text)
+            for name in columns
+        ]
+    stmt = sa.select(*selected)
     params: dict[str, Any] = {}
     device = table.c[device_column]
     if device_ids is not None:

@@ -100,8 +100,19 @@ def test_mysql_and_postgresql_statements():
     sql, _ = _pull_sql("mysql", "mdc.LP_VIEW", ["global_device_id", "interval"])
     assert "`interval`" in sql and "FROM mdc.`LP_VIEW`" in sql
     assert "IN (%(ids_1)s, %(ids_2)s)" in sql
-    sql, params = _pull_sql("postgresql", "sim_a.load_profile_data", ["global_device_id"])
-    assert '"global_device_id" = ANY (%(ids)s::TEXT[])' in sql
+    sql, params = _pull_sql(
+        "postgresql",
+        "sim_a.load_profile_data",
+        ["global_device_id", "meter_datetime"],
+        time_columns=frozenset({"meter_datetime"}),
+    )
+    # PostgreSQL prints the wire text itself (session in Pakistan time); the raw watermark last
+    t = "sim_a.load_profile_data"
+    assert sql.startswith(f'SELECT CAST({t}."global_device_id" AS TEXT) AS "global_device_id", ')
+    assert f'to_char({t}."meter_datetime", %(to_char_' in sql
+    assert f', {t}."db_datetime" FROM {t} WHERE' in sql
+    assert engines.WIRE_PATTERN == "YYYY-MM-DD HH24:MI:SS"
+    assert f'{t}."global_device_id" = ANY (%(ids)s::TEXT[])' in sql
     assert params["after"] == AFTER and params["after"].utcoffset() == dt.timedelta(hours=5)
     sql, params = _pull_sql("sqlite", "load_profile_data", ["global_device_id"])
     assert params["after"] == "2025-07-01 09:00:00"  # SQLite keeps the spec's text
