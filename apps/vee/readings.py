@@ -35,29 +35,41 @@ class Scope:
         return len(self.meter_ids)
 
 
+# Two scans, each materialised and analysed, then one hash join: joining the derivation's
+# window query straight to the partitioned table made the planner probe every partition's index
+# once per reading (45 s instead of 1 s for 55,000 readings).
+_DERIVED_SQL = """
+CREATE TEMP TABLE vee_derived ON COMMIT DROP AS
+SELECT s.meter_id, s.registers, d.global_device_id AS gid, d.channel_id, d.meter_datetime AS at,
+       d."interval" AS interval_minutes, d.status, d.prev_at, d.active_kwh
+FROM ({derived}) d JOIN vee_scope s ON s.gid = d.global_device_id
+"""
+
+_READINGS_SQL = """
+CREATE TEMP TABLE vee_readings ON COMMIT DROP AS
+SELECT lp.global_device_id AS gid, lp.channel_id, lp.meter_datetime AS at, lp.msn,
+       lp.active_energy_tl AS reading, lp.active_energy_t1 AS t1, lp.active_energy_t2 AS t2,
+       lp.active_energy_t3 AS t3, lp.active_energy_t4 AS t4,
+       GREATEST(lp.voltage_phase_a, lp.voltage_phase_b, lp.voltage_phase_c) AS voltage
+FROM warehouse_load_profile lp
+WHERE lp.global_device_id = ANY(%(gids)s)
+  AND lp.meter_datetime > %(start)s AND lp.meter_datetime <= %(end)s
+"""
+
 _BASE_SQL = """
 CREATE TEMP TABLE vee_base ON COMMIT DROP AS
-SELECT s.meter_id, s.registers, d.channel_id, d.meter_datetime AS at,
-       d."interval" AS interval_minutes, d.status, d.prev_at, lp.msn,
-       lp.active_energy_tl AS reading,
-       lag(lp.active_energy_tl) OVER (PARTITION BY s.meter_id, d.channel_id
-                                      ORDER BY d.meter_datetime) AS prev_reading,
-       lp.active_energy_t1 AS t1, lp.active_energy_t2 AS t2, lp.active_energy_t3 AS t3,
-       lp.active_energy_t4 AS t4,
-       GREATEST(lp.voltage_phase_a, lp.voltage_phase_b, lp.voltage_phase_c) AS voltage,
-       d.prev_at IS NOT NULL AND (d."interval" IS NULL
-           OR d.meter_datetime - d.prev_at <= make_interval(mins => d."interval"))
-           AS consecutive,
+SELECT d.meter_id, d.registers, d.channel_id, d.at, d.interval_minutes, d.status, d.prev_at,
+       r.msn, r.reading,
+       lag(r.reading) OVER (PARTITION BY d.meter_id, d.channel_id ORDER BY d.at) AS prev_reading,
+       r.t1, r.t2, r.t3, r.t4, r.voltage,
+       d.prev_at IS NOT NULL AND (d.interval_minutes IS NULL
+           OR d.at - d.prev_at <= make_interval(mins => d.interval_minutes)) AS consecutive,
        d.status = 'meter_change' AS meter_changed,
        CASE WHEN d.status = ANY(%(one_interval)s) THEN d.active_kwh END AS consumption,
        CASE WHEN d.status = 'gap' THEN d.active_kwh END AS gap_kwh,
-       ((d.meter_datetime - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date AS day
-FROM ({derived}) d
-JOIN vee_scope s ON s.gid = d.global_device_id
-JOIN warehouse_load_profile lp
-  ON lp.global_device_id = d.global_device_id AND lp.channel_id = d.channel_id
- AND lp.meter_datetime = d.meter_datetime
- AND lp.meter_datetime > %(start)s AND lp.meter_datetime <= %(end)s
+       ((d.at - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date AS day
+FROM vee_derived d
+JOIN vee_readings r ON r.gid = d.gid AND r.channel_id = d.channel_id AND r.at = d.at
 """
 
 
@@ -75,18 +87,19 @@ def base_create(*, scope: Scope, start: dt.datetime, end: dt.datetime) -> int:
     """
     derived, params = consumption_sql(start, end, mdc_id=None, global_device_ids=scope.device_ids)
     with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS vee_scope")
-        cursor.execute("DROP TABLE IF EXISTS vee_base")
+        for table in ("vee_scope", "vee_derived", "vee_readings", "vee_base"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(
             "CREATE TEMP TABLE vee_scope ON COMMIT DROP AS SELECT * FROM unnest("
             "%s::int[], %s::text[], %s::bool[]) AS s(meter_id, gid, registers)",
             [scope.meter_ids, scope.device_ids, scope.registers],
         )
         cursor.execute("ALTER TABLE vee_scope ADD PRIMARY KEY (meter_id)")
-        cursor.execute(
-            _BASE_SQL.format(derived=derived),
-            {**params, "one_interval": list(ONE_INTERVAL)},
-        )
+        cursor.execute(_DERIVED_SQL.format(derived=derived), params)
+        cursor.execute(_READINGS_SQL, {"gids": scope.device_ids, "start": start, "end": end})
+        cursor.execute("ANALYZE vee_derived")
+        cursor.execute("ANALYZE vee_readings")
+        cursor.execute(_BASE_SQL, {"one_interval": list(ONE_INTERVAL)})
         count = cursor.rowcount
         cursor.execute("CREATE INDEX ON vee_base (meter_id, channel_id, at)")
         cursor.execute("ANALYZE vee_base")
