@@ -18,6 +18,7 @@ from apps.vee.selectors import exceptions_queue, rules_list
 from apps.vee.serializers import (
     ActionSerializer,
     RuleSerializer,
+    RuleUpdateSerializer,
     ValidateSerializer,
     ValidationExceptionSerializer,
     ValidationRunSerializer,
@@ -30,6 +31,7 @@ from apps.vee.services.queue import (
     exceptions_estimate,
     exceptions_explain,
 )
+from apps.vee.services.rules import rule_update
 
 
 def _run_action(data: dict, *, actor, exceptions, single: ValidationException | None) -> dict:
@@ -112,9 +114,21 @@ class ValidationExceptionViewSet(
 
 
 class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Rules; PATCH (``vee.change_rule``: Administrators) changes parameters, severity or
+    enabled, checked against the rule type."""
+
     queryset = rules_list()
     serializer_class = RuleSerializer
     filterset_class = filters.RuleFilter
+    http_method_names = ["get", "patch", "head", "options"]
+
+    @extend_schema(request=RuleUpdateSerializer, responses=RuleSerializer)
+    def partial_update(self, request, pk=None):
+        rule = self.get_object()
+        serializer = RuleUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rule = rule_update(rule=rule, actor=request.user, **serializer.validated_data)
+        return Response(RuleSerializer(rule).data)
 
 
 class ValueVersionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from apps.vee.choices import ESTIMATION_METHODS, Explanation
+from apps.vee.choices import ESTIMATION_METHODS, Explanation, Severity
 from apps.vee.models import Rule, ValidationException, ValidationRun, ValueVersion
 
 
@@ -15,6 +15,12 @@ class RuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = Rule
         fields = ["id", "rule_set", "rule_type", "name", "parameters", "severity", "enabled"]
+
+
+class RuleUpdateSerializer(serializers.Serializer):
+    parameters = serializers.JSONField(required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    enabled = serializers.BooleanField(required=False)
 
 
 class ValidationExceptionSerializer(serializers.ModelSerializer):

@@ -223,3 +223,20 @@ def test_validation_runs_after_an_ingestion_run_finishes(meter, django_capture_o
     # running the task twice finds nothing new
     again = ValidationRun.objects.get(pk=validate_ingested.apply(args=[run.pk]).get())
     assert again.found == 0
+
+
+def test_rule_parameters_change_through_the_api_checked_and_audited(client_as, default_rules):
+    spike = default_rules.rules.get(rule_type=RuleType.SPIKE)
+    url = f"/api/vee/rules/{spike.pk}/"
+    assert client_as("Operator").patch(url, {}, content_type="application/json").status_code == 403
+    admin = client_as("Administrator")
+    unknown = admin.patch(url, {"parameters": {"factr": "4"}}, content_type="application/json")
+    assert unknown.status_code == 400 and "factr" in str(unknown.json())
+    not_number = admin.patch(url, {"parameters": {"factor": "x"}}, content_type="application/json")
+    assert not_number.status_code == 400
+    ok = admin.patch(
+        url, {"parameters": {"factor": "4"}, "severity": "high"}, content_type="application/json"
+    )
+    assert ok.status_code == 200
+    assert ok.json()["parameters"] == {"factor": "4"} and ok.json()["severity"] == "high"
+    assert AuditEntry.objects.filter(action="vee.rule_update", target_id=str(spike.pk)).exists()
