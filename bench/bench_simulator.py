@@ -78,6 +78,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--clients", type=int, default=2, help="client threads")
     parser.add_argument("--format", default="json", choices=("json", "xml"))
+    parser.add_argument(
+        "--lp-energy",
+        default="register",
+        choices=("register", "interval"),
+        help="load profile energy as cumulative registers (UDIL) or per-interval kWh",
+    )
     args = parser.parse_args()
 
     import django
@@ -109,9 +115,11 @@ def main() -> None:
         history_start=start,
         lp_interval=15,
         now=now,
+        lp_energy_mode=args.lp_energy,
     )
     print(
-        f"fleet: {args.fleet} meters x {args.days} days of 15-minute history "
+        f"fleet: {args.fleet} meters x {args.days} days of 15-minute history, energy as "
+        f"{args.lp_energy} "
         f"(created in {time.perf_counter() - began:.1f} s; nothing materialised)"
     )
     ids = [m.global_device_id for m in meters[: args.meters]]
