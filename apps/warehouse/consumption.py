@@ -21,13 +21,16 @@ Rules, for the reading at ``meter_datetime`` (a row covers the time since the re
   - ``meter_change``: the meter serial number changed (a replaced meter): the old meter's last
     and the new meter's first register are both unknown at the change, so no consumption.
   - ``fault``: the register fell for no reason above: no consumption (never a negative figure);
-    counted by :func:`consumption_issues`, shown on the dashboard and the meter page.
+    counted by :func:`consumption_issues`, shown on the dashboard and the meter page. The next
+    reading is differenced against the fallen one (a register reset by a fault counts on from
+    its new value; only the interval of the fall is lost).
   - ``first``: no earlier reading within ``settings.CONSUMPTION_LOOKBACK_DAYS`` before the
     window: nothing to difference against, no consumption.
 
-Readings without a total active register (``active_energy_tl`` null) are not readings of
-energy and are left out. Days are Pakistan days of the interval a reading closes: a reading
-stamped 00:00 belongs to the day before, as BILLING_DATA's 00:00 registers close that day.
+Reactive energy follows the same rules on its own register. Readings without a total active
+register (``active_energy_tl`` null) are not readings of energy and are left out. Days are
+Pakistan days of the interval a reading closes: a reading stamped 00:00 belongs to the day
+before, as BILLING_DATA's 00:00 registers close that day.
 """
 
 from __future__ import annotations
