@@ -259,3 +259,34 @@ def test_unreachable_and_unknown_databases_fail_with_a_clear_reason(tmp_path):
     run = pull_run(mdc_id=closed.pk, dataset_code="events")
     assert run.outcome == RunOutcome.FAILED and run.error_type == "TabularUnavailable"
     assert "s3cret" not in run.error and "127.0.0.1" in run.error
+
+
+def test_udil_33_table_with_id_and_is_synced_is_read_in_db_datetime_then_id_order(
+    settings, sqlite_url
+):
+    """UDIL 3.3 MDC tables carry an auto-increment ``id`` (and ``is_synced``): rows sharing a
+    db_datetime are read in id order (here the reverse of the storage order), and the two
+    columns are not loaded as data."""
+    sim, sim_meters = sim_mdc("sqlite_33", transport="tabular", meters=2)
+    sim_tabular_sync(mdc=sim, until=UNTIL, database_url=sqlite_url)
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE load_profile_data SET db_datetime = '2025-07-01 09:30:00'")
+        conn.execute(
+            "CREATE VIEW lp33 AS SELECT 1000000 - rowid AS id, *, 0 AS is_synced"
+            " FROM load_profile_data"
+        )
+        by_id = [r[0] for r in conn.execute("SELECT meter_datetime FROM lp33 ORDER BY id")]
+    mdc = vendor_mdc(sim, sim_meters, sqlite_url, views={"LOAD_PROFILE_DATA": "lp33"})
+    ids = [m.global_device_id for m in sim_meters]
+    read = [
+        row["meter_datetime"]
+        for chunk in tabular_chunks(mdc, "load_profile", after=None, device_ids=ids, chunk_rows=9)
+        for row in chunk.rows
+    ]
+    assert read == by_id
+    settings.INGESTION_TABULAR_CHUNK_ROWS = 9
+    run = pull_run(mdc_id=mdc.pk, dataset_code="load_profile")
+    assert run.outcome == RunOutcome.SUCCEEDED and run.rows_quarantined == 0, run.error
+    assert_same_rows(
+        "load_profile", stored_rows(mdc.pk, "load_profile"), vendor_rows(sqlite_url, "load_profile")
+    )
