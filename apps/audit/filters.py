@@ -1,11 +1,12 @@
 import django_filters
 
 from apps.audit.models import AuditEntry
+from apps.core.filters import time_from, time_until
 
 
 class AuditEntryFilter(django_filters.FilterSet):
-    at_after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="From")
-    at_before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="Until")
+    at_after = time_from("at")
+    at_before = time_until("at")
     action = django_filters.CharFilter(lookup_expr="istartswith")
     actor_name = django_filters.CharFilter(lookup_expr="iexact", label="User")
     search = django_filters.CharFilter(field_name="summary", lookup_expr="icontains")

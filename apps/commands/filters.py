@@ -3,6 +3,8 @@ from django.db.models import Q
 
 from apps.commands.choices import Command, Outcome, RequestState, StatusLevel
 from apps.commands.models import CommandDevice, CommandRequest
+from apps.core.filters import time_from, time_until
+from apps.registry.filters import MeterScopeFilterSet
 
 
 class CommandRequestFilter(django_filters.FilterSet):
@@ -10,12 +12,8 @@ class CommandRequestFilter(django_filters.FilterSet):
     command = django_filters.ChoiceFilter(choices=Command.choices)
     state = django_filters.ChoiceFilter(choices=RequestState.choices)
     requested_by_name = django_filters.CharFilter(lookup_expr="iexact", label="Requested by")
-    created_after = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", label="From"
-    )
-    created_before = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt", label="Until"
-    )
+    created_after = time_from("created_at")
+    created_before = time_until("created_at")
     approval_required = django_filters.BooleanFilter()
 
     class Meta:
@@ -32,7 +30,9 @@ class CommandRequestFilter(django_filters.FilterSet):
         return queryset.filter(pk__in=CommandRequest.objects.filter(q).values("pk"))
 
 
-class CommandDeviceFilter(django_filters.FilterSet):
+class CommandDeviceFilter(MeterScopeFilterSet):
+    scope_mdc_field = "transaction__mdc_id"
+
     search = django_filters.CharFilter(method="search_filter", label="Device id or msn")
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
     status_level = django_filters.ChoiceFilter(choices=StatusLevel.choices)

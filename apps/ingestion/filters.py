@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from apps.core.filters import time_from, time_until
 from apps.ingestion.choices import RunOutcome, RunTrigger
 from apps.ingestion.models import IngestionRun, Watermark
 from apps.registry.choices import Dataset
@@ -12,16 +13,15 @@ from apps.registry.models import Mdc
 
 class IngestionRunFilter(django_filters.FilterSet):
     mdc = django_filters.ModelChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
+    mdc_code = django_filters.CharFilter(
+        field_name="mdc__code", lookup_expr="iexact", label="MDC code"
+    )
     dataset = django_filters.ChoiceFilter(choices=Dataset.choices)
     outcome = django_filters.ChoiceFilter(choices=RunOutcome.choices)
     trigger = django_filters.ChoiceFilter(choices=RunTrigger.choices)
     date = django_filters.DateFilter(field_name="started_at", lookup_expr="date", label="Date")
-    started_after = django_filters.IsoDateTimeFilter(
-        field_name="started_at", lookup_expr="gte", label="Started from"
-    )
-    started_before = django_filters.IsoDateTimeFilter(
-        field_name="started_at", lookup_expr="lt", label="Started before"
-    )
+    started_after = time_from("started_at", label="Started from")
+    started_before = time_until("started_at", label="Started before")
     search = django_filters.CharFilter(field_name="error", lookup_expr="icontains", label="Error")
 
     class Meta:
@@ -31,6 +31,9 @@ class IngestionRunFilter(django_filters.FilterSet):
 
 class WatermarkFilter(django_filters.FilterSet):
     mdc = django_filters.ModelChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
+    mdc_code = django_filters.CharFilter(
+        field_name="mdc__code", lookup_expr="iexact", label="MDC code"
+    )
     dataset = django_filters.ChoiceFilter(choices=Dataset.choices)
 
     class Meta:

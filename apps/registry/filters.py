@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from apps.registry.choices import (
@@ -33,6 +34,56 @@ _CIRCLE = "transformer__feeder__subdivision__division__circle"
 _DIVISION = "transformer__feeder__subdivision__division"
 _SUBDIVISION = "transformer__feeder__subdivision"
 _FEEDER = "transformer__feeder"
+
+
+_NODE_PATHS = {
+    "disco": _DISCO,
+    "circle": _CIRCLE,
+    "division": _DIVISION,
+    "subdivision": _SUBDIVISION,
+    "feeder": _FEEDER,
+    "transformer": "transformer",
+}
+
+
+def _node_filter(model, label: str, *, select: bool) -> django_filters.ModelChoiceFilter:
+    # Levels with many nodes take the node's id in a text box: a select of thousands of
+    # transformers would weigh down every page.
+    widget = None if select else forms.TextInput(attrs={"placeholder": "id"})
+    return django_filters.ModelChoiceFilter(
+        queryset=model.objects.all(), method="filter_node", label=label, widget=widget
+    )
+
+
+class MeterScopeFilterSet(django_filters.FilterSet):
+    """The filters of every table whose rows name meters (warehouse data sets, command
+    devices): MDC by code, device id prefix and hierarchy node, with the same names and meaning
+    as on the meter list. Subclasses say where the table keeps the device id and the MDC."""
+
+    scope_device_field = "global_device_id"
+    scope_mdc_field = "mdc_id"
+
+    mdc_code = django_filters.CharFilter(method="filter_mdc_code", label="MDC code")
+    device_prefix = django_filters.CharFilter(
+        method="filter_device_prefix", label="Device id starts with"
+    )
+    disco = _node_filter(Disco, "DISCO", select=True)
+    circle = _node_filter(Circle, "Circle", select=True)
+    division = _node_filter(Division, "Division", select=True)
+    subdivision = _node_filter(Subdivision, "Subdivision id", select=False)
+    feeder = _node_filter(Feeder, "Feeder id", select=False)
+    transformer = _node_filter(Transformer, "Transformer id", select=False)
+
+    def filter_mdc_code(self, queryset, name, value):
+        mdcs = Mdc.objects.filter(code__iexact=value.strip()).values("pk")
+        return queryset.filter(**{f"{self.scope_mdc_field}__in": mdcs})
+
+    def filter_device_prefix(self, queryset, name, value):
+        return queryset.filter(**{f"{self.scope_device_field}__startswith": value.strip()})
+
+    def filter_node(self, queryset, name, value):
+        meters = Meter.objects.filter(**{_NODE_PATHS[name]: value}).values("global_device_id")
+        return queryset.filter(**{f"{self.scope_device_field}__in": meters})
 
 
 class MdcFilter(django_filters.FilterSet):
@@ -81,6 +132,12 @@ class MeterFilter(django_filters.FilterSet):
     consumer = django_filters.CharFilter(
         field_name="consumer__reference_no", lookup_expr="iexact", label="Consumer reference"
     )
+    mdc_code = django_filters.CharFilter(
+        field_name="mdc__code", lookup_expr="iexact", label="MDC code"
+    )
+    device_prefix = django_filters.CharFilter(
+        field_name="global_device_id", lookup_expr="startswith", label="Device id starts with"
+    )
 
     class Meta:
         model = Meter
@@ -100,6 +157,8 @@ class MeterFilter(django_filters.FilterSet):
             "feeder",
             "transformer",
             "consumer",
+            "mdc_code",
+            "device_prefix",
         ]
 
     def filter_search(self, queryset, name, value):

@@ -1,7 +1,13 @@
-"""One FilterSet per model, shared by the list pages and the API."""
+"""One FilterSet per model, shared by the list pages and the API.
+
+Data sets filter like the meter list (MDC by code, device id prefix, hierarchy node; see
+``MeterScopeFilterSet``) and by meter time in Pakistan time (``apps.core.filters``)."""
 
 import django_filters
 
+from apps.core.filters import time_from, time_until
+from apps.registry.filters import MeterScopeFilterSet
+from apps.registry.models import Mdc
 from apps.warehouse.choices import DataSetCode
 from apps.warehouse.models import (
     BillingReading,
@@ -16,15 +22,10 @@ from apps.warehouse.models import (
 DEVICE_AND_MDC = ["global_device_id", "mdc_id"]
 
 
-def _time_from(field_name: str) -> django_filters.IsoDateTimeFilter:
-    return django_filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="gte", label="From")
+_time_from, _time_until = time_from, time_until
 
 
-def _time_until(field_name: str) -> django_filters.IsoDateTimeFilter:
-    return django_filters.IsoDateTimeFilter(field_name=field_name, lookup_expr="lt", label="Until")
-
-
-class DeviceFilterSet(django_filters.FilterSet):
+class DeviceFilterSet(MeterScopeFilterSet):
     global_device_id = django_filters.CharFilter(label="Global device id")
     mdc_id = django_filters.NumberFilter(label="MDC id")
 
@@ -84,13 +85,19 @@ class MeterVisualsFilter(DeviceFilterSet):
 
 class QuarantinedRowFilter(django_filters.FilterSet):
     mdc_id = django_filters.NumberFilter(label="MDC id")
+    mdc_code = django_filters.CharFilter(method="filter_mdc_code", label="MDC code")
     dataset_code = django_filters.ChoiceFilter(choices=DataSetCode.choices, label="Data set")
     search = django_filters.CharFilter(field_name="reason", lookup_expr="icontains", label="Reason")
-    at_after = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="From")
-    at_before = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="Until")
+    at_after = time_from("at")
+    at_before = time_until("at")
     resolved = django_filters.BooleanFilter()
     source = django_filters.CharFilter(lookup_expr="istartswith")
 
     class Meta:
         model = QuarantinedRow
         fields = ["mdc_id", "dataset_code", "kind", "resolved", "source"]
+
+    def filter_mdc_code(self, queryset, name, value):
+        return queryset.filter(
+            mdc_id__in=Mdc.objects.filter(code__iexact=value.strip()).values("pk")
+        )
