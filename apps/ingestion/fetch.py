@@ -17,11 +17,13 @@ asked for again up to ``malformed_attempts`` times, then handed over as
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.conf import settings
@@ -51,9 +53,22 @@ class SplitRows:
 
 @dataclass
 class FetchedBody:
+    """``digest``: a fingerprint of a clean answer (every row accepted), so that an answer
+    identical to the one a window last loaded can skip the merge (see ``answer_digest``)."""
+
     window: Window
     device_ids: list[str]
     result: SplitRows | MalformedPayload
+    digest: str | None = None
+
+
+def answer_digest(body: bytes, good: list, dataset: DataSet) -> str:
+    """The body as received, and which devices' rows were accepted and how many: the same
+    answer to the same request, judged the same way (a meter registered since changes it)."""
+    devices = sorted(set(map(itemgetter(dataset.field_names.index("global_device_id")), good)))
+    digest = hashlib.blake2b(body, digest_size=20)
+    digest.update(f"\0{len(good)}\0{chr(9).join(devices)}".encode())
+    return digest.hexdigest()
 
 
 class ApiFetcher:
@@ -123,14 +138,19 @@ class ApiFetcher:
     # --- worker side -----------------------------------------------------------------------
 
     def _fetch(self, window: Window, device_ids: list[str]) -> FetchedBody:
-        result = self._read(window, device_ids)
-        if self.guard_for is not None and isinstance(result, SplitRows):
+        body, result = self._read(window, device_ids)
+        if isinstance(result, MalformedPayload):
+            return FetchedBody(window, device_ids, result)
+        if self.guard_for is not None:
             # rows of meters the MDC does not own, or outside the window, are refused here (in
             # the fetch thread, beside validation) and quarantined with the malformed ones
             kept, refused = self.guard_for(window, device_ids).split(result.good)
             if refused:
                 result = SplitRows(kept, [*result.rejects, *refused])
-        return FetchedBody(window, device_ids, result)
+        digest = None
+        if not result.rejects:
+            digest = answer_digest(body, result.good, DATASETS[self.dataset_code])
+        return FetchedBody(window, device_ids, result, digest)
 
     def _sleep(self, attempt: int) -> None:
         delay = self.backoff * (2 ** (attempt - 1))
@@ -138,9 +158,12 @@ class ApiFetcher:
         with self._lock:
             self.retries += 1
 
-    def _read(self, window: Window, device_ids: list[str]) -> SplitRows | MalformedPayload:
+    def _read(
+        self, window: Window, device_ids: list[str]
+    ) -> tuple[bytes, SplitRows | MalformedPayload]:
         """One request, retried: transport failures (and an unusable authorization answer) up
-        to ``attempts`` times, a malformed read body up to ``malformed_attempts`` times."""
+        to ``attempts`` times, a malformed read body up to ``malformed_attempts`` times.
+        Returns the last body and its rows."""
         start, end = request_bounds(window)
         failures = malformed = 0
         while True:
@@ -154,11 +177,11 @@ class ApiFetcher:
                 self._sleep(failures)
                 continue
             try:
-                return _split_of(body, content_type, DATASETS[self.dataset_code])
+                return body, _split_of(body, content_type, DATASETS[self.dataset_code])
             except MalformedBody as exc:
                 malformed += 1
                 if malformed >= self.malformed_attempts or self._stop.is_set():
-                    return MalformedPayload(body, content_type, str(exc))
+                    return body, MalformedPayload(body, content_type, str(exc))
                 self._sleep(malformed)
 
 

@@ -144,3 +144,33 @@ class RefillWindow(models.Model):
             f"{self.mdc.code}/{self.dataset} {self.global_device_id} "
             f"{self.start:%Y-%m-%d %H:%M} .. {self.end:%Y-%m-%d %H:%M} {self.state}"
         )
+
+
+class AnswerFingerprint(models.Model):
+    """What the last clean answer to one request (window x device batch) was, once loaded.
+
+    Pulls re-read windows already loaded (the lookback, a forgotten watermark, refills). An
+    answer identical to the last one for the same request, while the warehouse still holds as
+    many rows of that MDC for those devices in its span, cannot change a row: its merge is
+    skipped (counted unchanged), so a re-pull costs a hash and one index count per answer.
+    """
+
+    mdc = models.ForeignKey(Mdc, on_delete=models.CASCADE, related_name="+")
+    dataset = models.CharField(max_length=20, choices=Dataset.choices)
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    devices = models.CharField(max_length=40, help_text="Digest of the requested device ids.")
+    digest = models.CharField(max_length=40)
+    rows = models.PositiveIntegerField()
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mdc", "dataset", "start", "end", "devices"],
+                name="ingestion_answer_fingerprint_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mdc_id}/{self.dataset} {self.start} .. {self.end} {self.digest[:8]}"

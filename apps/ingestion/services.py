@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.ingestion import refill
+from apps.ingestion import fingerprints, refill
 from apps.ingestion.choices import RunOutcome, RunTrigger
 from apps.ingestion.fetch import FetchedBody, MalformedPayload, answer_source, api_fetcher
 from apps.ingestion.models import IngestionRun, Watermark
@@ -187,16 +187,29 @@ def _progress_commit(
 
 
 def _answer_load(
-    run: IngestionRun, tally: _Tally, fetched: FetchedBody, *, source: str
+    run: IngestionRun,
+    tally: _Tally,
+    fetched: FetchedBody,
+    *,
+    source: str,
+    known: dict | None = None,
 ) -> QuarantinedRow | None:
     """Load one answer, or quarantine its body (returned), with the run's counts in the same
     transaction as the rows: a worker killed at any point leaves counts that add up to the
-    rows stored (the next run sees the rest as unchanged, never as inserted twice)."""
+    rows stored (the next run sees the rest as unchanged, never as inserted twice).
+
+    ``known``: the remembered answers of the pull's windows (``fingerprints``): an answer
+    identical to the one last loaded, still all stored, is counted unchanged without a merge."""
     counted = replace(tally)
     counted.requests += 1
     entry = None
+    where = {"mdc_id": run.mdc_id, "dataset_code": run.dataset, "fetched": fetched}
     with transaction.atomic():
-        if isinstance(fetched.result, MalformedPayload):
+        if known is not None and fingerprints.answer_unchanged(known, **where):
+            rows = len(fetched.result.good)
+            counted.received += rows
+            counted.unchanged += rows
+        elif isinstance(fetched.result, MalformedPayload):
             start, end = request_bounds(fetched.window)
             entry = payload_quarantine(
                 dataset_code=run.dataset,
@@ -218,6 +231,8 @@ def _answer_load(
                 source=source,
             )
             counted.add(result)
+            if known is not None:
+                fingerprints.fingerprint_record(known, **where)
         _counts_save(run, counted)
     tally.__dict__.update(counted.__dict__)
     return entry
@@ -348,6 +363,9 @@ def _api_pull(
         windows = windows_plan(dataset_code=dataset_code, start=start, until=until, length=length)
         jobs = ((window, batch) for window in windows for batch in batches)
         total = windows_count(dataset_code=dataset_code, start=start, until=until, length=length)
+        known = fingerprints.fingerprints_for(
+            mdc_id=mdc.pk, dataset_code=dataset_code, start=start, until=until
+        )
         with mdc_client(mdc) as client, api_fetcher(client, mdc, dataset_code, jobs) as fetcher:
             for _ in range(total):
                 window = None
@@ -356,7 +374,11 @@ def _api_pull(
                     window = fetched.window
                     run.retries = fetcher.retries
                     entry = _answer_load(
-                        run, tally, fetched, source=answer_source(source_prefix, fetched)
+                        run,
+                        tally,
+                        fetched,
+                        source=answer_source(source_prefix, fetched),
+                        known=known,
                     )
                     if entry is not None:
                         # the window is not loaded for these devices until this is asked again

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from apps.warehouse.choices import QuarantineKind
 from apps.warehouse.guard import RowGuard, owned_device_ids
 from apps.warehouse.loader import TextRow, merge_text_rows
 from apps.warehouse.models import QuarantinedRow
-from apps.warehouse.schema import PARTITIONED_TABLES, WarehouseTable, table_for
+from apps.warehouse.schema import PARTITIONED_TABLES, WarehouseTable, quote, table_for
 
 #: Bodies longer than this are kept cut (with a note): quarantine must not fill the disk.
 QUARANTINE_BODY_MAX_CHARS = 2_000_000
@@ -429,3 +429,19 @@ def default_partitions_drain(*, today: datetime.date) -> dict[str, int]:
         partitions.partitions_create([table], months)
         left[table.name] = partitions.default_partition_row_count(table)
     return left
+
+
+def rows_stored_count(
+    *, dataset_code: str, mdc_id: int, device_ids: Sequence[str], first: str, last: str
+) -> int:
+    """Rows of an MDC stored for ``device_ids`` with a time in ``[first, last]`` (COPY text of
+    datetimes): one index range count, to confirm that an answer known to be loaded still is."""
+    table = table_for(dataset_code)
+    time = quote(table.time_column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {quote(table.name)} WHERE global_device_id = ANY(%s) "
+            f"AND {time} >= %s::timestamptz AND {time} <= %s::timestamptz AND mdc_id = %s",
+            [list(device_ids), first, last, mdc_id],
+        )
+        return cursor.fetchone()[0]
