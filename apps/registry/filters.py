@@ -5,6 +5,8 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from apps.registry.choices import (
     ActivationStatus,
@@ -46,11 +48,16 @@ _NODE_PATHS = {
 }
 
 
-def _node_filter(model, label: str, *, select: bool) -> django_filters.ModelChoiceFilter:
+@extend_schema_field(OpenApiTypes.INT)
+class NodeFilter(django_filters.ModelChoiceFilter):
+    """A hierarchy node by id (the API schema says so: the id is an integer)."""
+
+
+def _node_filter(model, label: str, *, select: bool) -> NodeFilter:
     # Levels with many nodes take the node's id in a text box: a select of thousands of
     # transformers would weigh down every page.
     widget = None if select else forms.TextInput(attrs={"placeholder": "id"})
-    return django_filters.ModelChoiceFilter(
+    return NodeFilter(
         queryset=model.objects.all(), method="filter_node", label=label, widget=widget
     )
 
