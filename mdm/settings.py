@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "apps.ingestion",
     "apps.commands",
     "apps.vee",
+    "apps.billing",
     "apps.simulator",
     "apps.dashboard",
 ]
@@ -383,3 +384,14 @@ try:
     SIMULATOR_ANOMALIES = json.loads(env_str("MDM_SIMULATOR_ANOMALIES", "{}") or "{}")
 except ValueError as exc:
     raise ImproperlyConfigured(f"MDM_SIMULATOR_ANOMALIES is not JSON: {exc}") from exc
+
+# Billing (apps.billing): approved runs are written as files here (none when empty); a present
+# reading older than this many days before the cut-off is flagged; approval by a second person
+# (not the one who started the run) when on; mirror comparison and defaulter thresholds.
+BILLING_DROP_DIR = env_str("MDM_BILLING_DROP_DIR", "")
+BILLING_STALE_READING_DAYS = env_int("MDM_BILLING_STALE_READING_DAYS", 3)
+BILLING_READING_LOOKBACK_DAYS = env_int("MDM_BILLING_READING_LOOKBACK_DAYS", 45)
+BILLING_SECOND_APPROVER = env_bool("MDM_BILLING_SECOND_APPROVER", default=False)
+BILLING_FAR_BELOW_PERCENT = env_int("MDM_BILLING_FAR_BELOW_PERCENT", 20)
+BILLING_DEFAULTER_ARREARS = env_int("MDM_BILLING_DEFAULTER_ARREARS", 5000)
+BILLING_DEFAULTER_UNPAID_DAYS = env_int("MDM_BILLING_DEFAULTER_UNPAID_DAYS", 30)

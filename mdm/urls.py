@@ -15,6 +15,7 @@ urlpatterns = [
     path("ingestion/", include("apps.ingestion.urls")),
     path("commands/", include("apps.commands.urls")),
     path("vee/", include("apps.vee.urls")),
+    path("billing/", include("apps.billing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves Swagger UI's start-up script as a file: the CSP allows no inline script
     path(
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/ingestion/", include("apps.ingestion.api_urls")),
     path("api/commands/", include("apps.commands.api_urls")),
     path("api/vee/", include("apps.vee.api_urls")),
+    path("api/billing/", include("apps.billing.api_urls")),
 ]
 
 if settings.SIMULATOR_ENABLED:

@@ -1,0 +1,2 @@
+app_name = "billing-api"
+urlpatterns: list = []

@@ -1,0 +1,13 @@
+"""Celery tasks of billing: ids in, one service call. Safe to run twice: computing a run
+replaces its determinants chunk by chunk, and a locked run is never touched."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.billing.services.runs import run_compute
+
+
+@shared_task(name="billing.compute_run", acks_late=True)
+def compute_run(run_id: int) -> int:
+    return run_compute(run_id=run_id).consumers_done
