@@ -57,7 +57,9 @@ class Dialect:
     driver: str
     #: SQLAlchemy's name of the dialect with that driver
     sqlalchemy_name: str
-    #: statements run on each new connection: Pakistan time for zone-aware types, read only
+    #: statements run on each new connection: Pakistan time for zone-aware types, read only,
+    #: and a lock wait bounded by the MDC's timeout (``{timeout}`` seconds, ``{timeout_ms}``),
+    #: so a vendor's table locked by a writer fails the pull instead of hanging it
     session_sql: tuple[str, ...]
     #: ask SQLAlchemy for a server-side cursor; engines without one (SQLite, SQL Server over
     #: pymssql) are read by the driver's own lazy fetch, which is also bounded
@@ -96,6 +98,7 @@ DIALECTS: dict[str, Dialect] = {
             session_sql=(
                 "SET TIME ZONE 'Asia/Karachi'",
                 "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+                "SET lock_timeout = '{timeout}s'",
             ),
             stream_results=True,
             max_in_list=None,
@@ -110,7 +113,11 @@ DIALECTS: dict[str, Dialect] = {
             schemes=("mysql+pymysql", "mariadb+pymysql"),
             driver="pymysql",
             sqlalchemy_name="mysql+pymysql",
-            session_sql=("SET time_zone = '+05:00'", "SET SESSION TRANSACTION READ ONLY"),
+            session_sql=(
+                "SET time_zone = '+05:00'",
+                "SET SESSION TRANSACTION READ ONLY",
+                "SET SESSION lock_wait_timeout = {timeout}",
+            ),
             stream_results=True,
             max_in_list=5000,
             watermark_param="naive",
@@ -122,7 +129,10 @@ DIALECTS: dict[str, Dialect] = {
             schemes=("mssql+pymssql",),
             driver="pymssql",
             sqlalchemy_name="mssql+pymssql",
-            session_sql=("SET TRANSACTION ISOLATION LEVEL READ COMMITTED",),
+            session_sql=(
+                "SET TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                "SET LOCK_TIMEOUT {timeout_ms}",
+            ),
             stream_results=False,
             max_in_list=2000,
             watermark_param="naive",
@@ -134,6 +144,7 @@ DIALECTS: dict[str, Dialect] = {
             schemes=("oracle+oracledb",),
             driver="oracledb",
             sqlalchemy_name="oracle+oracledb",
+            # readers never wait for writers' locks in Oracle: no lock timeout to set
             session_sql=("ALTER SESSION SET TIME_ZONE = '+05:00'",),
             stream_results=True,
             max_in_list=1000,
@@ -147,7 +158,7 @@ DIALECTS: dict[str, Dialect] = {
             schemes=("sqlite",),
             driver="sqlite3",
             sqlalchemy_name="sqlite",
-            session_sql=(),
+            session_sql=(),  # the busy timeout is sqlite3's ``timeout`` (open_engine)
             stream_results=False,
             max_in_list=30000,
             watermark_param="text",
@@ -243,7 +254,11 @@ def open_engine(url: str, *, timeout: int, writable: bool = False) -> tuple[sa.E
             "oracle": {"tcp_connect_timeout": float(timeout)},
         }[dialect.name]
         engine = sa.create_engine(text, poolclass=NullPool, connect_args=connect_args)
-    statements = [s for s in dialect.session_sql if writable is False or "READ ONLY" not in s]
+    statements = [
+        s.format(timeout=int(timeout), timeout_ms=int(timeout) * 1000)
+        for s in dialect.session_sql
+        if writable is False or "READ ONLY" not in s
+    ]
 
     @sa.event.listens_for(engine, "connect")
     def _session(dbapi_connection, _record) -> None:

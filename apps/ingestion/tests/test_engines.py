@@ -290,3 +290,26 @@ def test_udil_33_table_with_id_and_is_synced_is_read_in_db_datetime_then_id_orde
     assert_same_rows(
         "load_profile", stored_rows(mdc.pk, "load_profile"), vendor_rows(sqlite_url, "load_profile")
     )
+
+
+def test_postgresql_view_locked_by_a_vendor_job_fails_the_pull_within_the_timeout():
+    """A vendor's maintenance holds ACCESS EXCLUSIVE on its table: the pull waits at most
+    the MDC's timeout (``lock_timeout``), fails with the reason, and the next one reads all."""
+    import psycopg
+
+    from apps.simulator.services import tabular_dsn
+
+    sim, sim_meters = sim_mdc("pg_locked", transport="tabular", meters=2)
+    sim_tabular_sync(mdc=sim, until=UNTIL)
+    views = {DATASETS[c].table: f"{sim.tabular_schema}.{t}" for c, t in TABLES.items()}
+    mdc = vendor_mdc(sim, sim_meters, tabular_dsn(), views=views, timeout_seconds=2)
+    holder = psycopg.connect(tabular_dsn())
+    try:
+        holder.execute(f"LOCK TABLE {sim.tabular_schema}.events IN ACCESS EXCLUSIVE MODE")
+        run = pull_run(mdc_id=mdc.pk, dataset_code="events")
+    finally:
+        holder.close()
+    assert run.outcome == RunOutcome.FAILED and run.error_type == "TabularUnavailable"
+    assert "lock timeout" in run.error
+    run = pull_run(mdc_id=mdc.pk, dataset_code="events")
+    assert run.outcome == RunOutcome.SUCCEEDED and run.rows_inserted > 0, run.error

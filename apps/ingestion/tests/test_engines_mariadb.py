@@ -203,3 +203,31 @@ def test_mariadb_unreachable_socket_and_refused_login_fail_cleanly(mariadb_socke
         errors[code] = run.error
     assert "2003" in errors["v-maria-gone"] or "Can't connect" in errors["v-maria-gone"]
     assert "1045" in errors["v-maria-deny"] and "Access denied" in errors["v-maria-deny"]
+
+
+def test_mariadb_table_locked_by_a_writer_fails_the_pull_within_the_timeout(mariadb_url):
+    """A vendor job holds ``LOCK TABLES ... WRITE``: the pull waits at most the MDC's timeout
+    (``lock_wait_timeout``), fails with the reason and loses nothing; the next pull reads all."""
+    sim, sim_meters = sim_mdc("maria_l", transport="tabular", meters=2)
+    sim_tabular_sync(mdc=sim, until=UNTIL, database_url=mariadb_url)
+    expected = vendor_rows(mariadb_url, "events")
+    mdc = vendor_mdc(sim, sim_meters, mariadb_url, timeout_seconds=2)
+    url = make_url(mariadb_url)
+    holder = pymysql.connect(
+        unix_socket=url.query["unix_socket"], user="root", database=url.database
+    )
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("LOCK TABLES events WRITE")
+        started = time.monotonic()
+        run = pull_run(mdc_id=mdc.pk, dataset_code="events")
+        waited = time.monotonic() - started
+    finally:
+        holder.close()  # releases the lock
+    assert run.outcome == RunOutcome.FAILED and run.error_type == "TabularUnavailable"
+    assert "1205" in run.error and "Lock wait timeout" in run.error
+    assert waited < 60  # bounded by the MDC's timeout, not the server's default of a year
+    assert stored_rows(mdc.pk, "events") == []
+    run = pull_run(mdc_id=mdc.pk, dataset_code="events")
+    assert run.outcome == RunOutcome.SUCCEEDED, run.error
+    assert_same_rows("events", stored_rows(mdc.pk, "events"), expected)
