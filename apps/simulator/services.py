@@ -15,6 +15,7 @@ Entry points for tests and tools:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import zlib
 from collections.abc import Iterable
@@ -23,6 +24,7 @@ from random import Random
 from typing import Any
 
 import orjson
+from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.expressions import RawSQL
@@ -51,10 +53,14 @@ from apps.udil.datasets import (
 )
 from apps.udil.timefmt import PKT, format_datetime, format_time
 
+log = logging.getLogger(__name__)
 Q3 = Decimal("0.001")
 #: The longest window one read or on-demand request may ask for.
 MAX_READ_DAYS = 366
-MAX_ON_DEMAND_DAYS = 31
+#: Per on-demand type: monthly and daily billing snapshots are few rows a month, so a year
+#: is a sane window (a DISCO asks for months of MBIL); load profile and events are dense,
+#: so they stay bounded (31 days of 15-minute rows is ~3,000 rows a meter).
+MAX_ON_DEMAND_DAYS = {"LPRO": 31, "EVNT": 92, "BILL": 366, "MBIL": 366}
 
 
 class SimError(Exception):
@@ -290,12 +296,34 @@ FAULT_FIELDS = (
 )
 
 
+#: Sane maxima of fault values: a fault simulates a slow or flaky vendor, it must not be able
+#: to hold a web thread for hours or make commands take days.
+MAX_LATENCY_MS = 30_000
+FAULT_LIMITS: dict[str, tuple[float, float, str]] = {
+    "latency_ms": (0, MAX_LATENCY_MS, "milliseconds"),
+    "key_lifetime_seconds": (60, 86_400, "seconds"),
+    "command_pace_seconds": (0, 600, "seconds a level"),
+}
+
+
+def _faults_check(changes: dict[str, Any]) -> None:
+    errors = {}
+    for name, (low, high, unit) in FAULT_LIMITS.items():
+        value = changes.get(name)
+        if value is not None and not low <= value <= high:
+            errors[name] = f"Must be between {low} and {high} {unit}, got {value}."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def sim_faults_update(*, mdc: SimMdc, actor=None, **changes: Any) -> SimMdc:
-    """Change fault injection and realism settings at run time (names in FAULT_FIELDS)."""
+    """Change fault injection and realism settings at run time (names in FAULT_FIELDS).
+    Values outside :data:`FAULT_LIMITS` raise ValidationError naming the field."""
     unknown = set(changes) - set(FAULT_FIELDS)
     if unknown:
         raise ValueError(f"not fault settings: {sorted(unknown)}")
+    _faults_check(changes)
     before = {name: getattr(mdc, name) for name in changes}
     for name, value in changes.items():
         setattr(mdc, name, value)
@@ -390,11 +418,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _known_from(meter: SimMeter) -> int:
+    """Epoch from which the MDC knows a meter: its creation by device_creation (level 5), else
+    the start of its data. A created meter records data from the next tick on, but it is known
+    (commands, reads) at once: the MDM sends its first commands right after level 5."""
+    created = (meter.settings or {}).get("created_epoch")
+    return created if isinstance(created, int) else gen.epoch_of(meter.data_start)
+
+
 def _refusal(service: str, meter: SimMeter | None, params: dict, now_epoch: int) -> str | None:
     """Why a device refuses this command (None: accepted)."""
     if service == "device_creation":
         return None
-    if meter is None or gen.epoch_of(meter.data_start) > now_epoch:
+    if meter is None or _known_from(meter) > now_epoch:
         return "is not known to this MDC"
     spec_active = next(
         (
@@ -502,10 +538,9 @@ def sim_command_submit(
             return existing.response
         if service == "on_demand_request" and params.get("start_datetime"):
             span = params["end_datetime"] - params["start_datetime"]
-            if span > dt.timedelta(days=MAX_ON_DEMAND_DAYS):
-                raise SimError(
-                    400, f"end_datetime: the window may span at most {MAX_ON_DEMAND_DAYS} days"
-                )
+            limit = MAX_ON_DEMAND_DAYS.get(params["type"], MAX_READ_DAYS)
+            if span > dt.timedelta(days=limit):
+                raise SimError(400, f"end_datetime: the window may span at most {limit} days")
         if service == "device_creation":
             devices = [(d["global_device_id"], d["dsn"]) for d in params["device_identity"]]
         else:
@@ -514,7 +549,7 @@ def sim_command_submit(
         meters = {
             m.global_device_id: m
             for m in SimMeter.objects.filter(mdc=mdc, global_device_id__in=gdis).only(
-                "id", "global_device_id", "msn", "data_start", "has_relay", "history"
+                "id", "global_device_id", "msn", "data_start", "has_relay", "history", "settings"
             )
         }
         command = SimCommand.objects.create(
@@ -534,13 +569,17 @@ def sim_command_submit(
             }
         ).decode()
         data, refused, rows, accepted_meters = [], [], [], []
-        taken_msns = set()
+        taken_msns: set[int] = set()
+        creating: dict[str, str] = {}
         if service == "device_creation":
             taken_msns = set(
                 SimMeter.objects.filter(mdc=mdc, msn__in=[m for _, m in devices]).values_list(
                     "msn", flat=True
                 )
             )
+            creating = _creations_in_flight(mdc, devices)
+        seen_gdis: set[str] = set()
+        seen_msns: set[int] = set()
         for gdi, dsn in devices:
             meter = meters.get(gdi)
             why = _refusal(service, meter, params, now_epoch)
@@ -549,6 +588,13 @@ def sim_command_submit(
                     why = "already exists"
                 elif dsn in taken_msns:
                     why = f"cannot take msn {dsn}: it belongs to another device"
+                elif gdi in creating or f"msn:{dsn}" in creating:
+                    tid = creating.get(gdi) or creating[f"msn:{dsn}"]
+                    why = f"is already being created by transaction {tid}"
+                elif gdi in seen_gdis or dsn in seen_msns:
+                    why = "appears twice in this request"
+                seen_gdis.add(gdi)
+                seen_msns.add(dsn)
             msn = str(dsn) if dsn is not None else (str(meter.msn) if meter else "")
             data.append({"global_device_id": gdi, "msn": msn, "indv_status": "0" if why else "1"})
             if why:
@@ -586,6 +632,23 @@ def sim_command_submit(
         command.save(update_fields=["response"])
     sim_transactions_advance(mdc=mdc, now=now)
     return response
+
+
+def _creations_in_flight(mdc: SimMdc, devices: list[tuple[str, int]]) -> dict[str, str]:
+    """Device ids and msns (``"msn:<n>"``) of these devices that an accepted device_creation
+    not yet executed will create, with its transactionid: a second creation of the same device
+    must be refused now, not collide with the first when both reach level 5."""
+    gdis = [gdi for gdi, _ in devices]
+    msns = {str(dsn) for _, dsn in devices}
+    found: dict[str, str] = {}
+    for gdi, msn, tid in (
+        SimTransaction.objects.filter(mdc=mdc, type="DEVICE_CREATION", done=False, indv_status=1)
+        .filter(Q(global_device_id__in=gdis) | Q(msn__in=msns))
+        .values_list("global_device_id", "msn", "transactionid")
+    ):
+        found.setdefault(gdi, tid)
+        found.setdefault(f"msn:{msn}", tid)
+    return found
 
 
 def _transaction_rows_insert(
@@ -708,8 +771,30 @@ def sim_transactions_advance(*, mdc: SimMdc, now: dt.datetime | None = None) -> 
             elif level == 5:
                 todo = [r for r in rows if not r[6]]
                 if todo:
-                    _effects_apply(mdc, commands[command_id], todo, received + step * 5)
+                    _effects_apply_isolated(mdc, commands[command_id], todo, received + step * 5)
     return moved
+
+
+def _effects_apply_isolated(
+    mdc: SimMdc, command: SimCommand, rows: list[tuple], t5: dt.datetime
+) -> None:
+    """Apply one command's effects in a savepoint. If they cannot be applied (a database
+    constraint, a value the meter cannot take), that command's devices fail at level 4 with the
+    reason; the error must not roll back every advance of the MDC, which would leave all its
+    later commands stuck below level 5 (what a conformance client saw)."""
+    try:
+        with transaction.atomic():
+            _effects_apply(mdc, command, rows, t5)
+    except Exception as exc:  # any failure of one command stays that command's
+        log.warning("simulator %s: effects of %s failed: %s", mdc.code, command.transactionid, exc)
+        SimTransaction.objects.filter(_pk_any(SimTransaction, [r[0] for r in rows])).update(
+            status_level=4,
+            status_5_datetime=None,
+            indv_status=0,
+            effects_applied=False,
+            message=f"the meter could not execute the command: {exc}"[:200],
+        )
+        _meters_response(command.service, [r[2] for r in rows], "failed", t5)
 
 
 def _meters_response(service: str, meter_ids: list, resp: str, when: dt.datetime) -> int:
@@ -873,6 +958,23 @@ def _devices_create(mdc: SimMdc, command: SimCommand, rows: list[tuple], t5: dt.
     }
     if meter_type in (3, 4):
         fields["profile"] = Profile.INDUSTRIAL
+    # A device or msn that exists by now (made by other means meanwhile) fails on its own,
+    # with the reason; it must never break the insert of the others.
+    existing = SimMeter.objects.filter(mdc=mdc).filter(
+        Q(global_device_id__in=[r[3] for r in rows]) | Q(msn__in=list(dsn_of.values()))
+    )
+    taken = {g for g, _ in existing.values_list("global_device_id", "msn")}
+    taken_msns = {m for _, m in existing.values_list("global_device_id", "msn")}
+    refused = [r for r in rows if r[3] in taken or dsn_of[r[3]] in taken_msns]
+    if refused:
+        SimTransaction.objects.filter(_pk_any(SimTransaction, [r[0] for r in refused])).update(
+            status_level=4,
+            status_5_datetime=None,
+            indv_status=0,
+            effects_applied=False,
+            message="device or msn already exists at the MDC: not created",
+        )
+        rows = [r for r in rows if r not in refused]
     new = []
     for row in rows:
         gdi = row[3]
@@ -886,6 +988,7 @@ def _devices_create(mdc: SimMdc, command: SimCommand, rows: list[tuple], t5: dt.
         meter.last_command_datetime = command.received_at
         meter.last_command_resp = "executed"
         meter.last_command_resp_datetime = t5
+        meter.settings = {"created_epoch": gen.epoch_of(t5)}
         new.append(meter)
     SimMeter.objects.bulk_create(new)
     SimTransaction.objects.bulk_update(
@@ -1091,7 +1194,7 @@ def sim_read(
         m.global_device_id: m for m in SimMeter.objects.filter(mdc=mdc, global_device_id__in=ids)
     }
     now_e, start_e, end_e = gen.epoch_of(now), gen.epoch_of(start), gen.epoch_of(end)
-    unknown = [g for g in ids if g not in meters or gen.epoch_of(meters[g].data_start) > now_e]
+    unknown = [g for g in ids if g not in meters or _known_from(meters[g]) > now_e]
     rows: list = []
     inactive = []
     for gdi in ids:

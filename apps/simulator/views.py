@@ -12,6 +12,7 @@ import time
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.csrf import csrf_exempt
@@ -23,6 +24,7 @@ from apps.simulator.filters import SimMdcFilter
 from apps.simulator.forms import FaultsForm
 from apps.simulator.models import CredentialsIn, SimMdc
 from apps.simulator.services import (
+    MAX_LATENCY_MS,
     SimError,
     sim_authorize,
     sim_command_submit,
@@ -49,16 +51,22 @@ def _error(mdc: SimMdc | None, status: int, message: str, tid: str | None = None
     return _respond(mdc, status, wire.error_body(mdc, message, tid))
 
 
+def _faults(mdc: SimMdc) -> HttpResponse | None:
+    """Injected latency and 500s, only for authenticated callers: an anonymous request must
+    not be able to hold a web thread for ``latency_ms`` (the value is bounded too)."""
+    if mdc.latency_ms:
+        time.sleep(min(mdc.latency_ms, MAX_LATENCY_MS) / 1000)
+    if wire.should_fail(mdc):
+        return HttpResponse(b"Internal Server Error", status=500, content_type="text/plain")
+    return None
+
+
 @csrf_exempt
 @login_not_required
 def service_view(request: HttpRequest, code: str, service: str) -> HttpResponse:
     mdc = SimMdc.objects.filter(code=code).first()
     if mdc is None:
         return _error(None, 404, f"no simulated MDC '{code}'")
-    if mdc.latency_ms:
-        time.sleep(mdc.latency_ms / 1000)
-    if wire.should_fail(mdc):
-        return HttpResponse(b"Internal Server Error", status=500, content_type="text/plain")
     svc = SERVICES.get(service.lower())
     if svc is None:
         return _error(mdc, 404, f"unknown service '{service}'")
@@ -85,6 +93,8 @@ def service_view(request: HttpRequest, code: str, service: str) -> HttpResponse:
                 code=params["code"],
                 now=now,
             )
+            if faulted := _faults(mdc):
+                return faulted
             minutes = mdc.key_lifetime_seconds // 60
             return _respond(
                 mdc,
@@ -101,6 +111,9 @@ def service_view(request: HttpRequest, code: str, service: str) -> HttpResponse:
             )
         key = headers.get("privatekey") or (form.get("privatekey") or [None])[-1]
         sim_key_check(mdc=mdc, key=key.strip() if key else None, now=now)
+        if faulted := _faults(mdc):
+            return faulted
+        wire.strict_datetimes(svc, form)
         params, tid, _ = decode_request(svc, headers, form)
         if svc.kind in ("write", "on_demand"):
             payload = sim_command_submit(
@@ -165,6 +178,11 @@ class FaultsView(PermissionRequiredMixin, FormView):
         # the form validated a copy; the service saves (and audits) the change
         mdc = SimMdc.objects.get(pk=self.mdc.pk)
         if changes:
-            sim_faults_update(mdc=mdc, actor=self.request.user, **changes)
+            try:
+                sim_faults_update(mdc=mdc, actor=self.request.user, **changes)
+            except ValidationError as exc:
+                for name, errors in exc.message_dict.items():
+                    form.add_error(name if name in form.fields else None, errors)
+                return self.form_invalid(form)
             messages.success(self.request, f"Fault settings of {mdc.code} saved.")
         return redirect("simulator:mdc-list")

@@ -15,6 +15,8 @@ import orjson
 from apps.simulator.generator import NUMERIC_FIELDS
 from apps.simulator.models import NumberStyle, SimMdc
 from apps.udil.codec import JSON_CONTENT_TYPE, XML_CONTENT_TYPE, encode_response
+from apps.udil.errors import ValidationErrors
+from apps.udil.services import Service, unquote
 
 _rng = random.Random()
 _SAFE = re.compile(r'^[^"\\<>&\x00-\x1f]*$')
@@ -132,6 +134,26 @@ def corrupt(mdc: SimMdc, body: bytes) -> bytes:
                 return body.replace(closing, closing[:-2] + b"x>", 1)
         return body + b"<unclosed>"
     return body
+
+
+_STRICT_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def strict_datetimes(service: Service, form: dict[str, list[str]]) -> None:
+    """An MDC checks datetimes as the spec writes them (``yyyy-MM-dd HH:mm:ss``, Pakistan
+    time): the protocol package is liberal for the MDM's sake (dates alone, ISO ``T``,
+    offsets), the simulated MDC is not, so a conformance client's malformed value is a 400
+    naming the parameter. Blank and ``0000-00-00 00:00:00`` ("no value") are left to the
+    service's own required-check."""
+    errors = {}
+    for param in service.params:
+        if param.kind != "datetime" or param.name not in form:
+            continue
+        text = unquote((form[param.name] or [""])[-1])
+        if text and not _STRICT_DATETIME.match(text):
+            errors[param.name] = f"must be a datetime 'yyyy-MM-dd HH:mm:ss', got {text[:40]!r}"
+    if errors:
+        raise ValidationErrors(errors)
 
 
 def should_fail(mdc: SimMdc) -> bool:
