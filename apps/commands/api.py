@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.commands import services
@@ -70,8 +70,11 @@ class CommandRequestViewSet(
         return CommandRequestSerializer
 
     def _obj(self, pk) -> CommandRequest:
-        """The request, without the list filters (the device list has its own)."""
-        obj = get_object_or_404(self.get_queryset(), pk=pk)
+        """The request, without the list filters (the device list has its own). An id that is
+        not a whole number is a 404 with a message, not a database error."""
+        if not str(pk).isdigit() or len(str(pk)) > 18:
+            raise NotFound(f"No command request {str(pk)[:40]!r}: ids are whole numbers.")
+        obj = get_object_or_404(self.get_queryset(), pk=int(pk))
         self.check_object_permissions(self.request, obj)
         return obj
 
@@ -147,8 +150,12 @@ class CommandRequestViewSet(
     @extend_schema(request=None, responses=CommandRequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        obj = _call(services.command_retry_failed, actor=request.user, request=self._obj(pk))
-        return self._detail(obj, status.HTTP_201_CREATED)
+        result = _call(services.command_retry_failed, actor=request.user, request=self._obj(pk))
+        response = self._detail(result.request, status.HTTP_201_CREATED)
+        response.data["left_out"] = [
+            {"global_device_id": g, "reason": why} for g, why in result.left_out
+        ]
+        return response
 
     @action(detail=True, methods=["get"])
     def devices(self, request, pk=None):

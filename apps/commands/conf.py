@@ -7,6 +7,8 @@ meters than this needs a second person's approval (default 50).
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from mdm.env import env_int
 
 
@@ -15,7 +17,13 @@ def timeout_minutes() -> int:
 
 
 def two_person_threshold() -> int:
-    return env_int("MDM_TWO_PERSON_THRESHOLD", 50)
+    return settings.TWO_PERSON_THRESHOLD
+
+
+def two_person_window_minutes() -> int:
+    """``MDM_TWO_PERSON_WINDOW_MINUTES``: disconnects/deactivations of one requester within
+    this many minutes count together against the threshold (no bypass by splitting)."""
+    return settings.TWO_PERSON_WINDOW_MINUTES
 
 
 #: Seconds between polls of an open transaction: starts here, doubles while nothing changes.

@@ -9,7 +9,7 @@ The life of a command::
     transactions_poll       -> follows an MDC's open transactions to a final outcome per device,
                                applies effects to the registry and loads on-demand rows
     command_cancel          -> transaction_cancel for devices still at level 0, 1 or 2
-    command_retry_failed    -> a new request for the devices that did not execute
+    command_retry_failed    -> a new request for the devices that did not execute and can
 
 Services raise ``django.core.exceptions.ValidationError`` (field -> messages) for bad input and
 ``PermissionDenied`` when the actor may not do it; views and the API show these messages.
@@ -127,6 +127,34 @@ def _is_two_person(command: str, params: dict[str, str]) -> bool:
     if command == Command.METER_STATUS_UPDATE:
         return params.get("meter_activation_status") == "0"
     return False
+
+
+def two_person_recent(*, actor, now: datetime | None = None) -> int:
+    """Meters this requester disconnected or deactivated on their own authority (no second
+    person involved) in the rolling window (``MDM_TWO_PERSON_WINDOW_MINUTES``): they count
+    together with a new request against the threshold, so splitting 90 meters into 2 x 45
+    does not escape the second person. Requests a second person decides are left out."""
+    if not getattr(actor, "is_authenticated", False):
+        return 0
+    since = (now or timezone.now()) - timedelta(minutes=conf.two_person_window_minutes())
+    total = (
+        CommandRequest.objects.filter(
+            requested_by=actor, created_at__gte=since, approval_required=False
+        )
+        .filter(
+            Q(command=Command.AUX_RELAY_OPERATIONS, params__relay_operate="0")
+            | Q(command=Command.METER_STATUS_UPDATE, params__meter_activation_status="0")
+        )
+        .aggregate(n=models.Sum("device_count"))["n"]
+    )
+    return total or 0
+
+
+def two_person_needed(*, actor, command: str, params: dict[str, str], devices: int) -> bool:
+    """Does a request of ``devices`` meters need a second person (see two_person_recent)."""
+    if not _is_two_person(command, params):
+        return False
+    return devices + two_person_recent(actor=actor) > conf.two_person_threshold()
 
 
 def _meters_queryset(meters) -> models.QuerySet:
@@ -253,7 +281,8 @@ def command_request_create(
     """Ask for a command to a set of meters (a queryset, or meter ids / global device ids).
 
     The parameters are validated by the protocol package. A disconnect or deactivation of more
-    than ``MDM_TWO_PERSON_THRESHOLD`` meters waits for a second person's approval; otherwise
+    than ``MDM_TWO_PERSON_THRESHOLD`` meters (with the requester's others in the rolling window,
+    ``MDM_TWO_PERSON_WINDOW_MINUTES``) waits for a second person's approval; otherwise
     the request is dispatched when this transaction commits (or at ``scheduled_at``).
     """
     _require(actor, SEND_PERMISSION)
@@ -263,6 +292,8 @@ def command_request_create(
     qs = _meters_queryset(meters)
     now = timezone.now()
     approval = _is_two_person(command, wire)
+    # counted before this request exists (it is not part of its own window)
+    recent = two_person_recent(actor=actor, now=now) if approval else 0
     request = CommandRequest.objects.create(
         command=command,
         on_demand_type=wire.get("type", "") if command == ON_DEMAND else "",
@@ -278,7 +309,7 @@ def command_request_create(
     if devices == 0:
         raise ValidationError({"meters": "Choose at least one meter."})
     request.device_count, request.mdc_count = devices, mdcs
-    request.approval_required = approval and devices > conf.two_person_threshold()
+    request.approval_required = approval and devices + recent > conf.two_person_threshold()
     if request.approval_required:
         request.state = RequestState.AWAITING_APPROVAL
     elif scheduled_at is not None and scheduled_at > now:
@@ -617,7 +648,8 @@ def _cancel_answer_record(
 
 def _requests_refresh(request_ids: Iterable[int], now: datetime) -> None:
     """Close requests with no pending device left: completed, completed with errors, failed or
-    cancelled. One grouped query for all of them."""
+    cancelled. One grouped query for all of them. Must run inside the caller's transaction,
+    after its writes (it locks the requests)."""
     ids = set(request_ids)
     if not ids:
         return
@@ -627,10 +659,15 @@ def _requests_refresh(request_ids: Iterable[int], now: datetime) -> None:
         RequestState.DISPATCHING,
         RequestState.IN_PROGRESS,
     ]
+    # Lock the requests (in id order, so concurrent callers never deadlock) before counting:
+    # two MDCs' polls applied at the same moment each see the other's devices as pending under
+    # READ COMMITTED; with the lock the second waits for the first's commit and then counts
+    # what is really in the database, so the last apply always closes the request.
     ids = set(
-        CommandRequest.objects.filter(pk__in=ids, state__in=open_states).values_list(
-            "pk", flat=True
-        )
+        CommandRequest.objects.select_for_update()
+        .filter(pk__in=ids, state__in=open_states)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     still_pending = set(
         CommandDevice.objects.filter(request_id__in=ids, outcome=Outcome.PENDING)
@@ -662,6 +699,23 @@ def _requests_refresh(request_ids: Iterable[int], now: datetime) -> None:
         else:
             state = RequestState.FAILED
         CommandRequest.objects.filter(pk=request_id).update(state=state, finished_at=now)
+
+
+@transaction.atomic
+def command_requests_close_finished(*, now: datetime | None = None) -> int:
+    """The periodic sweep (beat tick): close every open request that has no pending device
+    left, whatever poll or crash left it open. Returns how many were looked at."""
+    now = now or timezone.now()
+    ids = list(
+        CommandRequest.objects.filter(
+            state__in=[RequestState.DISPATCHING, RequestState.IN_PROGRESS],
+            dispatched_at__lt=now,
+        )
+        .exclude(devices__outcome=Outcome.PENDING)
+        .values_list("pk", flat=True)[:1000]
+    )
+    _requests_refresh(ids, now)
+    return len(ids)
 
 
 # --- polling -----------------------------------------------------------------------------------
@@ -1134,12 +1188,62 @@ class CancelResult:
     not_cancellable: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _cancel_request_create(*, actor, request: CommandRequest, remote: list[tuple]):
+    """The transaction_cancel request for devices already at their MDC: one transaction per
+    target transaction (it travels with the target's transactionid), dispatched like any."""
+    now = timezone.now()
+    cancel = CommandRequest.objects.create(
+        command=CANCEL,
+        parent=request,
+        requested_by=actor,
+        requested_by_name=_actor_name(actor),
+        state=RequestState.DISPATCHING,
+        dispatched_at=now,
+        device_count=len(remote),
+        mdc_count=len({item[5] for item in remote}),
+    )
+    by_target: dict[int, list] = defaultdict(list)
+    for item in remote:
+        by_target[item[4]].append(item)
+    cancel_txs = [
+        CommandTransaction(
+            request=cancel,
+            mdc_id=items[0][5],
+            batch_index=index,
+            target_id=target_id,
+            transactionid=transactionid_new(),
+            device_count=len(items),
+        )
+        for index, (target_id, items) in enumerate(sorted(by_target.items()))
+    ]
+    CommandTransaction.objects.bulk_create(cancel_txs)
+    tx_of_target = {t.target_id: t for t in cancel_txs}
+    CommandDevice.objects.bulk_create(
+        [
+            CommandDevice(
+                request=cancel,
+                transaction=tx_of_target[item[4]],
+                meter_id=item[3],
+                global_device_id=item[1],
+                msn=item[2],
+                target_device_id=item[0],
+                outcome=Outcome.PENDING,
+            )
+            for item in remote
+        ],
+        batch_size=2000,
+    )
+    _enqueue_dispatch([t.pk for t in cancel_txs])
+    return cancel
+
+
 @transaction.atomic
 def command_cancel(*, actor, request: CommandRequest, devices=None) -> CancelResult:
     """Cancel a request for all its devices, or for ``devices`` (global device ids or
-    CommandDevice ids). Devices not sent yet are cancelled here; devices at status level 0, 1 or
-    2 are cancelled through ``transaction_cancel`` (dispatched like any command); the others are
-    reported as not cancellable, with the reason."""
+    CommandDevice ids). Devices not sent yet (awaiting approval, scheduled, not dispatched) are
+    cancelled here, with no separate cancel request; devices at status level 0, 1 or 2 are
+    cancelled through a ``transaction_cancel`` request (dispatched like any command); the
+    others are reported as not cancellable, with the reason."""
     _require(actor, CANCEL_PERMISSION)
     request = CommandRequest.objects.select_for_update().get(pk=request.pk)
     if request.is_cancel:
@@ -1176,74 +1280,28 @@ def command_cancel(*, actor, request: CommandRequest, devices=None) -> CancelRes
         else:
             refused.append((gdid, f"at status level {level}; only levels 0, 1 and 2 can be"))
     result = CancelResult(request=None, not_cancellable=refused)
-    if local or remote:
-        cancel = CommandRequest.objects.create(
-            command=CANCEL,
-            parent=request,
-            requested_by=actor,
-            requested_by_name=_actor_name(actor),
-            state=RequestState.DISPATCHING,
-            dispatched_at=now,
-            device_count=len(local) + len(remote),
-            mdc_count=len({item[5] for item in local + remote}),
+    if local:
+        # Not sent yet: nothing to ask of an MDC, so no separate cancel request; the devices
+        # are cancelled here (and the audit row below says so).
+        reason = f"Cancelled by {_actor_name(actor)} before it was sent"
+        CommandDevice.objects.filter(pk__in=[i[0] for i in local]).update(
+            outcome=Outcome.CANCELLED,
+            request_cancelled=True,
+            cancel_reason=reason,
+            cancel_datetime=now,
+            message=reason,
+            finished_at=now,
         )
-        result.request = cancel
-        by_target: dict[int, list] = defaultdict(list)
-        for item in local + remote:
-            by_target[item[4]].append(item)
-        is_local = {item[0] for item in local}
-        cancel_txs = []
-        for index, (target_id, items) in enumerate(sorted(by_target.items())):
-            sent_here = items[0][0] not in is_local
-            cancel_txs.append(
-                CommandTransaction(
-                    request=cancel,
-                    mdc_id=items[0][5],
-                    batch_index=index,
-                    target_id=target_id,
-                    transactionid=transactionid_new(),
-                    device_count=len(items),
-                    state=TransactionState.PENDING if sent_here else TransactionState.DONE,
-                    finished_at=None if sent_here else now,
-                )
-            )
-        CommandTransaction.objects.bulk_create(cancel_txs)
-        tx_of_target = {t.target_id: t for t in cancel_txs}
-        CommandDevice.objects.bulk_create(
-            [
-                CommandDevice(
-                    request=cancel,
-                    transaction=tx_of_target[item[4]],
-                    meter_id=item[3],
-                    global_device_id=item[1],
-                    msn=item[2],
-                    target_device_id=item[0],
-                    outcome=Outcome.EXECUTED if item[0] in is_local else Outcome.PENDING,
-                    message="Cancelled before it was sent." if item[0] in is_local else "",
-                    finished_at=now if item[0] in is_local else None,
-                )
-                for item in local + remote
-            ],
-            batch_size=2000,
+        CommandTransaction.objects.filter(
+            pk__in={i[4] for i in local}, state=TransactionState.PENDING
+        ).exclude(devices__outcome=Outcome.PENDING).update(
+            state=TransactionState.DONE, finished_at=now
         )
-        if local:
-            reason = f"Cancelled by {_actor_name(actor)} before it was sent"
-            CommandDevice.objects.filter(pk__in=[i[0] for i in local]).update(
-                outcome=Outcome.CANCELLED,
-                request_cancelled=True,
-                cancel_reason=reason,
-                cancel_datetime=now,
-                message=reason,
-                finished_at=now,
-            )
-            CommandTransaction.objects.filter(
-                pk__in={i[4] for i in local}, state=TransactionState.PENDING
-            ).exclude(devices__outcome=Outcome.PENDING).update(
-                state=TransactionState.DONE, finished_at=now
-            )
-        result.sent, result.cancelled_locally = len(remote), len(local)
-        _enqueue_dispatch([t.pk for t in cancel_txs if t.state == TransactionState.PENDING])
-        _requests_refresh([request.pk, cancel.pk], now)
+        result.cancelled_locally = len(local)
+    if remote:
+        result.request = _cancel_request_create(actor=actor, request=request, remote=remote)
+        result.sent = len(remote)
+    _requests_refresh([request.pk], now)
     audit_record(
         actor=actor,
         action="commands.request.cancel",
@@ -1260,30 +1318,77 @@ def command_cancel(*, actor, request: CommandRequest, devices=None) -> CancelRes
     return result
 
 
+@dataclass
+class RetryResult:
+    """``request``: the retry request; ``left_out``: ``[(global_device_id, reason)]`` of the
+    devices not sent again because they cannot succeed."""
+
+    request: CommandRequest
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _reason_for(gdid: str, message: str) -> str:
+    """The part of an MDC's message about one device (MDCs list refusals per device)."""
+    for part in (message or "").split(";"):
+        if gdid in part:
+            return part.strip()[:300]
+    return (message or "refused").strip()[:300]
+
+
 @transaction.atomic
-def command_retry_failed(*, actor, request: CommandRequest) -> CommandRequest:
-    """A new request, same command and parameters, for the devices that failed, were refused
-    or timed out (the two-person rule applies again)."""
-    if request.is_cancel:
-        raise ValidationError("Retry the original request, not its cancel.")
-    meter_ids = list(
-        request.devices.filter(outcome__in=RETRYABLE_OUTCOMES, meter__isnull=False)
-        .values_list("meter_id", flat=True)
-        .order_by()
-        .distinct()
-    )
-    if not meter_ids:
-        raise ValidationError("No failed, refused or timed-out devices to retry.")
+def command_retry_failed(*, actor, request: CommandRequest) -> RetryResult:
+    """A new request, same command and parameters, for the devices that can succeed now:
+    failed at the meter or timed out. Left out, with the reason: devices the MDC refused
+    (unknown to it, inactive, no relay ...: it would refuse them again), meters inactive in the
+    registry (except for the command that reactivates them) and meters no longer registered.
+    The two-person rule applies again."""
     from apps.registry.models import Meter
 
-    return command_request_create(
+    if request.is_cancel:
+        raise ValidationError("Retry the original request, not its cancel.")
+    rows = list(
+        request.devices.filter(outcome__in=RETRYABLE_OUTCOMES)
+        .order_by("global_device_id")
+        .values_list(
+            "global_device_id", "meter_id", "outcome", "message", "meter__activation_status"
+        )
+    )
+    retry_ids: list[int] = []
+    left_out: list[tuple[str, str]] = []
+    reactivates = request.command == Command.METER_STATUS_UPDATE
+    for gdid, meter_id, outcome, message, activation in rows:
+        if meter_id is None:
+            left_out.append((gdid, "no longer registered"))
+        elif outcome == Outcome.REFUSED:
+            left_out.append((gdid, f"refused by the MDC: {_reason_for(gdid, message)}"))
+        elif activation == 0 and not reactivates:
+            left_out.append((gdid, "inactive in the registry (meter_activation_status 0)"))
+        else:
+            retry_ids.append(meter_id)
+    if not retry_ids:
+        shown = "; ".join(f"{g}: {why}" for g, why in left_out[:5])
+        raise ValidationError(
+            "No failed or timed-out devices that can succeed now."
+            + (f" Left out {len(left_out)}: {shown}" if left_out else "")
+        )
+    retry = command_request_create(
         actor=actor,
         command=request.command,
         params=dict(request.params),
-        meters=Meter.objects.filter(pk__in=meter_ids),
+        meters=Meter.objects.filter(pk__in=sorted(set(retry_ids))),
         parent=request,
-        note=f"Retry of #{request.pk}",
+        note=f"Retry of #{request.pk}"
+        + (f"; {len(left_out)} devices left out (refused or inactive)" if left_out else ""),
     )
+    if left_out:
+        audit_record(
+            actor=actor,
+            action="commands.request.retry_left_out",
+            target=retry,
+            summary=f"Retry of #{request.pk}: {len(left_out)} devices left out",
+            detail={"left_out": left_out[:500]},
+        )
+    return RetryResult(request=retry, left_out=left_out)
 
 
 __all__ = [
@@ -1291,6 +1396,7 @@ __all__ = [
     "CancelResult",
     "DispatchResult",
     "PollResult",
+    "RetryResult",
     "command_cancel",
     "command_dispatch",
     "command_request_approve",

@@ -55,13 +55,20 @@ def transactions_poll_task(mdc_id: int) -> dict:
 
 @shared_task
 def commands_tick() -> dict:
-    """Beat, every few seconds: release scheduled requests, enqueue lost dispatches again, and
-    enqueue a poll of every MDC with open transactions due."""
+    """Beat, every few seconds: release scheduled requests, enqueue lost dispatches again, close
+    requests with nothing pending (a sweep), and enqueue a poll of every MDC with open
+    transactions due."""
     released = services.command_requests_release_due()
     lost = services.transactions_lost()
     if lost:
         services.transactions_redispatch(transaction_ids=lost)
+    closed = services.command_requests_close_finished()
     mdc_ids = mdcs_with_polls_due()
     for mdc_id in mdc_ids:
         transactions_poll_task.delay(mdc_id)
-    return {"released": released, "redispatched": len(lost), "polls": len(mdc_ids)}
+    return {
+        "released": released,
+        "redispatched": len(lost),
+        "swept": closed,
+        "polls": len(mdc_ids),
+    }

@@ -116,8 +116,9 @@ class CommandNewView(PermissionRequiredMixin, View):
                 step="review",
                 wire_params=wire,
                 scheduled_at=scheduled_at,
-                needs_approval=services._is_two_person(command, wire)
-                and selection.count > conf.two_person_threshold(),
+                needs_approval=services.two_person_needed(
+                    actor=request.user, command=command, params=wire, devices=selection.count
+                ),
                 threshold=conf.two_person_threshold(),
             )
             return render(request, self.template_name, context)
@@ -247,8 +248,17 @@ class CommandRetryView(_ActionView):
     permission_required = services.SEND_PERMISSION
 
     def act(self, request, obj):
-        retry = services.command_retry_failed(actor=request.user, request=obj)
+        result = services.command_retry_failed(actor=request.user, request=obj)
+        retry = result.request
         messages.success(request, f"Request #{retry.pk} retries {retry.device_count} devices.")
+        if result.left_out:
+            shown = "; ".join(f"{g}: {why}" for g, why in result.left_out[:10])
+            more = len(result.left_out) - 10
+            messages.warning(
+                request,
+                f"Left out {len(result.left_out)} devices that cannot succeed: {shown}"
+                + (f" and {more} more" if more > 0 else ""),
+            )
         return retry
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.commands.choices import Outcome, RequestState, TransactionState
@@ -386,12 +387,11 @@ def test_refused_devices_are_final_with_the_reason(sim_env, make_user):
     assert sorted(outcomes(request).values()) == ["executed", "executed", "refused"]
     no_relay.refresh_from_db()
     assert no_relay.relay_state == "unknown"  # the registry does not claim what did not happen
-    # Retry the failed ones as a new request (the sim still refuses: the meter has no relay).
-    retry = command_retry_failed(actor=make_user("Operator"), request=request)
-    assert retry.parent == request
-    assert list(retry.devices.values_list("global_device_id", flat=True)) == [
-        no_relay.global_device_id
-    ]
+    # A retry would be refused again (the meter has no relay): nothing to retry, and why.
+    with pytest.raises(ValidationError) as exc:
+        command_retry_failed(actor=make_user("Operator"), request=request)
+    assert f"{no_relay.global_device_id}: refused by the MDC" in exc.value.messages[0]
+    assert "has no relay connected to it" in exc.value.messages[0]
 
 
 def test_failures_at_the_meter(sim_env, make_user):
@@ -611,8 +611,8 @@ def test_cancel_before_sending_and_progress_through_levels(sim_env, make_user, m
     assert sorted(outcomes(request).values()) == ["cancelled", "executed", "executed"]
 
 
-def test_two_person_rule_end_to_end(sim_env, make_user, monkeypatch):
-    monkeypatch.setenv("MDM_TWO_PERSON_THRESHOLD", "2")
+def test_two_person_rule_end_to_end(sim_env, make_user, settings):
+    settings.TWO_PERSON_THRESHOLD = 2
     env = sim_env(code="sim2", meters=3)
     operator, admin = make_user("Operator"), make_user("Administrator")
     request = command_request_create(
@@ -649,7 +649,7 @@ def test_tick_polls_due_mdcs_and_survives_restarts(sim_env, make_user):
         dispatched_at=timezone.now() - dt.timedelta(minutes=10)
     )
     tick = commands_tick.apply().get()
-    assert tick == {"released": 0, "redispatched": 1, "polls": 0}
+    assert tick == {"released": 0, "redispatched": 1, "swept": 0, "polls": 0}
     command_dispatch_task.apply(args=[tx.pk]).get()
     tx.refresh_from_db()
     assert tx.state == TransactionState.OPEN

@@ -109,8 +109,8 @@ def test_viewer_cannot_send(make_user):
 
 
 @pytest.fixture
-def threshold_2(monkeypatch):
-    monkeypatch.setenv("MDM_TWO_PERSON_THRESHOLD", "2")
+def threshold_2(settings):
+    settings.TWO_PERSON_THRESHOLD = 2
 
 
 def test_two_person_rule_for_large_disconnects(

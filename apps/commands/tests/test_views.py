@@ -128,8 +128,8 @@ def test_console_params_review_confirm(client_as, fleet, django_capture_on_commi
     assert meters[0].global_device_id.encode() in fragment.content
 
 
-def test_review_warns_about_two_person_rule(login, fleet, monkeypatch):
-    monkeypatch.setenv("MDM_TWO_PERSON_THRESHOLD", "2")
+def test_review_warns_about_two_person_rule(login, fleet, settings):
+    settings.TWO_PERSON_THRESHOLD = 2
     _, _, meters = fleet
     client = login("Operator")
     pasted = " ".join(m.global_device_id for m in meters)
@@ -257,8 +257,8 @@ def test_api_permissions_and_create(login, fleet, django_capture_on_commit_callb
     )
 
 
-def test_api_two_person_rule(login, fleet, monkeypatch):
-    monkeypatch.setenv("MDM_TWO_PERSON_THRESHOLD", "1")
+def test_api_two_person_rule(login, fleet, settings):
+    settings.TWO_PERSON_THRESHOLD = 1
     _, _, meters = fleet
     url = reverse("commands-api:request-list")
     operator = login("Operator")
