@@ -186,6 +186,9 @@ def main() -> None:
     _admin(admin_url, f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
     _admin(admin_url, f"CREATE DATABASE {BENCH_DATABASE}")
     os.environ["DATABASE_URL"] = bench_url
+    # Measure the streamed path at every size (beyond the limit the page queues a background
+    # export, which writes through the same code).
+    os.environ["MDM_EXPORT_MAX_ROWS"] = str(max(arguments.rows, 1))
     import django
 
     django.setup()

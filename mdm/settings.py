@@ -203,8 +203,16 @@ REST_FRAMEWORK = {
 API_TOKEN_DEFAULT_DAYS = env_int("MDM_API_TOKEN_DEFAULT_DAYS", 365)
 # List pages over partitioned warehouse tables count at most this many rows ("more than N").
 LIST_COUNT_LIMIT = env_int("MDM_LIST_COUNT_LIMIT", 10_000)
-# Most rows one CSV export may have (exports stream; beyond this the user narrows the filters).
-EXPORT_MAX_ROWS = env_int("MDM_EXPORT_MAX_ROWS", 1_000_000)
+# CSV exports of list pages stream up to this many rows; larger ones are written by a worker
+# (progress on the user's Exports page), each of at most EXPORT_BACKGROUND_MAX_ROWS rows and at
+# most EXPORT_JOBS_PER_USER queued or running per user; files are kept under EXPORT_DIR.
+EXPORT_MAX_ROWS = env_int("MDM_EXPORT_MAX_ROWS", 200_000)
+EXPORT_BACKGROUND_MAX_ROWS = env_int("MDM_EXPORT_BACKGROUND_MAX_ROWS", 5_000_000)
+EXPORT_JOBS_PER_USER = env_int("MDM_EXPORT_JOBS_PER_USER", 2)
+EXPORT_DIR = Path(env_str("MDM_EXPORT_DIR", str(DATA_DIR / "exports")))
+# Core's list view hands large exports to this service (a setting: core imports no higher app).
+EXPORT_BACKGROUND_START = "apps.accounts.exports.export_job_create"
+EXPORT_LIST_URL = "/accounts/exports/"
 SPECTACULAR_SETTINGS = {
     "TITLE": "UDIL MDM API",
     "DESCRIPTION": "Meter data management over every vendor MDC, through UDIL.",
@@ -264,6 +272,10 @@ INGESTION_REFILL_MAX_REQUESTS = env_int("MDM_REFILL_MAX_REQUESTS", 200)
 # (minutes) are added up: when the sum passes the threshold (meters), a second person approves.
 TWO_PERSON_THRESHOLD = env_int("MDM_TWO_PERSON_THRESHOLD", 50)
 TWO_PERSON_WINDOW_MINUTES = env_int("MDM_TWO_PERSON_WINDOW_MINUTES", 60)
+# The registry offers device_creation on registration and shows the MDC's confirmation through
+# these (settings, not imports: the registry may not import the commands app above it).
+REGISTRY_DEVICE_CREATION_SEND = "apps.commands.registration.device_creation_send"
+REGISTRY_MDC_CONFIRMATION = "apps.commands.registration.meters_mdc_confirmation"
 
 # The embedded UDIL MDC simulator: on in development and tests, off in production unless asked.
 SIMULATOR_ENABLED = env_bool("MDM_SIMULATOR_ENABLED", default=not PRODUCTION)

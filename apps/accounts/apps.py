@@ -16,7 +16,7 @@ def _sync_roles(sender, **kwargs) -> None:
 class AccountsConfig(AppConfig):
     name = "apps.accounts"
     verbose_name = "Accounts and roles"
-    nav_items = [("API tokens", "api-token-list", None)]
+    nav_items = [("API tokens", "api-token-list", None), ("Exports", "export-list", None)]
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, dispatch_uid="accounts.roles_sync")

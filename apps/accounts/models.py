@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from apps.accounts.choices import TokenState
+from apps.accounts.choices import ExportState, TokenState
 
 KEY_PREFIX_LENGTH = 8
 
@@ -47,3 +47,37 @@ class ApiToken(models.Model):
         if self.expires_at is not None and self.expires_at <= timezone.now():
             return TokenState.EXPIRED
         return TokenState.ACTIVE
+
+
+class ExportJob(models.Model):
+    """A CSV export too large to stream while the user waits: written to a file by a worker,
+    with its progress, then downloaded by the user who asked for it (and nobody else)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    title = models.CharField(max_length=100)
+    path = models.CharField(max_length=200, help_text="The list page exported.")
+    query = models.TextField(blank=True, help_text="Its filters, as a query string.")
+    state = models.CharField(max_length=10, choices=ExportState.choices, default="queued")
+    rows_expected = models.PositiveBigIntegerField(default=0)
+    rows_written = models.PositiveBigIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True, editable=False)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} export #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        if self.state == ExportState.DONE:
+            return 100
+        if not self.rows_expected:
+            return 0
+        return min(99, self.rows_written * 100 // self.rows_expected)

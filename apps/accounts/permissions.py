@@ -86,8 +86,6 @@ def lockout_response(request, original_response=None, credentials=None) -> HttpR
     if request.path.startswith("/api/"):
         response = JsonResponse({"detail": message}, status=429)
     else:
-        response = render(
-            request, "registration/lockout.html", {"message": message}, status=429
-        )
+        response = render(request, "registration/lockout.html", {"message": message}, status=429)
     response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     return response

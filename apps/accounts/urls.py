@@ -13,4 +13,8 @@ urlpatterns = [
     ),
     path("tokens/", views.ApiTokenListView.as_view(), name="api-token-list"),
     path("tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api-token-revoke"),
+    path("exports/", views.ExportJobListView.as_view(), name="export-list"),
+    path(
+        "exports/<int:pk>/download/", views.ExportJobDownloadView.as_view(), name="export-download"
+    ),
 ]

@@ -1,14 +1,18 @@
-"""The API tokens page: create (the secret is shown once), list and revoke."""
+"""The API tokens page (create: the secret is shown once; list; revoke) and the user's
+background exports (progress, download)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 
-from apps.accounts.choices import TokenState
+from apps.accounts.choices import ExportState, TokenState
+from apps.accounts.exports import export_file
 from apps.accounts.forms import ApiTokenForm
+from apps.accounts.models import ExportJob
 from apps.accounts.selectors import tokens_visible_to
 from apps.accounts.services import api_token_create, api_token_revoke
 
@@ -65,3 +69,21 @@ class ApiTokenRevokeView(View):
         else:
             messages.success(request, f"Token {token.key_prefix}… revoked.")
         return redirect("api-token-list")
+
+
+class ExportJobListView(View):
+    def get(self, request):
+        jobs = ExportJob.objects.filter(user=request.user)[:50]
+        active = any(job.state in ExportState.active() for job in jobs)
+        context = {"title": "Exports", "jobs": jobs, "ExportState": ExportState, "active": active}
+        return render(request, "accounts/exports.html", context)
+
+
+class ExportJobDownloadView(View):
+    def get(self, request, pk: int):
+        job = get_object_or_404(ExportJob, pk=pk, user=request.user)  # only its owner
+        path = export_file(job)
+        if path is None:
+            raise Http404("This export is not ready (or its file was removed).")
+        name = f"{job.title.lower().replace(' ', '_') or 'export'}.csv"
+        return FileResponse(path.open("rb"), as_attachment=True, filename=name)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.utils.module_loading import import_string
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
@@ -58,17 +60,36 @@ class FilteredTableView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         limit = settings.EXPORT_MAX_ROWS
         _, too_many = bounded_count(queryset, limit)
         if too_many:
-            messages.error(
-                self.request,
-                f"The export would have more than {limit:,} rows, the most one export may "
-                "have. Narrow the filters (a shorter time range, one MDC) and export in parts.",
-            )
-            query = self.request.GET.copy()
-            query.pop(self.export_trigger_param, None)
-            return redirect(f"{self.request.path}?{query.urlencode()}")
+            return self.export_in_background(queryset)
         table = self.get_table_class()(queryset.none(), **self.get_table_kwargs())
         rows = table_rows(table, queryset, exclude=self.exclude_columns)
         return csv_response(rows, filename=f"{self.export_name}.csv")
+
+    def export_in_background(self, queryset):
+        """More rows than one streamed download should carry: hand the export to a worker
+        (``EXPORT_BACKGROUND_START``, which enforces the per-user limits) and show where its
+        progress is; or say why not."""
+        query = self.request.GET.copy()
+        query.pop(self.export_trigger_param, None)
+        back = redirect(f"{self.request.path}?{query.urlencode()}")
+        rows, more = bounded_count(queryset, settings.EXPORT_BACKGROUND_MAX_ROWS)
+        try:
+            job = import_string(settings.EXPORT_BACKGROUND_START)(
+                actor=self.request.user,
+                path=self.request.path,
+                query=query.urlencode(),
+                title=self.title or "Export",
+                rows_expected=rows + (1 if more else 0),
+            )
+        except ValidationError as exc:
+            messages.error(self.request, " ".join(exc.messages))
+            return back
+        messages.info(
+            self.request,
+            f"This export has more than {settings.EXPORT_MAX_ROWS:,} rows: it is being written "
+            f"in the background (export #{job.pk}). Download it from Exports when it is done.",
+        )
+        return redirect(settings.EXPORT_LIST_URL)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
