@@ -242,6 +242,8 @@ def up(args: argparse.Namespace) -> int:
         _start_servers(data_dir)
         # The demo registers the embedded simulated MDCs at the portal's own address.
         os.environ.setdefault("MDM_SELF_URL", f"http://{args.host}:{args.port}")
+        # Hashed, compressed static files (collected by _prepare), as in production.
+        os.environ.setdefault("MDM_STATIC_MANIFEST", "1")
         _prepare(demo=not args.no_demo, demo_meters=args.demo_meters, demo_days=args.demo_days)
         _close_connections()
         children = _commands(args, data_dir)
