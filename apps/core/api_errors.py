@@ -4,6 +4,7 @@ message), never a 500. Validation itself lives with the serializers and services
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from rest_framework import exceptions, parsers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -19,6 +20,15 @@ def exception_handler(exc, context):
     if isinstance(exc, RecursionError):
         # json.loads on thousands of nested brackets; the parser wraps other errors itself
         exc = exceptions.ParseError("JSON nested too deeply.")
+    elif isinstance(exc, DataError):
+        # Input the database refuses to compare or store (a NUL character, a number or date out
+        # of its range) is the client's error; validation should have caught it first.
+        exc = exceptions.ValidationError(
+            {
+                "detail": "The request holds a value the database cannot take (a NUL character, "
+                "or a number or date out of range)."
+            }
+        )
     elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         return Response(detail, status=status.HTTP_400_BAD_REQUEST)

@@ -155,6 +155,14 @@ class Consumer(models.Model):
     def __str__(self) -> str:
         return f"{self.reference_no} · {self.name}"
 
+    def clean(self) -> None:
+        # address is a TextField: its length is the rule's, not the database's
+        problem = validation.text_problem(
+            self.address, name="address", max_length=validation.ADDRESS_MAX_LENGTH
+        )
+        if problem:
+            raise ValidationError({"address": problem})
+
 
 # --- MDCs --------------------------------------------------------------------------------------
 
@@ -235,12 +243,18 @@ class Mdc(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("registry:mdc-detail", args=[self.pk])
 
+    @property
+    def base_url_shown(self) -> str:
+        """The base URL as shown: without a ``user:password@`` stored before that was refused."""
+        return validation.url_without_userinfo(self.base_url)
+
     def clean(self) -> None:
         errors: dict[str, list] = {}
         checks = [
             lambda: validation.path_overrides(self.path_overrides),
             lambda: validation.tabular_views(self.tabular_views),
             lambda: validation.tabular_database_url(self.tabular_database_url),
+            lambda: validation.mdc_base_url(self.base_url),
             lambda: validation.minutes_by_dataset(self.window_minutes, field="window_minutes"),
             lambda: validation.minutes_by_dataset(self.pull_intervals, field="pull_intervals"),
         ]
@@ -375,3 +389,8 @@ class Meter(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("registry:meter-detail", args=[self.pk])
+
+    def clean(self) -> None:
+        problem = validation.msn_problem(self.msn)  # the CSV import applies the same rule
+        if problem:
+            raise ValidationError({"msn": problem})

@@ -83,6 +83,12 @@ class MdcSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        # never show a user:password@ stored in the URL before that was refused
+        data["base_url"] = instance.base_url_shown
+        return data
+
     def get_password_set(self, mdc) -> bool:
         return bool(mdc.password)
 
@@ -119,6 +125,13 @@ class MeterSerializer(serializers.ModelSerializer):
     consumer_reference_no = serializers.CharField(
         source="consumer.reference_no", read_only=True, default=None
     )
+    send_device_creation = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="On registration: send UDIL device_creation to the meter's MDC (a tracked "
+        "command). Nothing is registered if it cannot be sent.",
+    )
 
     class Meta:
         model = Meter
@@ -144,6 +157,7 @@ class MeterSerializer(serializers.ModelSerializer):
             "consumer",
             "consumer_reference_no",
             "profile_hint",
+            "send_device_creation",
             "relay_state",
             "load_limit_kw",
             "device_settings",
@@ -162,13 +176,14 @@ class MeterSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data):
         return call_service(
-            services.meter_register,
+            services.meter_register_at_mdc,
             actor=_actor(self),
             global_device_id=validated_data.pop("global_device_id", None) or None,
             **validated_data,
         )
 
     def update(self, instance, validated_data):
+        validated_data.pop("send_device_creation", None)  # a registration option only
         gdid = validated_data.pop("global_device_id", None)
         if gdid and gdid != instance.global_device_id:
             raise serializers.ValidationError({"global_device_id": "This id never changes."})
@@ -183,12 +198,19 @@ class MeterImportSerializer(serializers.Serializer):
         slug_field="code", queryset=Mdc.objects.all(), required=False, allow_null=True
     )
     all_or_nothing = serializers.BooleanField(default=False)
+    send_device_creation = serializers.BooleanField(
+        default=False, help_text="Send UDIL device_creation for the imported meters."
+    )
 
 
 class ImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField()
     rows_total = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.ListField())
+    device_creation_requests = serializers.ListField(
+        child=serializers.IntegerField(), required=False
+    )
+    device_creation_error = serializers.CharField(required=False, allow_blank=True)
 
 
 class ConsumerSerializer(serializers.ModelSerializer):

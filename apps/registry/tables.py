@@ -34,6 +34,7 @@ class RegistryTable(tables.Table):
 
 class MdcTable(RegistryTable):
     code = tables.Column(linkify=True)
+    base_url = tables.Column(accessor="base_url_shown", order_by="base_url")
     meter_count = tables.Column(verbose_name="Meters", orderable=True)
 
     class Meta:
