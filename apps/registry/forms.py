@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.registry import validation
 from apps.registry.models import Consumer, Mdc, Meter, Transformer
 from apps.registry.services import SECRET_FIELDS
 
@@ -187,8 +188,7 @@ class MeterImportForm(BootstrapMixin, forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > 50 * 1024 * 1024:
-            raise forms.ValidationError("The file is larger than 50 MB.")
+        validation.import_file_size(upload)  # the API's limit too
         return upload
 
 

@@ -20,6 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.registry import validation
 from apps.registry.choices import (
     ActivationStatus,
     CommunicationMode,
@@ -642,7 +643,6 @@ _INT_CHOICES = {
     "communication_type": CommunicationType,
     "activation_status": ActivationStatus,
 }
-_MSN_MAX = 2**63 - 1
 
 
 class _RowError(Exception):
@@ -722,14 +722,18 @@ def _parse_row(
 ) -> dict[str, Any]:
     if values.get("__extra__"):
         raise _RowError("more values than columns")
+    for name, value in values.items():
+        if "\x00" in value:
+            raise _RowError(f"{name} contains a NUL character")
     msn_text = values.get("msn", "")
     if not msn_text:
         raise _RowError("msn is missing")
     if not msn_text.isdigit():
         raise _RowError(f"msn {msn_text!r} is not a positive whole number")
     msn = int(msn_text)
-    if not 0 < msn <= _MSN_MAX:
-        raise _RowError(f"msn {msn_text} is out of range")
+    problem = validation.msn_problem(msn)  # the rule of the model, for the API and pages too
+    if problem:
+        raise _RowError(problem)
     row: dict[str, Any] = {"msn": msn}
 
     gdid = values.get("global_device_id", "")
@@ -809,6 +813,11 @@ def meters_import_csv(
     rows are created, or none when ``all_or_nothing`` and any row is bad. A few queries in all,
     whatever the number of rows."""
     report = ImportReport()
+    try:
+        validation.import_file_size(file)
+    except ValidationError as exc:
+        report.errors.append((0, exc.messages[0]))
+        return report
     try:
         header, rows = _read_csv(file)
     except (_RowError, csv.Error) as exc:
