@@ -160,6 +160,9 @@ class FaultsView(PermissionRequiredMixin, FormView):
     template_name = "simulator/faults.html"
 
     def dispatch(self, request, *args, **kwargs):
+        # the permission first: whether an MDC code exists is not for everyone to find out
+        if not self.has_permission():
+            return self.handle_no_permission()
         self.mdc = get_object_or_404(SimMdc, code=kwargs["code"])
         return super().dispatch(request, *args, **kwargs)
 
