@@ -11,7 +11,9 @@ In one run, in a database of its own (created here, dropped at the end unless --
 3. end to end, through the real pipeline (``pull_run``: MdcClient -> JSON -> DataSet.split_rows ->
    COPY to staging -> one merge), each size in a fresh process, reporting rows/s and the pull
    process's peak RSS (it must not grow with N x D);
-4. re-pulls the same window: zero rows may change (the second benchmark of the issue);
+4. re-pulls the same window: zero rows may change (the second benchmark of the issue); answers
+   identical to those loaded skip the merge (``ingestion.fingerprints``), and the same re-pull
+   with every answer merged (fingerprints forgotten) is the baseline of that;
 5. measures the simulator's serving alone (the same requests, bodies written to disk), to tell
    whether the MDC is the bottleneck, and so records the MDC's exact answers;
 6. end to end again, with the MDC costing (almost) nothing: a minimal HTTP server on 127.0.0.1
@@ -681,6 +683,20 @@ def main() -> None:
         )
         assert repull["inserted"] == repull["updated"] == 0, repull
         assert repull["unchanged"] == expected_big == stored_count(big.pk)
+        # the same re-pull as before answer fingerprints: every answer goes through the merge
+        from apps.ingestion.models import AnswerFingerprint
+
+        AnswerFingerprint.objects.filter(mdc_id=big.pk).delete()
+        connection.close()
+        merged = pull_in_child(big.pk, since, today, repull=True)
+        line(
+            "re-pull, every answer merged (no fingerprint)",
+            merged["received"],
+            merged["seconds"],
+            f"inserted {merged['inserted']}, updated {merged['updated']}, "
+            f"unchanged {merged['unchanged']}",
+        )
+        assert merged["inserted"] == merged["updated"] == 0, merged
 
         from apps.registry.models import Mdc
 
@@ -799,6 +815,14 @@ def main() -> None:
             f"re-pull changed rows         = {repull['inserted'] + repull['updated']} (live), "
             f"{replay_repull['inserted'] + replay_repull['updated']} (replayed)"
         )
+        repull_rate = repull["received"] / repull["seconds"]
+        merged_rate = merged["received"] / merged["seconds"]
+        replay_repull_rate = replay_repull["received"] / replay_repull["seconds"]
+        print(
+            f"re-pull / first pull (live)  = {repull_rate / e2e_rate:5.2f}   (target >= 1.0; "
+            f"every answer merged: {merged_rate / e2e_rate:.2f})"
+        )
+        print(f"re-pull / first pull (replayed) = {replay_repull_rate / replay_rate:5.2f}")
         print(f"load average (1, 5, 15 min)  = {os.getloadavg()} on {os.cpu_count()} CPUs")
 
         print()
@@ -831,6 +855,7 @@ def main() -> None:
             repull["received"],
             repull["received"] / repull["seconds"],
         )
+        row("re-pull, live, every answer merged", merged["received"], merged_rate)
         row(
             "re-pull, MDC replayed (0 rows changed)",
             replay_repull["received"],

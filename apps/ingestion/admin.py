@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.ingestion.models import IngestionRun, Watermark
+from apps.ingestion.models import IngestionRun, RefillWindow, Watermark
 
 
 @admin.register(IngestionRun)
@@ -33,3 +33,22 @@ class WatermarkAdmin(admin.ModelAdmin):
 
     list_display = ("mdc", "dataset", "position", "updated_at")
     list_filter = ("dataset", "mdc")
+
+
+@admin.register(RefillWindow)
+class RefillWindowAdmin(admin.ModelAdmin):
+    """Windows asked for again: quarantined bodies and missing intervals (open gaps stay
+    listed, expired ones too)."""
+
+    list_display = (
+        "mdc", "dataset", "global_device_id", "start", "end", "reason", "state", "missing",
+        "attempts", "next_attempt_at",
+    )  # fmt: skip
+    list_filter = ("state", "reason", "dataset", "mdc")
+    search_fields = ("global_device_id",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

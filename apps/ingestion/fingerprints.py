@@ -95,3 +95,15 @@ def fingerprint_record(
         update_fields=["digest", "rows", "loaded_at"],
     )
     known[key] = (fetched.digest, len(result.good))
+
+
+#: Fingerprints of windows older than this are forgotten (a re-pull that far back just merges).
+KEEP = dt.timedelta(days=35)
+
+
+def fingerprints_prune(*, mdc_id: int, dataset_code: str, now: dt.datetime) -> int:
+    """Forget fingerprints of windows that started more than ``KEEP`` before ``now``."""
+    deleted, _ = AnswerFingerprint.objects.filter(
+        mdc_id=mdc_id, dataset=dataset_code, start__lt=now - KEEP
+    ).delete()
+    return deleted

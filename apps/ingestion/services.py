@@ -393,6 +393,7 @@ def _api_pull(
                     del fetched
                 tally.windows += 1
                 _progress_commit(run, tally, watermark=window.end)
+        fingerprints.fingerprints_prune(mdc_id=mdc.pk, dataset_code=dataset_code, now=until)
     # windows loaded earlier whose body was quarantined, and intervals still missing
     refill.refills_run(
         run=run,
