@@ -1,2 +1,12 @@
+from rest_framework.routers import DefaultRouter
+
+from apps.billing import api
+
 app_name = "billing-api"
-urlpatterns: list = []
+router = DefaultRouter()
+router.register("tariffs", api.TariffViewSet, basename="tariff")
+router.register("accounts", api.BillingAccountViewSet, basename="account")
+router.register("cycles", api.ReadingCycleViewSet, basename="cycle")
+router.register("runs", api.BillingRunViewSet, basename="run")
+router.register("mirror", api.MirrorBillViewSet, basename="mirror")
+urlpatterns = router.urls
