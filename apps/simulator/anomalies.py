@@ -12,10 +12,11 @@ Kinds (at most one of each per meter-day, apart from each other and from the day
   through the registers, so the first row after them carries it);
 - ``spike``: one interval uses ``spike_factor`` x the day's 3rd-highest interval energy more
   (at least 1 kWh): a real burst, kept by the registers from then on;
-- ``rollback``: the total register falls by ``rollback_kwh`` at one row and counts on from the
-  lower value (a register fault); an interval-kind MDC sends a negative interval instead;
+- ``rollback``: the total register reads ``rollback_kwh`` below the reading before it and counts
+  on from there (a register fault); an interval-kind MDC sends a negative interval instead;
 - ``zero``: ``zero_intervals`` consecutive intervals record no energy while the supply (and so
-  the voltage) is on: the register stands still (theft or a stuck register).
+  the voltage) is on: the register stands still (theft or a stuck register). Never planted over
+  an outage of the generator (that would not be "with voltage").
 
 Only ``active_energy_tl`` and ``active_energy_t1`` are changed, so T1+T2+T3+T4 still equals
 the total. :func:`plant` is the one call the generator makes; with no plan it returns the rows
@@ -144,7 +145,8 @@ def day_plan(spec, plan: AnomalyPlan, d: int, iv: int) -> DayPlan:
     from apps.simulator import generator as gen
 
     per = iv * 60 // TICK
-    ticks = gen.day_data(spec, d).e_imp
+    data = gen.day_data(spec, d)
+    ticks = data.e_imp
     m = len(ticks) // per
     energies = [sum(ticks[i * per : (i + 1) * per]) for i in range(m)]
     day = DayPlan(energies=energies)
@@ -154,8 +156,14 @@ def day_plan(spec, plan: AnomalyPlan, d: int, iv: int) -> DayPlan:
         taken: list[tuple[int, int]] = []
         if rng.random() < plan.zero_per_day:
             first = _place(rng, m, plan.zero_intervals, taken)
-            if first is not None:
+            supplied = first is not None and all(
+                data.volt[k][0] > 0 and energies[k // per] > 0
+                for k in range(first * per, (first + plan.zero_intervals) * per)
+            )
+            if supplied:  # "while the voltage is present": not planted over an outage
                 day.zero = (first, plan.zero_intervals)
+            elif first is not None:
+                taken.pop()
         if rng.random() < plan.gap_per_day:
             length = rng.randint(1, plan.gap_max_intervals)
             first = _place(rng, m, length + 1, taken)  # the row after the gap stays clean
@@ -169,7 +177,8 @@ def day_plan(spec, plan: AnomalyPlan, d: int, iv: int) -> DayPlan:
         if rng.random() < plan.rollback_per_day:
             at = _place(rng, m, 1, taken)
             if at is not None:
-                day.rollback = (at, int(plan.rollback_kwh * 1000))
+                # the register falls rollback_kwh below the previous reading, whatever the load
+                day.rollback = (at, energies[at] + int(plan.rollback_kwh * 1000))
     offsets, offset = [], 0
     for i in range(m):
         if day.spike and i == day.spike[0]:
@@ -284,7 +293,7 @@ def _planted(spec, plan: AnomalyPlan, rows, record: list | None):
             if day.spike and i == day.spike[0]:
                 delta = day.spike[1]
             if day.rollback and i == day.rollback[0]:
-                delta = -day.rollback[1] - _wh(row[i_tl])
+                delta = -int(plan.rollback_kwh * 1000) - _wh(row[i_tl])
             if day.zero and day.zero[0] <= i < day.zero[0] + day.zero[1]:
                 delta = -_wh(row[i_tl])
             if delta:

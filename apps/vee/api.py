@@ -114,13 +114,17 @@ class ValidationExceptionViewSet(
 
 
 class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Rules; PATCH (``vee.change_rule``: Administrators) changes parameters, severity or
+    """Rules; PATCH (``vee.edit_data``, as every VEE change) changes parameters, severity or
     enabled, checked against the rule type."""
 
     queryset = rules_list()
     serializer_class = RuleSerializer
     filterset_class = filters.RuleFilter
     http_method_names = ["get", "patch", "head", "options"]
+
+    @property
+    def required_permission(self) -> str:
+        return EDIT_PERMISSION if self.action == "partial_update" else "vee.view_rule"
 
     @extend_schema(request=RuleUpdateSerializer, responses=RuleSerializer)
     def partial_update(self, request, pk=None):

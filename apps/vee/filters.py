@@ -42,10 +42,10 @@ class ValidationExceptionFilter(django_filters.FilterSet):
         help_text="A DISCO, circle, division, subdivision, feeder or transformer code.",
     )
     older_than_days = django_filters.NumberFilter(
-        method="filter_older", label="Older than (days)", min_value=0
+        method="filter_older", label="Older than (days)", min_value=0, max_value=36500
     )
     newer_than_days = django_filters.NumberFilter(
-        method="filter_newer", label="Newer than (days)", min_value=0
+        method="filter_newer", label="Newer than (days)", min_value=0, max_value=36500
     )
     period_from = django_filters.IsoDateTimeFilter(
         field_name="period_start", lookup_expr="gte", label="Period from"

@@ -63,7 +63,9 @@ class ValidationRunSerializer(serializers.ModelSerializer):
 class ValidateSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
-    mdc = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    mdc = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**31 - 1
+    )
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
