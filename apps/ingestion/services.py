@@ -38,6 +38,7 @@ from apps.registry.choices import Dataset, Transport
 from apps.registry.models import Mdc
 from apps.registry.selectors import mdc_client, meter_batches, meters_for_pull
 from apps.udil.datasets import DATASETS
+from apps.warehouse.guard import RowGuard, owned_device_ids
 from apps.warehouse.models import QuarantinedRow
 from apps.warehouse.services import payload_quarantine, rows_load, rows_load_split
 
@@ -424,6 +425,8 @@ def _tabular_pull(
     if not device_ids:
         return
     chunk_rows = int(getattr(settings, "INGESTION_TABULAR_CHUNK_ROWS", 5000))
+    # a vendor's view may hold other head ends' meters: only this MDC's own are stored
+    guard = RowGuard(dataset_code, owned_device_ids(mdc_id=mdc.pk))
     source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"
     chunk: TabularChunk
     for chunk in tabular_chunks(
@@ -438,6 +441,7 @@ def _tabular_pull(
                     mdc_id=mdc.pk,
                     raw_rows=chunk.rows,
                     source=f"{source_prefix} chunk {counted.requests}",
+                    guard=guard,
                 )
                 counted.add(result)
                 _counts_save(run, counted)

@@ -103,16 +103,25 @@ def _load(
 
 
 def rows_load(
-    *, dataset_code: str, mdc_id: int, raw_rows: Iterable[dict[str, Any]], source: str
+    *,
+    dataset_code: str,
+    mdc_id: int,
+    raw_rows: Iterable[dict[str, Any]],
+    source: str,
+    guard: RowGuard | None = None,
 ) -> LoadResult:
     """Validate and store rows as the wire delivered them (dicts of strings).
 
     Good rows are merged (new keys inserted, newer differing copies replace stored ones); bad
-    rows go to the quarantine with the reason. One transaction; loading the same rows again
-    changes nothing.
+    rows go to the quarantine with the reason, and so do rows ``guard`` refuses (of a meter not
+    registered at the MDC, outside the requested span). One transaction; loading the same rows
+    again changes nothing.
     """
     dataset, table = _dataset(dataset_code)
     good, rejects = dataset.copy_rows(raw_rows)
+    if guard is not None:
+        good, refused = guard.split(good)
+        rejects = [*rejects, *refused]
     return _load(table=table, mdc_id=mdc_id, good=good, rejects=rejects, source=source)
 
 

@@ -121,3 +121,25 @@ def test_a_body_still_unreadable_stays_open_with_the_new_reason(client_as):
     assert answer.status_code == 200 and answer.json()["resolved"] is False
     entry.refresh_from_db()
     assert not entry.resolved and entry.reason.startswith("still unreadable")
+
+
+def test_rows_load_with_a_guard_stores_only_the_mdcs_own_meters_inside_the_span(load_profile_row):
+    from apps.warehouse.guard import RowGuard, owned_device_ids
+
+    mdc, meter = _mdc_with_meter()
+    guard = RowGuard(
+        "load_profile",
+        owned_device_ids(mdc_id=mdc.pk),
+        datetime.datetime(2026, 11, 3, tzinfo=PKT),
+        datetime.datetime(2026, 11, 3, 23, 59, 59, tzinfo=PKT),
+    )
+    rows = [
+        load_profile_row(meter.global_device_id, "2026-11-03 10:00:00"),
+        load_profile_row(meter.global_device_id, "2026-11-04 10:00:00"),
+        load_profile_row("m44444444", "2026-11-03 10:00:00"),
+    ]
+    result = rows_load(
+        dataset_code="load_profile", mdc_id=mdc.pk, raw_rows=rows, source="t", guard=guard
+    )
+    assert (result.inserted, result.quarantined) == (1, 2)
+    assert LoadProfileReading.objects.get().global_device_id == meter.global_device_id
