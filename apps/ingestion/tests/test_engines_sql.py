@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from apps.udil import engines
 from apps.udil.datasets import DATASETS
@@ -187,3 +188,16 @@ def test_watermark_values_of_every_driver_become_aware_pakistan_time():
 def test_the_url_scheme_picks_the_engine(url, engine):
     assert engines.dialect_of(url).name == engine
     assert engines.url_problem(url) is None
+
+
+def test_test_connection_counts_rows_up_to_a_cap_in_each_engines_own_syntax():
+    def sql(name):
+        cls = make_url(f"{engines.DIALECTS[name].sqlalchemy_name}://").get_dialect()
+        stmt = engines.count_statement("dbo.lp")
+        compiled = stmt.compile(dialect=cls(), compile_kwargs={"literal_binds": True})
+        return " ".join(str(compiled).split())
+
+    cap = engines.COUNT_CAP + 1
+    assert f"SELECT TOP {cap} " in sql("mssql")
+    assert f"FETCH FIRST {cap} ROWS ONLY" in sql("oracle")
+    assert "LIMIT" in sql("mysql") and "LIMIT" in sql("postgresql") and "LIMIT" in sql("sqlite")
