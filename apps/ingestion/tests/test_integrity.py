@@ -125,7 +125,7 @@ def test_an_mdc_cannot_store_rows_of_meters_it_does_not_own_or_outside_the_windo
 
 
 def test_load_profile_of_meters_offline_beyond_the_lookback_is_asked_for_until_it_is_in(
-    live_server, monkeypatch, settings
+    live_server, monkeypatch, settings, client_as
 ):
     settings.INGESTION_GAP_SCAN_MINUTES = 0
     # every meter-day has an offline episode of 2 to 12 hours: rows reach the MDC that late
@@ -157,6 +157,11 @@ def test_load_profile_of_meters_offline_beyond_the_lookback_is_asked_for_until_i
     assert sum(run.rows_inserted for run in runs) == len(stored)
     assert not RefillWindow.objects.filter(mdc=mdc, state=RefillState.OPEN).exists()
     assert RefillWindow.objects.filter(mdc=mdc, state=RefillState.FILLED).exists()
+    # while meters were offline, runs showed the windows still open
+    assert any(run.refills_open for run in runs)
+    busy = max(runs, key=lambda run: run.refill_requests)
+    page = client_as("Viewer").get(busy.get_absolute_url()).content.decode()
+    assert f"{busy.refill_requests} requests, {busy.refills_filled} filled" in page
 
 
 def test_a_window_whose_body_was_quarantined_is_retried_until_it_loads_or_is_released(
