@@ -23,6 +23,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             secret = parts[1].decode("ascii")
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token.") from exc
+        if not secret.isprintable() or len(secret) > 200:
+            raise exceptions.AuthenticationFailed("Invalid token.")
         try:
             token = api_token_authenticate(secret=secret)
         except TokenRefused as exc:

@@ -91,6 +91,8 @@ class KeysetPagination(BasePagination):
             reverse, raw = bool(data["r"]), data["k"]
             if not isinstance(raw, list) or len(raw) != len(self.ordering):
                 raise ValueError
+            if any(isinstance(value, str) and "\x00" in value for value in raw):
+                raise ValueError  # PostgreSQL text cannot hold NUL: refuse, do not fail later
             values = [
                 model._meta.get_field(name.lstrip("-")).to_python(value)
                 for name, value in zip(self.ordering, raw, strict=True)

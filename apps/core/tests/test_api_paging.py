@@ -3,6 +3,8 @@ share the sort value (12 meters reading at the same instants), forwards and back
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from apps.udil.datasets import DATASETS
@@ -111,8 +113,17 @@ def test_keyset_pages_backwards_match_forwards(client_as, name, fields, total):
     assert seen == forward
 
 
-def test_a_bad_cursor_is_a_400_with_a_message(client_as):
-    response = client_as("Viewer").get("/api/warehouse/load-profile/", {"cursor": "zz%%"})
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "zz%%",
+        base64.urlsafe_b64encode(b'{"r":0,"k":["2026-11-03T10:00:00+05:00","m\\u0000"]}').decode(),
+        base64.urlsafe_b64encode(b'{"r":0,"k":["yesterday","m1"]}').decode(),
+        base64.urlsafe_b64encode(b'{"r":0,"k":[1]}').decode(),
+    ],
+)
+def test_a_bad_cursor_is_a_400_with_a_message(client_as, cursor):
+    response = client_as("Viewer").get("/api/warehouse/billing/", {"cursor": cursor})
     assert response.status_code == 400
     assert "cursor" in response.json()
 
