@@ -95,5 +95,8 @@ class QuarantinedRowTable(tables.Table):
 
     class Meta:
         model = QuarantinedRow
-        fields = ("at", "mdc_id", "dataset_code", "kind", "reason", "source", "state")
+        fields = (
+            "at", "last_seen_at", "count", "mdc_id", "dataset_code", "kind", "reason", "source",
+            "state",
+        )  # fmt: skip
         attrs = ATTRS
