@@ -79,8 +79,13 @@ def test_api_datetimes_are_pakistan_time_with_offset(client_as):
         raw_rows=[_billing("m00000001", "2026-12-01 00:00:00")],
         source="t",
     )
-    data = client_as("Viewer").get("/api/warehouse/billing/").json()
+    client = client_as("Viewer")
+    data = client.get("/api/warehouse/billing/").json()
     assert data["results"][0]["meter_datetime"] == "2026-12-01T00:00:00+05:00"
+    assert data["results"][0]["ingested_at"].endswith("+05:00")
+    AuditEntry.objects.create(actor_name="x", action="test.time")
+    entries = client.get("/api/audit/entries/").json()["results"]
+    assert entries and all(entry["at"].endswith("+05:00") for entry in entries)
 
 
 @pytest.mark.parametrize(
