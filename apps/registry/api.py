@@ -72,12 +72,15 @@ class MeterViewSet(_WriteViewSet):
             file=form.validated_data["file"],
             mdc=form.validated_data.get("mdc"),
             all_or_nothing=form.validated_data["all_or_nothing"],
+            send_device_creation=form.validated_data["send_device_creation"],
         )
         body = serializers.ImportReportSerializer(
             {
                 "created": report.created,
                 "rows_total": report.rows_total,
                 "errors": [list(e) for e in report.errors],
+                "device_creation_requests": report.device_creation_requests,
+                "device_creation_error": report.device_creation_error,
             }
         ).data
         if report.created:

@@ -122,6 +122,13 @@ class MeterForm(BootstrapMixin, forms.ModelForm):
         help_text="Leave blank and the MDM assigns the next id.",
     )
     mdi_reset_date = forms.IntegerField(min_value=1, max_value=28, initial=1)
+    send_device_creation = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Create it at its MDC now",
+        help_text="Send UDIL device_creation to the MDC (a tracked command; the meter page "
+        "shows when the MDC confirms it).",
+    )
 
     class Meta:
         model = Meter
@@ -152,6 +159,7 @@ class MeterForm(BootstrapMixin, forms.ModelForm):
         if self.instance.pk:
             self.fields["global_device_id"].disabled = True
             self.fields["global_device_id"].help_text = "Assigned by the MDM; never changes."
+            del self.fields["send_device_creation"]  # offered on registration
 
     def _post_clean(self):
         pass
@@ -184,6 +192,12 @@ class MeterImportForm(BootstrapMixin, forms.Form):
     )
     all_or_nothing = forms.BooleanField(
         required=False, initial=True, help_text="Import nothing if any row is bad."
+    )
+    send_device_creation = forms.BooleanField(
+        required=False,
+        initial=False,
+        label="Create them at their MDCs",
+        help_text="Send UDIL device_creation for the imported meters (tracked commands).",
     )
 
     def clean_file(self):

@@ -605,11 +605,47 @@ def meters_state_record(
 # --- CSV import --------------------------------------------------------------------------------
 
 
+@transaction.atomic
+def meter_register_at_mdc(*, actor, send_device_creation: bool = False, **registration) -> Meter:
+    """:func:`meter_register`, then (when asked) device_creation at its MDC, as one unit: if
+    the command cannot be sent (parameters the MDC would refuse, no permission to send
+    commands), nothing is registered and the error names ``send_device_creation``."""
+    from django.core.exceptions import PermissionDenied
+
+    meter = meter_register(actor=actor, **registration)
+    if send_device_creation:
+        try:
+            meters_device_creation_send(actor=actor, meters=[meter.pk])
+        except PermissionDenied as exc:
+            raise ValidationError({"send_device_creation": str(exc)}) from exc
+        except ValidationError as exc:
+            reason = "; ".join(exc.messages)
+            raise ValidationError(
+                {"send_device_creation": f"device_creation cannot be sent: {reason}"}
+            ) from exc
+    return meter
+
+
+def meters_device_creation_send(*, actor, meters) -> list:
+    """Create these registered meters at their MDCs (UDIL ``device_creation``) through the
+    commands app's service (``settings.REGISTRY_DEVICE_CREATION_SEND``): audited and tracked
+    as a command; the meter page shows the MDC's confirmation. Returns the requests made."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return import_string(settings.REGISTRY_DEVICE_CREATION_SEND)(actor=actor, meters=meters)
+
+
 @dataclass
 class ImportReport:
     created: int = 0
     rows_total: int = 0
     errors: list[tuple[int, str]] = field(default_factory=list)
+    #: the meters created, for what follows an import (device_creation at their MDCs)
+    created_ids: list[int] = field(default_factory=list)
+    #: device_creation command requests sent for them, or why none could be sent
+    device_creation_requests: list[int] = field(default_factory=list)
+    device_creation_error: str = ""
 
     @property
     def ok(self) -> bool:
@@ -805,6 +841,29 @@ def _parse_row(
 
 
 def meters_import_csv(
+    *,
+    actor,
+    file,
+    mdc: Mdc | None = None,
+    all_or_nothing: bool = False,
+    send_device_creation: bool = False,
+) -> ImportReport:
+    """See :func:`_meters_import_csv`; with ``send_device_creation`` the imported meters are
+    then created at their MDCs (device_creation, tracked commands). The import stands if the
+    commands cannot be sent; the report says why."""
+    from django.core.exceptions import PermissionDenied
+
+    report = _meters_import_csv(actor=actor, file=file, mdc=mdc, all_or_nothing=all_or_nothing)
+    if send_device_creation and report.created_ids:
+        try:
+            sent = meters_device_creation_send(actor=actor, meters=report.created_ids)
+            report.device_creation_requests = [r.pk for r in sent]
+        except (ValidationError, PermissionDenied) as exc:
+            report.device_creation_error = "; ".join(getattr(exc, "messages", [str(exc)]))
+    return report
+
+
+def _meters_import_csv(
     *, actor, file, mdc: Mdc | None = None, all_or_nothing: bool = False
 ) -> ImportReport:
     """Register meters from a CSV file (header row; columns in ``IMPORT_COLUMNS``, ``msn``
@@ -899,6 +958,7 @@ def meters_import_csv(
                 ]
                 Meter.objects.bulk_create(meters, batch_size=1000)
                 report.created = len(meters)
+                report.created_ids = [m.pk for m in meters]
                 _audit_import(actor, report, mdc)
         except IntegrityError as exc:
             report.created = 0

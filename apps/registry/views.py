@@ -188,9 +188,18 @@ class MeterDetailView(PermissionRequiredMixin, DetailView):
             RelayState=RelayState,
             ConnectionStatus=ConnectionStatus,
             settings_rows=sorted(meter.device_settings.items()),
+            mdc_confirmation=_mdc_confirmation(meter),
             **meter_data_context(meter),
             **kwargs,
         )
+
+
+def _mdc_confirmation(meter: Meter) -> dict | None:
+    """The MDC's confirmation of this meter (device_creation), from the command history."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return import_string(settings.REGISTRY_MDC_CONFIRMATION)([meter.pk]).get(meter.pk)
 
 
 class MeterCreateView(ServiceFormView):
@@ -204,7 +213,12 @@ class MeterCreateView(ServiceFormView):
 
     def call_service(self, form):
         data = dict(form.cleaned_data)
-        return services.meter_register(actor=self.request.user, **data)
+        meter = services.meter_register_at_mdc(actor=self.request.user, **data)
+        if data.get("send_device_creation"):
+            messages.info(
+                self.request, f"device_creation sent to {meter.mdc.code} for {meter}: pending."
+            )
+        return meter
 
 
 class MeterUpdateView(ServiceFormView):
@@ -236,10 +250,23 @@ class MeterImportView(PermissionRequiredMixin, FormView):
             file=form.cleaned_data["file"],
             mdc=form.cleaned_data["mdc"],
             all_or_nothing=form.cleaned_data["all_or_nothing"],
+            send_device_creation=form.cleaned_data.get("send_device_creation", False),
         )
         if report.created:
             messages.success(
                 self.request, f"Imported {report.created} of {report.rows_total} meters."
+            )
+        if report.device_creation_requests:
+            messages.info(
+                self.request,
+                f"device_creation sent for {report.created} meters "
+                f"({len(report.device_creation_requests)} command requests): pending until "
+                "their MDCs confirm.",
+            )
+        elif report.device_creation_error:
+            messages.warning(
+                self.request,
+                f"Meters imported; device_creation was not sent: {report.device_creation_error}",
             )
         elif report.errors:
             messages.error(self.request, "No meters were imported.")

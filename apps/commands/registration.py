@@ -1,0 +1,99 @@
+"""Creating registered meters at their MDC with UDIL ``device_creation``, and whether the MDC
+has confirmed them. The registry reaches these through the dotted paths in
+``settings.REGISTRY_DEVICE_CREATION_SEND`` and ``settings.REGISTRY_MDC_CONFIRMATION`` (it may not
+import the commands app, which sits above it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+
+from apps.commands.choices import Command, Outcome
+from apps.commands.models import CommandDevice, CommandRequest
+from apps.commands.services import command_request_create
+
+#: The registry's meter fields that become device_creation parameters (one request carries one
+#: set of them, so meters are grouped by their values).
+_FIELDS = (
+    "device_type",
+    "communication_mode",
+    "communication_type",
+    "communication_interval",
+    "sim_number",
+    "sim_id",
+    "mdi_reset_date",
+    "mdi_reset_time",
+    "phase",
+    "meter_type",
+)
+
+
+def _params(values: dict[str, Any]) -> dict[str, str]:
+    params = {}
+    for name in _FIELDS:
+        value = values[name]
+        if value in (None, ""):
+            continue
+        if name == "mdi_reset_time":
+            value = value.strftime("%H:%M:%S")
+        params[name] = str(value)
+    return params
+
+
+@transaction.atomic
+def device_creation_send(*, actor, meters) -> list[CommandRequest]:
+    """Send ``device_creation`` for these meters (ids or a queryset) to their MDCs through
+    :func:`command_request_create` (validated, audited, tracked like any command): one
+    request per set of device parameters, each fanned out per MDC and batch as usual."""
+    from apps.registry.models import Meter
+
+    ids = list(meters.values_list("pk", flat=True)) if hasattr(meters, "values_list") else meters
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for values in Meter.objects.filter(pk__in=list(ids)).order_by("pk").values("pk", *_FIELDS):
+        params = _params(values)
+        groups[tuple(sorted(params.items()))].append(values["pk"])
+    return [
+        command_request_create(
+            actor=actor,
+            command=Command.DEVICE_CREATION,
+            params=dict(key),
+            meters=meter_ids,
+            note="Created at the MDC on registration",
+        )
+        for key, meter_ids in groups.items()
+    ]
+
+
+CONFIRMATION_COLOURS = {"pending": "primary", "confirmed": "success", "failed": "danger"}
+
+
+def meters_mdc_confirmation(meter_ids) -> dict[int, dict[str, Any]]:
+    """Whether each meter's MDC confirmed it, from its latest device_creation command:
+    ``{"state": pending | confirmed | failed, "colour", "request_id", "message", "at"}``;
+    meters never sent are absent. Confirmed is status level 5 (executed by the MDC)."""
+    latest = (
+        CommandDevice.objects.filter(
+            meter_id__in=list(meter_ids), request__command=Command.DEVICE_CREATION
+        )
+        .order_by("meter_id", "-id")
+        .distinct("meter_id")
+        .values("meter_id", "request_id", "outcome", "message", "finished_at", "status_level")
+    )
+    found = {}
+    for row in latest:
+        if row["outcome"] == Outcome.PENDING:
+            state = "pending"
+        elif row["outcome"] == Outcome.EXECUTED:
+            state = "confirmed"
+        else:
+            state = "failed"
+        found[row["meter_id"]] = {
+            "state": state,
+            "colour": CONFIRMATION_COLOURS[state],
+            "request_id": row["request_id"],
+            "message": row["message"] if state == "failed" else "",
+            "at": row["finished_at"],
+        }
+    return found
