@@ -292,8 +292,15 @@ def command_request_create(
     qs = _meters_queryset(meters)
     now = timezone.now()
     approval = _is_two_person(command, wire)
-    # counted before this request exists (it is not part of its own window)
-    recent = two_person_recent(actor=actor, now=now) if approval else 0
+    recent = 0
+    if approval:
+        # One requester's disconnects are counted one at a time (a lock on their user row), so
+        # two sent at the same moment cannot both see the other as not there yet. Counted
+        # before this request exists (it is not part of its own window).
+        from django.contrib.auth import get_user_model
+
+        list(get_user_model().objects.select_for_update().filter(pk=actor.pk).values("pk"))
+        recent = two_person_recent(actor=actor, now=now)
     request = CommandRequest.objects.create(
         command=command,
         on_demand_type=wire.get("type", "") if command == ON_DEMAND else "",
