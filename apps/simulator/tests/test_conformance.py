@@ -253,3 +253,10 @@ def test_fault_values_are_bounded(client, admin_client):
     assert "Must be between 0 and 30000 milliseconds" in page.content.decode()
     mdc.refresh_from_db()
     assert mdc.latency_ms == 0
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_simulator_is_off_in_production_unless_asked_for():
+    from tests.test_settings import _production_env, _setting
+
+    assert _setting("SIMULATOR_ENABLED", _production_env(MDM_SIMULATOR_ENABLED=None)) == "False"
