@@ -230,3 +230,36 @@ def test_stored_url_credentials_are_not_shown_to_viewers(client_as):
     assert api.json()["base_url"] == "http://10.1.2.3/udil"
     for url in (f"/registry/mdcs/{mdc.pk}/", "/registry/mdcs/", "/api/registry/mdcs/"):
         assert "s3cret" not in viewer.get(url).content.decode(), url
+
+
+# --- digits that are not ASCII ("²".isdigit() is True, int("²") raises) --------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/vee/exceptions/%C2%B2/action/",
+        "/api/commands/requests/%C2%B2/cancel/",
+        "/api/billing/runs/%C2%B2/determinants/",
+    ],
+)
+def test_superscript_digits_as_ids_answer_404(admin, url):
+    response = admin.post(url, {}, content_type="application/json")
+    if response.status_code == 405:
+        response = admin.get(url)
+    assert response.status_code == 404, response.content
+    assert response.json()["detail"]
+
+
+def test_superscript_digits_in_the_meter_search_are_text(admin):
+    MeterFactory()
+    response = admin.get("/api/registry/meters/", {"search": "²" * 8})
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_superscript_digits_as_msn_in_the_import_are_a_row_error(admin):
+    mdc = MdcFactory()
+    response = _import(admin, f"msn,mdc\n²²,{mdc.code}\n")
+    assert response.status_code == 400
+    assert any(line == 2 and "msn" in reason for line, reason in response.json()["errors"])

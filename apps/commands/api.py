@@ -72,7 +72,7 @@ class CommandRequestViewSet(
     def _obj(self, pk) -> CommandRequest:
         """The request, without the list filters (the device list has its own). An id that is
         not a whole number is a 404 with a message, not a database error."""
-        if not str(pk).isdigit() or len(str(pk)) > 18:
+        if not (str(pk).isascii() and str(pk).isdigit()) or len(str(pk)) > 18:  # "²" is a digit
             raise NotFound(f"No command request {str(pk)[:40]!r}: ids are whole numbers.")
         obj = get_object_or_404(self.get_queryset(), pk=int(pk))
         self.check_object_permissions(self.request, obj)

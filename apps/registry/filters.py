@@ -170,7 +170,7 @@ class MeterFilter(django_filters.FilterSet):
 
     def filter_search(self, queryset, name, value):
         condition = Q(global_device_id__icontains=value)
-        if value.isdigit():
+        if value.isascii() and value.isdigit() and len(value) <= 18:  # "²".isdigit() is True
             condition |= Q(msn=int(value)) if len(value) > 6 else Q(msn__startswith=value)
         return queryset.filter(condition)
 

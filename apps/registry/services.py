@@ -764,7 +764,7 @@ def _parse_row(
     msn_text = values.get("msn", "")
     if not msn_text:
         raise _RowError("msn is missing")
-    if not msn_text.isdigit():
+    if not (msn_text.isascii() and msn_text.isdigit()):  # "²".isdigit() is True
         raise _RowError(f"msn {msn_text!r} is not a positive whole number")
     msn = int(msn_text)
     problem = validation.msn_problem(msn)  # the rule of the model, for the API and pages too

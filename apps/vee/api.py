@@ -77,7 +77,7 @@ class ValidationExceptionViewSet(
         return exceptions_queue().order_by("-period_start", "id")
 
     def _object(self, pk) -> ValidationException:
-        if not str(pk).isdigit() or len(str(pk)) > 18:
+        if not (str(pk).isascii() and str(pk).isdigit()) or len(str(pk)) > 18:  # "²" is a digit
             raise NotFound(f"No exception {str(pk)[:40]!r}: ids are whole numbers.")
         try:
             return exceptions_queue().get(pk=int(pk))
