@@ -5,7 +5,7 @@ SQLite: :mod:`apps.udil.engines`, where their differences are data). One stateme
 reads ``db_datetime > watermark`` in ``db_datetime`` order (then ``id`` where a UDIL 3.3 table
 has one), ``chunk_rows`` rows at a time, through a server-side cursor or the driver's lazy
 fetch, so memory stays bounded whatever the backlog. Values are turned into the protocol's
-text in one place (``engines.protocol_text``: datetimes ``yyyy-MM-dd HH:mm:ss`` in Pakistan
+text in one place (``dbvalues.protocol_text``: datetimes ``yyyy-MM-dd HH:mm:ss`` in Pakistan
 time), so rows arrive in the same shape as the API's and take the loader's fast path.
 
 A chunk's ``complete_through`` is the latest ``db_datetime`` whose rows have all been read
@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from apps.registry.models import Mdc
-from apps.udil import engines
+from apps.udil import dbvalues, engines
 from apps.udil.datasets import DATASETS
 from apps.udil.errors import MdcUnavailable
 
@@ -125,7 +125,7 @@ def _read(
     watermark = matched.get(WATERMARK_COLUMN)
     names = list(matched)  # the row dict's keys, in the view's order
     columns = [matched[name] for name in names]
-    converters = [engines.converter(kinds[name]) for name in names]
+    converters = [dbvalues.converter(kinds[name]) for name in names]
     in_sql = dialect.max_in_list is None or len(device_ids) <= dialect.max_in_list
     stmt, params = engines.rows_statement(
         dialect,
@@ -168,8 +168,8 @@ def _read(
                     value = record[width]
                     if value != group:
                         complete, group = group, value
-            yield TabularChunk(rows, engines.protocol_datetime(complete))
+            yield TabularChunk(rows, dbvalues.protocol_datetime(complete))
         if watermark is not None and group is not None:
-            yield TabularChunk([], engines.protocol_datetime(group))
+            yield TabularChunk([], dbvalues.protocol_datetime(group))
     finally:
         result.close()

@@ -9,12 +9,8 @@ view names are rendered by each engine's own dialect. What differs beyond that i
 :data:`DIALECTS` (never ``if engine == ...`` in the reader): the session's time zone, how rows
 are streamed, how the device filter and the watermark are bound.
 
-Values come back in the drivers' shapes (``datetime`` naive or aware, ``date``, ``Decimal``,
-``float``, ``int``, ``str``, ``bytes``) and are turned into the protocol's wire text in one
-place, :func:`protocol_text`: datetimes as ``yyyy-MM-dd HH:mm:ss`` in Pakistan time (naive
-values are the utility's local time, as the spec says), decimals without exponent, so rows
-have the API's shape and take the loader's fast path. Text is passed through untouched: the
-loader validates it and quarantines what is bad, with its reason.
+Values come back in the drivers' shapes and are turned into the protocol's wire text in one
+place, :mod:`apps.udil.dbvalues`; PostgreSQL prints the text itself (``Dialect.server_text``).
 
 Django-free: the registry (URL validation, "test connection"), the ingestion reader and the
 simulator's writer all use it.
@@ -25,9 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -35,9 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql.elements import quoted_name
 
-from .timefmt import PKT, format_datetime, parse_datetime
+from .dbvalues import WATERMARK_COLUMN, datetime_text
+from .timefmt import PKT, format_datetime
 
-WATERMARK_COLUMN = "db_datetime"
 WIRE_PATTERN = "YYYY-MM-DD HH24:MI:SS"  # PostgreSQL's to_char spelling of the wire format
 ID_COLUMN = "id"  # UDIL 3.3 adds an auto-increment id to MDC tables: a tie-breaker in order
 
@@ -79,7 +74,7 @@ class Dialect:
     folds_to: str = "lower"
     #: the server prints the values as wire text itself (PostgreSQL: ``to_char`` in the
     #: session's Pakistan time for its date/time types, ``::text`` for the rest), which the
-    #: driver hands over unparsed; :func:`protocol_text` then passes text through. Three
+    #: driver hands over unparsed; ``dbvalues.protocol_text`` then passes text through. Three
     #: times the rows/s of parsing into Python objects and printing them again
     server_text: bool = False
     #: the driver's type codes of date/time columns (for ``server_text``)
@@ -341,94 +336,6 @@ def match_columns(found: Iterable[str], wanted: Iterable[str]) -> dict[str, str]
     return out
 
 
-# --- values ------------------------------------------------------------------------------------
-
-
-def _dt_text(value: Any) -> Any:
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(PKT)
-        return format_datetime(value.replace(tzinfo=None))
-    if isinstance(value, dt.date):
-        return format_datetime(value)
-    return _any_text(value)
-
-
-def _float_text(value: float) -> str:
-    # repr is the shortest text that reads back as the same float (SQLite REAL, Oracle
-    # NUMBER without scale); only an exponent needs spelling out
-    text = repr(value)
-    return text if "e" not in text else format(Decimal(text), "f")
-
-
-def _number_text(value: Any) -> Any:
-    kind = type(value)
-    if kind is str or value is None:
-        return value
-    if kind is float:
-        return _float_text(value)
-    if kind is Decimal:
-        text = str(value)  # a fixed-scale column never prints an exponent; spell one out
-        return text if "E" not in text else format(value, "f")
-    if kind is int:
-        return str(value)
-    return _any_text(value)
-
-
-def _int_text(value: Any) -> Any:
-    kind = type(value)
-    if value is None or kind is str:
-        return value
-    if kind is int:
-        return str(value)
-    try:
-        if kind in (Decimal, float) and value == int(value):  # Oracle NUMBER, SQLite REAL
-            return str(int(value))
-    except (ValueError, OverflowError):  # NaN, infinity: the loader refuses the text
-        pass
-    return _number_text(value)
-
-
-def _any_text(value: Any) -> Any:
-    if value is None or type(value) is str:
-        return value
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).decode("utf-8", "replace")
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, dt.datetime | dt.date):
-        return _dt_text(value)
-    if isinstance(value, float | Decimal):
-        return _number_text(value)
-    return str(value)
-
-
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "datetime": _dt_text,
-    "decimal": _number_text,
-    "int": _int_text,
-    "bigint": _int_text,
-    "str": _any_text,
-}
-
-
-def protocol_text(value: Any, kind: str) -> str | None:
-    """A driver's value of a field of ``kind`` (decimal, int, bigint, datetime, str) as the
-    protocol's wire text; None stays None (no value)."""
-    return _CONVERTERS[kind](value)
-
-
-def converter(kind: str) -> Callable[[Any], Any]:
-    return _CONVERTERS[kind]
-
-
-def protocol_datetime(value: Any) -> dt.datetime | None:
-    """A watermark value as the driver returned it -> aware datetime in Pakistan time."""
-    return parse_datetime(value, WATERMARK_COLUMN)
-
-
 def watermark_param(dialect: Dialect, value: dt.datetime) -> Any:
     """The watermark bound as the engine compares it (see ``Dialect.watermark_param``)."""
     local = value.astimezone(PKT) if value.tzinfo is not None else value
@@ -589,7 +496,7 @@ def inspect_views(
                 raise
             reports.append(ViewReport(table, view, error=describe_error(exc)))
             continue
-        text = _dt_text(newest) if newest is not None else ""
+        text = datetime_text(newest) if newest is not None else ""
         reports.append(
             ViewReport(table, view, "", missing, keys, unknown, int(rows), text or "")
         )

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.engine import make_url
 
-from apps.udil import engines
+from apps.udil import dbvalues, engines
 from apps.udil.datasets import DATASETS
 from apps.udil.timefmt import PKT
 
@@ -158,7 +158,7 @@ def test_mysql_and_postgresql_statements():
     ],
 )
 def test_driver_shaped_values_become_protocol_text(value, kind, text):
-    assert engines.protocol_text(value, kind) == text
+    assert dbvalues.protocol_text(value, kind) == text
 
 
 def test_watermark_values_of_every_driver_become_aware_pakistan_time():
@@ -169,7 +169,7 @@ def test_watermark_values_of_every_driver_become_aware_pakistan_time():
         "2025-07-01 09:30:00",  # SQLite text
         "2025-07-01T09:30:00+05:00",
     ):
-        got = engines.protocol_datetime(value)
+        got = dbvalues.protocol_datetime(value)
         assert got == want and got.utcoffset() == dt.timedelta(hours=5)
 
 
