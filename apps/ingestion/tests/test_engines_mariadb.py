@@ -231,3 +231,20 @@ def test_mariadb_table_locked_by_a_writer_fails_the_pull_within_the_timeout(mari
     run = pull_run(mdc_id=mdc.pk, dataset_code="events")
     assert run.outcome == RunOutcome.SUCCEEDED, run.error
     assert_same_rows("events", stored_rows(mdc.pk, "events"), expected)
+
+
+def test_mariadb_test_connection_reports_each_view(client_as, mariadb_url):
+    sim, sim_meters = sim_mdc("maria_t", transport="tabular", meters=2)
+    sim_tabular_sync(mdc=sim, until=UNTIL, database_url=mariadb_url)
+    mdc = vendor_mdc(sim, sim_meters, mariadb_url)
+    answer = client_as("Administrator").post(f"/api/registry/mdcs/{mdc.pk}/test_connection/")
+    body = answer.json()
+    assert body["ok"] is True, body["message"]
+    lp = vendor_rows(mariadb_url, "load_profile")
+    newest = max(r["db_datetime"] for r in lp)
+    assert "Connected to the MDC database (MySQL / MariaDB)." in body["message"]
+    assert (
+        f"LOAD_PROFILE_DATA load_profile_data: {len(lp)} rows, newest db_datetime {newest}."
+        in body["message"]
+    )
+    assert "missing" not in body["message"] and "unknown" not in body["message"]
