@@ -123,7 +123,7 @@ def pull(mdc, since: dt.datetime, until: dt.datetime):
 
 
 def _slow_statements(slow: list):
-    """A database execute wrapper noting statements slower than half a second."""
+    """A database execute wrapper noting statements slower than 0.2 s."""
 
     def wrapper(execute, sql, params, many, context):
         started = time.perf_counter()
@@ -131,7 +131,7 @@ def _slow_statements(slow: list):
             return execute(sql, params, many, context)
         finally:
             seconds = time.perf_counter() - started
-            if seconds > 0.5:
+            if seconds > 0.2:
                 slow.append((seconds, " ".join(sql.split())[:160]))
 
     return wrapper
@@ -245,7 +245,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50, help="devices per request")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the MDC)")
     parser.add_argument("--keep-database", action="store_true")
-    parser.add_argument("--show-slow", action="store_true", help="statements over 0.5 s")
+    parser.add_argument("--show-slow", action="store_true", help="statements over 0.2 s")
     args = parser.parse_args()
 
     from apps.udil.timefmt import PKT

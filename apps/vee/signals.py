@@ -30,4 +30,6 @@ def ingestion_run_saved(sender, instance: IngestionRun, raw: bool = False, **kwa
     from apps.vee.tasks import validate_ingested
 
     run_id = instance.pk
-    transaction.on_commit(lambda: validate_ingested.delay(run_id))
+    # robust: a broker that is down must not fail the pull that just committed its rows (the
+    # range can be validated again on demand)
+    transaction.on_commit(lambda: validate_ingested.delay(run_id), robust=True)
