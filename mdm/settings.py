@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "apps.commands",
     "apps.vee",
     "apps.billing",
+    "apps.analytics",
     "apps.simulator",
     "apps.dashboard",
 ]
@@ -407,3 +408,33 @@ BILLING_SECOND_APPROVER = env_bool("MDM_BILLING_SECOND_APPROVER", default=False)
 BILLING_FAR_BELOW_PERCENT = env_int("MDM_BILLING_FAR_BELOW_PERCENT", 20)
 BILLING_DEFAULTER_ARREARS = env_int("MDM_BILLING_DEFAULTER_ARREARS", 5000)
 BILLING_DEFAULTER_UNPAID_DAYS = env_int("MDM_BILLING_DEFAULTER_UNPAID_DAYS", 30)
+
+# Analytics (apps.analytics): roll-ups are refreshed after each load-profile or events pull unless
+# switched off; a meter is silent after this many hours without a reading; theft suspects are
+# scored on the period against the days before it, with these thresholds and reason weights.
+ANALYTICS_ROLLUP_AFTER_INGESTION = env_bool("MDM_ANALYTICS_ROLLUP_AFTER_INGESTION", default=True)
+ANALYTICS_SILENT_HOURS = env_int("MDM_ANALYTICS_SILENT_HOURS", 24)
+ANALYTICS_BASELINE_DAYS = env_int("MDM_ANALYTICS_BASELINE_DAYS", 14)
+ANALYTICS_TAMPER_CODES = [
+    int(c) for c in env_list("MDM_ANALYTICS_TAMPER_CODES", ["121", "117", "118", "102"])
+]
+ANALYTICS_OUTAGE_CODES = [int(c) for c in env_list("MDM_ANALYTICS_OUTAGE_CODES", ["111", "113"])]
+ANALYTICS_MDI_RESET_CODE = env_int("MDM_ANALYTICS_MDI_RESET_CODE", 101)
+ANALYTICS_DROP_PERCENT = env_int("MDM_ANALYTICS_DROP_PERCENT", 40)
+ANALYTICS_PEER_DROP_PERCENT = env_int("MDM_ANALYTICS_PEER_DROP_PERCENT", 20)
+ANALYTICS_VOLTAGE_PRESENT_V = env_int("MDM_ANALYTICS_VOLTAGE_PRESENT_V", 150)
+ANALYTICS_ZERO_DAYS = env_int("MDM_ANALYTICS_ZERO_DAYS", 2)
+ANALYTICS_MDI_OVER_PERCENT = env_int("MDM_ANALYTICS_MDI_OVER_PERCENT", 110)
+ANALYTICS_TRANSFORMER_LOSS_PERCENT = env_int("MDM_ANALYTICS_TRANSFORMER_LOSS_PERCENT", 15)
+ANALYTICS_SUSPECT_WEIGHTS = {
+    reason: env_int(f"MDM_ANALYTICS_WEIGHT_{reason.upper()}", default)
+    for reason, default in {
+        "tamper": 40,
+        "mdi_reset": 15,
+        "drop": 35,
+        "zero_voltage": 35,
+        "relay_open": 30,
+        "mdi_over": 10,
+        "transformer_loss": 10,
+    }.items()
+}

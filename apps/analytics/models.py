@@ -1,0 +1,161 @@
+"""Roll-ups of the warehouse (kept current after each ingestion run, never by a full rescan) and
+the input meters of feeders and transformers (energy accounting).
+
+Every dashboard and analytics API reads these tables, never the raw warehouse partitions. The
+hierarchy of a meter is copied into its day rows when they are computed, so the per-node day
+rows are a plain GROUP BY of the meter days, and a meter moved to another transformer counts
+there from its next refreshed day on.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from apps.analytics.choices import NodeLevel
+from apps.registry.models import Feeder, Meter, Transformer
+
+_KWH = {"max_digits": 18, "decimal_places": 3, "default": 0}
+
+
+class MeterHour(models.Model):
+    """Consumption of one meter in one hour (the hour the readings' intervals close in)."""
+
+    global_device_id = models.CharField(max_length=50)
+    hour = models.DateTimeField()
+    mdc_id = models.IntegerField(null=True)
+    active_kwh = models.DecimalField(**_KWH)
+    reactive_kvarh = models.DecimalField(**_KWH)
+    readings = models.PositiveIntegerField(default=0)
+    estimated = models.PositiveIntegerField(
+        default=0, help_text="Readings resting on VEE-estimated or edited intervals."
+    )
+
+    class Meta:
+        ordering = ["global_device_id", "hour"]
+        constraints = [
+            models.UniqueConstraint(fields=["global_device_id", "hour"], name="analytics_mh_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.global_device_id} {self.hour:%Y-%m-%d %H:00}"
+
+
+class MeterDay(models.Model):
+    """Consumption, completeness and the figures suspects are scored on, of one meter and one
+    Pakistan day."""
+
+    global_device_id = models.CharField(max_length=50)
+    day = models.DateField()
+    mdc_id = models.IntegerField(null=True)
+    meter_id = models.IntegerField(null=True, help_text="registry meter (none: unregistered)")
+    transformer_id = models.IntegerField(null=True)
+    feeder_id = models.IntegerField(null=True)
+    subdivision_id = models.IntegerField(null=True)
+    is_input = models.BooleanField(
+        default=False, help_text="An input meter of a feeder or transformer, not a consumer."
+    )
+    active_kwh = models.DecimalField(**_KWH)
+    reactive_kvarh = models.DecimalField(**_KWH)
+    readings = models.PositiveIntegerField(default=0)
+    expected = models.PositiveIntegerField(default=0, help_text="Readings a full day has.")
+    faults = models.PositiveIntegerField(default=0)
+    estimated = models.PositiveIntegerField(default=0)
+    estimated_kwh = models.DecimalField(**_KWH)
+    max_demand_kw = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    max_voltage = models.DecimalField(max_digits=12, decimal_places=3, null=True)
+    last_reading_at = models.DateTimeField(null=True)
+
+    class Meta:
+        ordering = ["global_device_id", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["global_device_id", "day"], name="analytics_md_uniq")
+        ]
+        indexes = [
+            models.Index(fields=["day", "feeder_id"], name="analytics_md_feeder"),
+            models.Index(fields=["day", "transformer_id"], name="analytics_md_transformer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.global_device_id} {self.day}"
+
+
+class NodeDay(models.Model):
+    """Consumers' consumption and completeness of one feeder, transformer, subdivision or MDC
+    and one day (input meters left out: they are what the consumers are balanced against)."""
+
+    level = models.CharField(max_length=12, choices=NodeLevel.choices)
+    node_id = models.IntegerField()
+    day = models.DateField()
+    meters = models.PositiveIntegerField(default=0)
+    active_kwh = models.DecimalField(**_KWH)
+    estimated_kwh = models.DecimalField(**_KWH)
+    readings = models.PositiveIntegerField(default=0)
+    expected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["level", "node_id", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["level", "node_id", "day"], name="analytics_nd_uniq")
+        ]
+        indexes = [models.Index(fields=["level", "day"], name="analytics_nd_level_day")]
+
+    def __str__(self) -> str:
+        return f"{self.level} {self.node_id} {self.day}"
+
+
+class EventDay(models.Model):
+    """Events of one meter, code and day."""
+
+    global_device_id = models.CharField(max_length=50)
+    day = models.DateField()
+    event_code = models.IntegerField()
+    mdc_id = models.IntegerField(null=True)
+    events = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["global_device_id", "day", "event_code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["global_device_id", "day", "event_code"], name="analytics_ed_uniq"
+            )
+        ]
+        indexes = [models.Index(fields=["day", "event_code"], name="analytics_ed_day_code")]
+
+    def __str__(self) -> str:
+        return f"{self.global_device_id} {self.day} {self.event_code}"
+
+
+class InputMeter(models.Model):
+    """A meter that measures the energy going into a feeder or a transformer."""
+
+    meter = models.OneToOneField(Meter, on_delete=models.CASCADE, related_name="input_of")
+    feeder = models.ForeignKey(
+        Feeder, null=True, blank=True, on_delete=models.CASCADE, related_name="input_meters"
+    )
+    transformer = models.ForeignKey(
+        Transformer,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="input_meters",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["meter__global_device_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(feeder__isnull=True, transformer__isnull=False)
+                | Q(feeder__isnull=False, transformer__isnull=True),
+                name="analytics_input_one_node",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter} → {self.feeder or self.transformer}"
+
+    def clean(self) -> None:
+        if (self.feeder_id is None) == (self.transformer_id is None):
+            raise ValidationError("An input meter feeds exactly one feeder or one transformer.")

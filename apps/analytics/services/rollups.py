@@ -1,0 +1,356 @@
+"""Roll-ups kept current as data lands: set-based SQL over just the meters and days an ingestion
+run touched, never a full rescan.
+
+Consumption comes from ``apps.warehouse.consumption`` (its SQL, wrapped here, so there is still
+one derivation). A refresh recomputes whole meter-days from the warehouse and replaces them, so
+late rows, re-pulls and repeated refreshes never double count. The day after the last touched
+one is recomputed too: a late reading changes the difference of the reading after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.analytics.models import InputMeter, MeterDay
+from apps.audit.services import audit_record
+from apps.registry.models import Feeder, Meter, Transformer
+from apps.warehouse.consumption import _derived as consumption_sql
+from apps.warehouse.partitions import PKT
+
+_PKT_MIDNIGHT = dt.datetime(2000, 1, 1, tzinfo=PKT)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    meters: int
+    day_start: dt.date | None
+    day_end: dt.date | None
+    meter_days: int
+    node_days: int
+    event_days: int
+
+
+def _bounds(day_start: dt.date, day_end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day_start, dt.time(), tzinfo=PKT)
+    return start, dt.datetime.combine(day_end + dt.timedelta(days=1), dt.time(), tzinfo=PKT)
+
+
+def _vee_flag(meter: str, start: str, end: str) -> str:
+    """SQL: the reading rests on a current VEE estimated or edited interval (false without
+    VEE). The billing app's flag, so billing and analytics mean the same thing by it."""
+    if not django_apps.is_installed("apps.billing"):
+        return "false"
+    from apps.billing.selectors import vee_flag_sql
+
+    edited, estimated = vee_flag_sql(meter=meter, start=start, end=end)
+    return f"({edited} OR {estimated})"
+
+
+# The day a reading belongs to: a reading at 00:00 closes the day before (as consumption.py).
+_DAY = (
+    "(date_bin('1 day', {col} - interval '1 microsecond', %(pkt_midnight)s)"
+    " AT TIME ZONE 'Asia/Karachi')::date"
+)
+
+# Temporary tables live until the transaction ends: dropped first, as a test (or a caller)
+# may refresh twice in one transaction.
+_READINGS = """
+DROP TABLE IF EXISTS analytics_refresh_readings;
+CREATE TEMP TABLE analytics_refresh_readings ON COMMIT DROP AS
+SELECT d.global_device_id, d.mdc_id, d.meter_datetime, d."interval", d.active_kwh,
+       d.reactive_kvarh, d.status, {flag} AS est
+FROM ({derived}) d
+LEFT JOIN registry_meter m ON m.global_device_id = d.global_device_id
+"""
+
+_AFFECTED_OLD = """
+DROP TABLE IF EXISTS analytics_refresh_nodes;
+CREATE TEMP TABLE analytics_refresh_nodes ON COMMIT DROP AS
+SELECT DISTINCT l.level, l.node_id, md.day
+FROM analytics_meterday md
+CROSS JOIN LATERAL (VALUES ('mdc', md.mdc_id), ('subdivision', md.subdivision_id),
+  ('feeder', md.feeder_id), ('transformer', md.transformer_id)) l(level, node_id)
+WHERE md.global_device_id = ANY(%(gids)s) AND md.day BETWEEN %(d0)s AND %(d1)s
+  AND l.node_id IS NOT NULL
+"""
+
+_AFFECTED_NEW = """
+INSERT INTO analytics_refresh_nodes (level, node_id, day)
+SELECT DISTINCT l.level, l.node_id, md.day
+FROM analytics_meterday md
+CROSS JOIN LATERAL (VALUES ('mdc', md.mdc_id), ('subdivision', md.subdivision_id),
+  ('feeder', md.feeder_id), ('transformer', md.transformer_id)) l(level, node_id)
+WHERE md.global_device_id = ANY(%(gids)s) AND md.day BETWEEN %(d0)s AND %(d1)s
+  AND l.node_id IS NOT NULL
+"""
+
+_HOURS = """
+INSERT INTO analytics_meterhour
+  (global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings, estimated)
+SELECT global_device_id, date_trunc('hour', meter_datetime - interval '1 microsecond'),
+       max(mdc_id), COALESCE(sum(active_kwh), 0), COALESCE(sum(reactive_kvarh), 0), count(*),
+       count(*) FILTER (WHERE est)
+FROM analytics_refresh_readings GROUP BY 1, 2
+"""
+
+_DAYS = f"""
+INSERT INTO analytics_meterday
+  (global_device_id, day, mdc_id, meter_id, transformer_id, feeder_id, subdivision_id, is_input,
+   active_kwh, reactive_kvarh, readings, expected, faults, estimated, estimated_kwh,
+   max_demand_kw, max_voltage, last_reading_at)
+SELECT r.global_device_id, r.day, max(r.mdc_id), m.id, m.transformer_id, t.feeder_id,
+       f.subdivision_id, im.id IS NOT NULL,
+       COALESCE(sum(r.active_kwh), 0), COALESCE(sum(r.reactive_kvarh), 0), count(*),
+       COALESCE(1440 / NULLIF(max(r."interval"), 0), 0),
+       count(*) FILTER (WHERE r.status = 'fault'), count(*) FILTER (WHERE r.est),
+       COALESCE(sum(r.active_kwh) FILTER (WHERE r.est), 0),
+       max(r.active_kwh * 60 / NULLIF(r."interval", 0))
+         FILTER (WHERE r.status IN ('ok', 'interval')),
+       NULL, max(r.meter_datetime)
+FROM (SELECT *, {_DAY.format(col="meter_datetime")} AS day
+      FROM analytics_refresh_readings) r
+LEFT JOIN registry_meter m ON m.global_device_id = r.global_device_id
+LEFT JOIN registry_transformer t ON t.id = m.transformer_id
+LEFT JOIN registry_feeder f ON f.id = t.feeder_id
+LEFT JOIN analytics_inputmeter im ON im.meter_id = m.id
+GROUP BY r.global_device_id, r.day, m.id, t.feeder_id, f.subdivision_id, im.id
+"""
+
+# Voltage is a raw value (no derivation): the day's highest phase voltage, for "zero with voltage".
+_VOLTAGE = f"""
+UPDATE analytics_meterday md SET max_voltage = v.volts
+FROM (SELECT global_device_id, {_DAY.format(col="meter_datetime")} AS day,
+             max(GREATEST(voltage_phase_a, voltage_phase_b, voltage_phase_c)) AS volts
+      FROM warehouse_load_profile
+      WHERE global_device_id = ANY(%(gids)s)
+        AND meter_datetime > %(start)s AND meter_datetime <= %(end)s
+      GROUP BY 1, 2) v
+WHERE md.global_device_id = v.global_device_id AND md.day = v.day
+"""
+
+_NODES = """
+INSERT INTO analytics_nodeday
+  (level, node_id, day, meters, active_kwh, estimated_kwh, readings, expected)
+SELECT l.level, l.node_id, md.day, count(*), sum(md.active_kwh), sum(md.estimated_kwh),
+       sum(md.readings), sum(md.expected)
+FROM analytics_meterday md
+CROSS JOIN LATERAL (VALUES ('mdc', md.mdc_id), ('subdivision', md.subdivision_id),
+  ('feeder', md.feeder_id), ('transformer', md.transformer_id)) l(level, node_id)
+JOIN (SELECT DISTINCT level, node_id, day FROM analytics_refresh_nodes) a
+  ON a.level = l.level AND a.node_id = l.node_id AND a.day = md.day
+WHERE NOT md.is_input AND md.day BETWEEN %(d0)s AND %(d1)s
+GROUP BY 1, 2, 3
+"""
+
+_EVENTS = f"""
+INSERT INTO analytics_eventday (global_device_id, day, event_code, mdc_id, events)
+SELECT global_device_id, ({_DAY.format(col="event_datetime + interval '1 microsecond'")}),
+       event_code, max(mdc_id), count(*)
+FROM warehouse_event
+WHERE global_device_id = ANY(%(gids)s)
+  AND event_datetime >= %(start)s AND event_datetime < %(end)s
+GROUP BY 1, 2, 3
+"""
+
+
+def _exec(cursor, sql: str, params: dict) -> int:
+    cursor.execute(sql, params)
+    return cursor.rowcount
+
+
+def _refresh_consumption(cursor, gids: list[str], day_start: dt.date, day_end: dt.date):
+    start, end = _bounds(day_start, day_end)
+    derived, params = consumption_sql(start, end, mdc_id=None, global_device_ids=gids)
+    flag = _vee_flag(
+        "m.id",
+        "COALESCE(d.prev_at, d.meter_datetime - d.\"interval\" * interval '1 minute')",
+        "d.meter_datetime",
+    )
+    params |= {"pkt_midnight": _PKT_MIDNIGHT, "d0": day_start, "d1": day_end}
+    _exec(cursor, _READINGS.format(flag=flag, derived=derived), params)
+    _exec(cursor, _AFFECTED_OLD, params)
+    cursor.execute(
+        "DELETE FROM analytics_meterhour WHERE global_device_id = ANY(%(gids)s)"
+        " AND hour >= %(start)s AND hour < %(end)s",
+        params,
+    )
+    cursor.execute(
+        "DELETE FROM analytics_meterday WHERE global_device_id = ANY(%(gids)s)"
+        " AND day BETWEEN %(d0)s AND %(d1)s",
+        params,
+    )
+    _exec(cursor, _HOURS, params)
+    meter_days = _exec(cursor, _DAYS, params)
+    _exec(cursor, _VOLTAGE, params)
+    _exec(cursor, _AFFECTED_NEW, params)
+    cursor.execute(
+        "DELETE FROM analytics_nodeday nd USING (SELECT DISTINCT level, node_id, day"
+        " FROM analytics_refresh_nodes) a"
+        " WHERE nd.level = a.level AND nd.node_id = a.node_id AND nd.day = a.day"
+    )
+    node_days = _exec(cursor, _NODES, params)
+    return meter_days, node_days
+
+
+def _refresh_events(cursor, gids: list[str], day_start: dt.date, day_end: dt.date) -> int:
+    start, end = _bounds(day_start, day_end)
+    params = {"gids": gids, "start": start, "end": end, "pkt_midnight": _PKT_MIDNIGHT}
+    params |= {"d0": day_start, "d1": day_end}
+    cursor.execute(
+        "DELETE FROM analytics_eventday WHERE global_device_id = ANY(%(gids)s)"
+        " AND day BETWEEN %(d0)s AND %(d1)s",
+        params,
+    )
+    return _exec(cursor, _EVENTS, params)
+
+
+def rollup_refresh(
+    *,
+    global_device_ids: Sequence[str],
+    day_start: dt.date,
+    day_end: dt.date,
+    consumption: bool = True,
+    events: bool = True,
+    actor=None,
+) -> RefreshResult:
+    """Recompute the roll-ups of these meters over these Pakistan days (inclusive) from the
+    warehouse, replacing what was there; the per-node days they take part in follow."""
+    gids = sorted(set(global_device_ids))
+    if not gids or day_end < day_start:
+        return RefreshResult(0, None, None, 0, 0, 0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        meter_days = node_days = event_days = 0
+        if consumption:
+            meter_days, node_days = _refresh_consumption(cursor, gids, day_start, day_end)
+        if events:
+            event_days = _refresh_events(cursor, gids, day_start, day_end)
+        result = RefreshResult(len(gids), day_start, day_end, meter_days, node_days, event_days)
+        audit_record(
+            actor=actor,
+            action="analytics.rollup_refresh",
+            summary=f"Roll-ups of {len(gids)} meters, {day_start} to {day_end}",
+            detail={
+                "meters": len(gids),
+                "day_start": day_start.isoformat(),
+                "day_end": day_end.isoformat(),
+                "meter_days": meter_days,
+                "node_days": node_days,
+                "event_days": event_days,
+            },
+        )
+    return result
+
+
+_TABLES = {"load_profile": ("warehouse_load_profile", "meter_datetime"),
+           "events": ("warehouse_event", "event_datetime")}  # fmt: skip
+
+_TOUCHED = """
+SELECT array_agg(DISTINCT global_device_id), min({col}), max({col})
+FROM {table}
+WHERE mdc_id = %(mdc_id)s AND ingested_at >= %(since)s AND ingested_at <= %(until)s
+  AND {col} >= %(oldest)s
+"""
+
+
+def rollup_after_ingestion(*, ingestion_run_id: int) -> RefreshResult | None:
+    """Refresh the roll-ups of the meter-days whose rows one ingestion run inserted or changed
+    (told by ``ingested_at``, which the loader stamps on both). The scan is bounded by time:
+    a run loads its window, and windows asked again are at most the refill age old."""
+    from apps.ingestion.models import IngestionRun
+
+    run = IngestionRun.objects.get(pk=ingestion_run_id)
+    if run.dataset not in _TABLES:
+        return None
+    table, col = _TABLES[run.dataset]
+    oldest = min(filter(None, [run.window_start, run.started_at])) - dt.timedelta(
+        days=settings.INGESTION_GAP_REFILL_MAX_AGE_DAYS + 1
+    )
+    params = {
+        "mdc_id": run.mdc_id,
+        "since": run.started_at,
+        "until": run.finished_at or timezone.now(),
+        "oldest": oldest,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_TOUCHED.format(table=table, col=col), params)
+        gids, first, last = cursor.fetchone()
+    if not gids:
+        return None
+    if run.dataset == "events":
+        first_day = timezone.localtime(first, PKT).date()
+        last_day = timezone.localtime(last, PKT).date()
+        return rollup_refresh(
+            global_device_ids=gids, day_start=first_day, day_end=last_day, consumption=False
+        )
+    first_day = timezone.localtime(first - dt.timedelta(microseconds=1), PKT).date()
+    last_day = timezone.localtime(last - dt.timedelta(microseconds=1), PKT).date()
+    return rollup_refresh(
+        global_device_ids=gids,
+        day_start=first_day,
+        day_end=last_day + dt.timedelta(days=1),
+        events=False,
+    )
+
+
+# --- input meters -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def input_meter_assign(
+    *, actor, meter: Meter, feeder: Feeder | None = None, transformer: Transformer | None = None
+) -> InputMeter:
+    """Mark a meter as the input meter of one feeder or transformer (replacing what it fed
+    before); its days already rolled up move from consumer to input."""
+    entry, _ = InputMeter.objects.update_or_create(
+        meter=meter, defaults={"feeder": feeder, "transformer": transformer}
+    )
+    entry.full_clean()
+    MeterDay.objects.filter(global_device_id=meter.global_device_id).update(is_input=True)
+    _nodes_rebuild_of(meter.global_device_id)
+    audit_record(
+        actor=actor,
+        action="analytics.input_meter_assign",
+        target=entry,
+        summary=f"{meter.global_device_id} is the input meter of {feeder or transformer}",
+    )
+    return entry
+
+
+@transaction.atomic
+def input_meter_remove(*, actor, meter: Meter) -> None:
+    deleted, _ = InputMeter.objects.filter(meter=meter).delete()
+    if deleted:
+        MeterDay.objects.filter(global_device_id=meter.global_device_id).update(is_input=False)
+        _nodes_rebuild_of(meter.global_device_id)
+        audit_record(
+            actor=actor,
+            action="analytics.input_meter_remove",
+            target=meter,
+            summary=f"{meter.global_device_id} is no input meter any more",
+        )
+
+
+def _nodes_rebuild_of(global_device_id: str) -> None:
+    """Re-aggregate the node days a meter takes part in (its role changed)."""
+    days = MeterDay.objects.filter(global_device_id=global_device_id)
+    bounds = [d.day for d in days.order_by("day")[:1]] + [
+        d.day for d in days.order_by("-day")[:1]
+    ]
+    if not bounds:
+        return
+    params = {"gids": [global_device_id], "d0": bounds[0], "d1": bounds[1]}
+    with connection.cursor() as cursor:
+        cursor.execute(_AFFECTED_OLD, params)
+        cursor.execute(
+            "DELETE FROM analytics_nodeday nd USING analytics_refresh_nodes a"
+            " WHERE nd.level = a.level AND nd.node_id = a.node_id AND nd.day = a.day"
+        )
+        cursor.execute(_NODES, params)
+

@@ -1,0 +1,178 @@
+"""Roll-ups against hand sums over a hand-made fleet of a register and an interval MDC; late
+rows, re-pulls and repeated refreshes never double count; refreshed after an ingestion run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from apps.analytics.models import EventDay, MeterDay, MeterHour, NodeDay
+from apps.analytics.services.rollups import (
+    input_meter_assign,
+    rollup_after_ingestion,
+    rollup_refresh,
+)
+from apps.analytics.tasks import rollup_ingested
+from apps.analytics.tests.fleet import BASES, D, at, make_fleet, pattern, text
+from apps.audit.models import AuditEntry
+from apps.ingestion.models import IngestionRun
+from apps.warehouse.services import rows_load
+
+pytestmark = pytest.mark.django_db
+# Days no other test stores load profile for (warehouse tables outlive transactional tests).
+DAY = dt.date(2022, 3, 9)
+
+
+def day_total(name: str) -> D:
+    return sum((pattern(BASES[name], h) for h in range(1, 25)), D(0))
+
+
+def load_day(fleet, day, names=BASES, hours=range(0, 25)):
+    for name in names:
+        gid = fleet.gid(name)
+        fleet.load(gid, fleet.rows(gid, day, lambda h, n=name: pattern(BASES[n], h), hours=hours))
+
+
+def node(level: str, node_id: int, day=DAY) -> NodeDay:
+    return NodeDay.objects.get(level=level, node_id=node_id, day=day)
+
+
+def test_meter_hours_days_and_nodes_equal_hand_sums_for_both_kinds_of_mdc():
+    fleet = make_fleet("anr")
+    input_meter_assign(actor=None, meter=fleet.meters[fleet.gid("fin")], feeder=fleet.feeder)
+    input_meter_assign(actor=None, meter=fleet.meters[fleet.gid("tin1")], transformer=fleet.t1)
+    load_day(fleet, DAY)
+    result = rollup_refresh(global_device_ids=list(fleet.meters), day_start=DAY, day_end=DAY)
+    assert result.meter_days == 4  # fin and tin1 sent nothing
+    for name in BASES:
+        gid = fleet.gid(name)
+        day = MeterDay.objects.get(global_device_id=gid, day=DAY)
+        assert (day.active_kwh, day.readings, day.expected) == (day_total(name), 24, 24)
+        assert day.transformer_id == fleet.meters[gid].transformer_id
+        assert day.feeder_id == fleet.feeder.pk and not day.is_input
+        assert day.max_voltage == D("230")
+        # the demand of the largest hour (60-minute intervals: kW = kWh)
+        assert day.max_demand_kw == D(BASES[name]) + D("1.00")
+        hours = {h.hour: h.active_kwh for h in MeterHour.objects.filter(global_device_id=gid)}
+        assert hours == {at(DAY, h - 1): pattern(BASES[name], h) for h in range(1, 25)}
+    # the register MDC's baseline reading at 00:00 closes the day before: nothing of it in DAY
+    assert not MeterDay.objects.filter(global_device_id=fleet.gid("a1"), day=DAY - dt.timedelta(1))
+    t1 = node("transformer", fleet.t1.pk)
+    assert (t1.active_kwh, t1.meters, t1.readings, t1.expected) == (
+        day_total("a1") + day_total("a2") + day_total("b1"),
+        3,
+        72,
+        72,
+    )
+    assert node("transformer", fleet.t2.pk).active_kwh == day_total("b2")
+    everyone = sum((day_total(n) for n in BASES), D(0))
+    assert node("feeder", fleet.feeder.pk).active_kwh == everyone
+    assert node("subdivision", fleet.feeder.subdivision_id).active_kwh == everyone
+    assert node("mdc", fleet.register_mdc.pk).active_kwh == day_total("a1") + day_total("a2")
+    assert node("mdc", fleet.interval_mdc.pk).active_kwh == day_total("b1") + day_total("b2")
+    assert AuditEntry.objects.filter(action="analytics.rollup_refresh").count() == 1
+
+
+def test_late_rows_and_re_pulls_do_not_double_count():
+    fleet = make_fleet("anl")
+    day = DAY + dt.timedelta(days=3)
+    late = (10, 11)
+    early_hours = [h for h in range(0, 25) if h not in late]
+    gid = fleet.gid("a1")
+    all_rows = fleet.rows(gid, day, lambda h: pattern("1.5", h), hours=range(0, 25))
+    fleet.load(gid, [r for r in all_rows if int(r["meter_datetime"][11:13]) in early_hours])
+    rollup_refresh(global_device_ids=[gid], day_start=day, day_end=day)
+    first = MeterDay.objects.get(global_device_id=gid, day=day)
+    # a gap: the register rise is measured all the same, attributed to the reading after it
+    assert (first.active_kwh, first.readings) == (day_total("a1"), 22)
+    assert MeterHour.objects.get(global_device_id=gid, hour=at(day, 11)).active_kwh == (
+        pattern("1.5", 10) + pattern("1.5", 11) + pattern("1.5", 12)
+    )
+    # (in a test's one transaction every row has the same ingested_at: the run touches all)
+    started = timezone.now() - dt.timedelta(seconds=1)
+    fleet.load(gid, [r for r in all_rows if int(r["meter_datetime"][11:13]) in late])
+    run = IngestionRun.objects.create(
+        mdc=fleet.register_mdc,
+        dataset="load_profile",
+        transport="api",
+        started_at=started,
+        finished_at=timezone.now(),
+        window_start=at(day, 9),
+        window_end=at(day, 12),
+        outcome="succeeded",
+        rows_inserted=2,
+    )
+    for _ in range(2):  # a task run twice changes nothing
+        rollup_after_ingestion(ingestion_run_id=run.pk)
+        now = MeterDay.objects.get(global_device_id=gid, day=day)
+        assert (now.active_kwh, now.readings) == (day_total("a1"), 24)
+        of_day = MeterHour.objects.filter(
+            global_device_id=gid, hour__gte=at(day, 0), hour__lt=at(day, 24)
+        )
+        hours = {h.hour: h.active_kwh for h in of_day}
+        assert hours == {at(day, h - 1): pattern("1.5", h) for h in range(1, 25)}
+        assert node("transformer", fleet.t1.pk, day).active_kwh == day_total("a1")
+    # a re-pull of the whole day: the loader changes nothing, the roll-ups neither
+    again = rows_load(
+        dataset_code="load_profile", mdc_id=fleet.register_mdc.pk, raw_rows=all_rows, source="t"
+    )
+    assert again.inserted == again.updated == 0
+    rollup_refresh(global_device_ids=[gid], day_start=day, day_end=day + dt.timedelta(days=1))
+    assert MeterDay.objects.get(global_device_id=gid, day=day).active_kwh == day_total("a1")
+    assert node("transformer", fleet.t1.pk, day).active_kwh == day_total("a1")
+
+
+def test_marking_an_input_meter_moves_its_days_out_of_the_consumers():
+    fleet = make_fleet("ani")
+    day = DAY + dt.timedelta(days=6)
+    load_day(fleet, day, names=["a1"])
+    fin = fleet.gid("fin")
+    fleet.load(fin, fleet.rows(fin, day, lambda h: D("10"), hours=range(0, 25)))
+    rollup_refresh(global_device_ids=list(fleet.meters), day_start=day, day_end=day)
+    assert node("mdc", fleet.register_mdc.pk, day).active_kwh == day_total("a1") + D("240")
+    input_meter_assign(actor=None, meter=fleet.meters[fin], feeder=fleet.feeder)
+    assert node("mdc", fleet.register_mdc.pk, day).active_kwh == day_total("a1")
+    assert MeterDay.objects.get(global_device_id=fin, day=day).is_input
+
+
+def test_events_roll_up_per_meter_code_and_day_after_an_events_pull(
+    django_capture_on_commit_callbacks,
+):
+    fleet = make_fleet("ane")
+    day = DAY + dt.timedelta(days=9)
+    gid = fleet.gid("a1")
+    started = timezone.now() - dt.timedelta(seconds=1)
+    events = [(0, 121), (5, 121), (7, 111), (23, 101)]
+    rows = [
+        {
+            "global_device_id": gid,
+            "msn": str(fleet.meters[gid].msn),
+            "event_datetime": text(at(day, hour)),
+            "event_code": str(code),
+            "event_description": "",
+            "mdc_read_datetime": text(at(day, hour)),
+            "db_datetime": text(at(day, hour)),
+        }
+        for hour, code in events
+    ]
+    rows_load(dataset_code="events", mdc_id=fleet.register_mdc.pk, raw_rows=rows, source="t")
+    run = IngestionRun.objects.create(
+        mdc=fleet.register_mdc,
+        dataset="events",
+        transport="api",
+        started_at=started,
+        window_start=at(day, 0),
+        window_end=at(day, 24),
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run.rows_inserted, run.outcome, run.finished_at = 4, "succeeded", timezone.now()
+        run.save(update_fields=["rows_inserted", "outcome", "finished_at"])
+    assert len(callbacks) == 1
+    for _ in range(2):
+        assert rollup_ingested.apply(args=[run.pk]).get() == 3
+        counts = {
+            (e.day, e.event_code): e.events for e in EventDay.objects.filter(global_device_id=gid)
+        }
+        assert counts == {(day, 121): 2, (day, 111): 1, (day, 101): 1}
