@@ -369,7 +369,7 @@ def _api_pull(
         )
         with mdc_client(mdc) as client, api_fetcher(client, mdc, dataset_code, jobs) as fetcher:
             for _ in range(total):
-                window = None
+                window, complete = None, True
                 for _batch in batches:
                     fetched: FetchedBody = fetcher.next()
                     window = fetched.window
@@ -382,7 +382,9 @@ def _api_pull(
                         known=known,
                     )
                     if entry is not None:
-                        # the window is not loaded for these devices until this is asked again
+                        # the window is not loaded for these devices (nor counted as loaded)
+                        # until it is asked again and loads, or the body is released
+                        complete = False
                         refill.body_refills_open(
                             mdc=mdc,
                             dataset_code=dataset_code,
@@ -392,7 +394,7 @@ def _api_pull(
                             now=until,
                         )
                     del fetched
-                tally.windows += 1
+                tally.windows += complete
                 _progress_commit(run, tally, watermark=window.end)
         fingerprints.fingerprints_prune(mdc_id=mdc.pk, dataset_code=dataset_code, now=until)
     # windows loaded earlier whose body was quarantined, and intervals still missing

@@ -181,6 +181,10 @@ def test_a_window_whose_body_was_quarantined_is_retried_until_it_loads_or_is_rel
     bodies = QuarantinedRow.objects.filter(mdc_id=mdc.pk, kind=QuarantineKind.BODY)
     assert first.payloads_quarantined == bodies.count() > 1
     assert first.watermark_after == UNTIL
+    # a window with a quarantined body is not counted as loaded
+    windows = -(-(UNTIL - sim.history_start) // dt.timedelta(minutes=720))
+    broken = len({entry.window_start for entry in bodies})
+    assert first.windows_loaded == windows - broken < windows
     refills = RefillWindow.objects.filter(mdc=mdc, reason=RefillReason.BODY)
     assert refills.filter(state=RefillState.OPEN).count() == first.payloads_quarantined
     assert len(stored_rows(mdc.pk, "load_profile")) < len(expected_rows(sim, "load_profile", ids))
