@@ -74,7 +74,8 @@ NO_ROLE, ANONYMOUS = "(no role)", "(anonymous)"
 MISSING = "999999"  # no object has this id: a permitted caller gets 404, a refused one 401/403
 METHODS = ("get", "post", "put", "patch", "delete")
 
-# Any logged-in user: their own session, password and API tokens (pages and accounts-api), the
+# Any logged-in user: their own session, password, API tokens (pages and accounts-api) and
+# background exports (each user sees and downloads only their own), the
 # dashboard, the API docs and the API's index pages.
 PERSONAL = {
     "home",
@@ -82,6 +83,8 @@ PERSONAL = {
     "password_change",
     "api-token-list",
     "api-token-revoke",
+    "export-list",
+    "export-download",
     "api-docs",
     "api-schema",
 }
@@ -102,6 +105,8 @@ OPERATOR_WRITES = {
 }
 # VEE exceptions (estimates, edits) are acted on by Operators and Revenue Officers.
 VEE_NAMESPACES = {"vee", "vee-api"}
+# Billing runs, cycles, accounts and the mirror are the Revenue Officers' (Operators only read).
+BILLING_NAMESPACES = {"billing", "billing-api"}
 # Page names that are forms or actions, not reading (a GET of them shows a form).
 WRITE_PAGE = re.compile(
     r"(create|edit|import|new|add|test|pull-now|schedule-update|cancel|retry|approve|reject"
@@ -180,6 +185,8 @@ def expected_allowed(role: str, endpoint: Endpoint, method: str) -> bool:
         return True
     if name.split(":")[0] in VEE_NAMESPACES:  # validation and estimation feed the bills
         return role in {"Operator", "Revenue Officer"}
+    if name.split(":")[0] in BILLING_NAMESPACES:
+        return role == "Revenue Officer"
     return role == "Operator" and name in OPERATOR_WRITES
 
 

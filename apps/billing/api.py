@@ -9,15 +9,23 @@ import hashlib
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.functional import cached_property
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.billing import filters
 from apps.billing.choices import ExportFormat
-from apps.billing.models import BillingAccount, MirrorBill, ReadingCycle, Tariff
+from apps.billing.models import (
+    BillingAccount,
+    BillingRun,
+    Determinant,
+    MirrorBill,
+    ReadingCycle,
+    Tariff,
+)
 from apps.billing.roles import APPROVE_PERMISSION, RUN_PERMISSION
 from apps.billing.selectors import (
     comparison_by_feeder,
@@ -125,18 +133,11 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return runs_list().order_by("-created_at", "-id")
 
     def get_serializer_class(self):
-        if self.action == "determinants":
-            return DeterminantSerializer
         if self.action == "create":
             return RunStartSerializer
         return BillingRunSerializer
 
-    @property
-    def filterset_class(self):
-        """The determinants' filters (batch, subdivision, feeder) on the determinants action."""
-        if getattr(self, "action", None) == "determinants":
-            return filters.DeterminantFilter
-        return filters.BillingRunFilter
+    filterset_class = filters.BillingRunFilter
 
     @extend_schema(request=RunStartSerializer, responses={202: BillingRunSerializer})
     def create(self, request):
@@ -177,24 +178,35 @@ class BillingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         run = self.get_object()
         return Response(RunExportSerializer(run.exports.order_by("-at", "-id"), many=True).data)
 
-    @extend_schema(responses=DeterminantSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=DeterminantKeyset)
-    def determinants(self, request, pk=None):
-        """The run's determinants as JSON, paged by (reference_no, id). The first page of a
-        locked run is recorded as a JSON export; every page carries its SHA-256."""
-        if not str(pk).isdigit() or len(str(pk)) > 18:
-            raise NotFound(f"No run {str(pk)[:40]!r}: ids are whole numbers.")
-        run = get_object_or_404(self.get_queryset(), pk=int(pk))
-        queryset = self.filter_queryset(determinants_of(run))
-        page = self.paginate_queryset(queryset)
-        self._json_export = (run, len(page)) if run.locked and not request.query_params.get(
-            "cursor"
-        ) else None  # fmt: skip
-        return self.get_paginated_response(DeterminantSerializer(page, many=True).data)
+
+class DeterminantViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A run's determinants as JSON, paged by (reference_no, id), filterable by batch,
+    subdivision and feeder. The first page of a locked run is recorded as a JSON export;
+    every page carries the SHA-256 of its bytes (``X-Content-SHA256``)."""
+
+    serializer_class = DeterminantSerializer
+    filterset_class = filters.DeterminantFilter
+    pagination_class = DeterminantKeyset
+    required_permission = "billing.view_billingrun"
+
+    @cached_property
+    def run(self) -> BillingRun:
+        return get_object_or_404(runs_list(), pk=self.kwargs["run_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Determinant.objects.none()
+        return determinants_of(self.run)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if self.run.locked and not request.query_params.get("cursor"):
+            self._json_export = (self.run, len(response.data["results"]))
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        if self.action != "determinants" or response.status_code != 200:
+        if response.status_code != 200:
             return response
         response.render()  # the checksum is of the bytes sent
         digest = hashlib.sha256(response.content).hexdigest()
@@ -233,12 +245,14 @@ class MirrorBillViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         try:
             result = mirror_import(rows=rows, actor=request.user, source="api")
         except MirrorImportInvalid as invalid:
-            raise ValidationError(
+            # answered here, not raised: a ValidationError would turn the line numbers to text
+            return Response(
                 {
                     "detail": str(invalid),
                     "rows": [{"row": n, "reason": r} for n, r in invalid.errors],
-                }
-            ) from invalid
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response({"rows": result.rows, "bills": result.bills, "payments": result.payments})
 
     @extend_schema(

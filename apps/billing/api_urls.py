@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.billing import api
@@ -9,4 +10,11 @@ router.register("accounts", api.BillingAccountViewSet, basename="account")
 router.register("cycles", api.ReadingCycleViewSet, basename="cycle")
 router.register("runs", api.BillingRunViewSet, basename="run")
 router.register("mirror", api.MirrorBillViewSet, basename="mirror")
-urlpatterns = router.urls
+urlpatterns = [
+    path(
+        "runs/<int:run_pk>/determinants/",
+        api.DeterminantViewSet.as_view({"get": "list"}),
+        name="run-determinants",
+    ),
+    *router.urls,
+]

@@ -11,6 +11,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
@@ -143,12 +144,13 @@ class RunDeterminantsView(FilteredTableView):
     filterset_class = filters.DeterminantFilter
     permission_required = VIEW_RUN
 
-    def dispatch(self, request, *args, **kwargs):
-        self.run = get_object_or_404(BillingRun, pk=kwargs["pk"])
-        self.title = f"Determinants of {self.run}"
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def run(self) -> BillingRun:
+        # looked up after the permission check (dispatch), so a refused caller learns nothing
+        return get_object_or_404(BillingRun, pk=self.kwargs["pk"])
 
     def get_queryset(self):
+        self.title = f"Determinants of {self.run}"
         return determinants_of(self.run)
 
 

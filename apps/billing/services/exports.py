@@ -5,7 +5,8 @@ checksummed and recorded (who, when, which run). Approval writes both into
 ``settings.BILLING_DROP_DIR`` (with a ``.sha256`` file each) when it is set.
 
 Values: numbers as PostgreSQL prints ``numeric(18,3)`` (``1234.500``), times in Pakistan time
-``YYYY-MM-DD HH:MM:SS`` (UTC+05:00, no daylight saving), discrepancy codes joined by ``|``;
+with the offset, ``YYYY-MM-DD HH:MM:SS+05:00`` (CSV; dates ``YYYYMMDD`` in the fixed-width
+file), discrepancy codes joined by ``|``;
 an unknown value is empty (CSV) or blanks (fixed-width).
 
 Fixed-width layout (one record per line, ``\\n`` ends each line, no header; positions count
@@ -37,8 +38,8 @@ from 1; ``L`` left-aligned and blank-padded, ``R`` right-aligned)::
     days                     281      3  R
     reading_mode             284      1  L   A automatic, M manual, E estimated, N none
     vee_flag                 285      1  L   A actual, E estimated, D edited, N none
-    discrepancies            286     60  L   codes joined by |
-    (record length 345)
+    discrepancies            286    100  L   codes joined by |
+    (record length 385)
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ _PKT = "Asia/Karachi"
 
 
 def _time(col: str) -> str:
-    return f"to_char({col} AT TIME ZONE '{_PKT}', 'YYYY-MM-DD HH24:MI:SS')"
+    return f"to_char({col} AT TIME ZONE '{_PKT}', 'YYYY-MM-DD HH24:MI:SS') || '+05:00'"
 
 
 def _day(col: str) -> str:
@@ -130,14 +131,15 @@ FIXED_FIELDS = [
     ("days", 3, "R", "days::text"),
     ("reading_mode", 1, "L", _MODE),
     ("vee_flag", 1, "L", _FLAG),
-    ("discrepancies", 60, "L", "array_to_string(discrepancies, '|')"),
+    ("discrepancies", 100, "L", "array_to_string(discrepancies, '|')"),
 ]
 FIXED_RECORD_LENGTH = sum(width for _, width, _, _ in FIXED_FIELDS)
 
 
 def _select(export_format: str) -> str:
     if export_format == ExportFormat.CSV:
-        columns = ", ".join(f'{expr} AS "{name}"' for name, expr in CSV_COLUMNS)
+        # NULLIF: an empty text is written as an unknown value is (nothing), never as ""
+        columns = ", ".join(f"NULLIF({expr}, '') AS \"{name}\"" for name, expr in CSV_COLUMNS)
     else:
         # a value wider than its field would be cut by rpad/lpad: widths hold numeric(18,3)
         pads = [
