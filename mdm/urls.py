@@ -16,6 +16,7 @@ urlpatterns = [
     path("commands/", include("apps.commands.urls")),
     path("vee/", include("apps.vee.urls")),
     path("billing/", include("apps.billing.urls")),
+    path("analytics/", include("apps.analytics.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves Swagger UI's start-up script as a file: the CSP allows no inline script
     path(
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api/commands/", include("apps.commands.api_urls")),
     path("api/vee/", include("apps.vee.api_urls")),
     path("api/billing/", include("apps.billing.api_urls")),
+    path("api/analytics/", include("apps.analytics.api_urls")),
 ]
 
 if settings.SIMULATOR_ENABLED:

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from apps.analytics import api
+
+urlpatterns = [
+    path("balance/", api.BalanceApi.as_view(), name="analytics-api-balance"),
+    path("suspects/", api.SuspectsApi.as_view(), name="analytics-api-suspects"),
+    path("health/", api.HealthApi.as_view(), name="analytics-api-health"),
+    path("completeness/", api.CompletenessApi.as_view(), name="analytics-api-completeness"),
+    path("load/", api.LoadApi.as_view(), name="analytics-api-load"),
+]

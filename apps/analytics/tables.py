@@ -1,0 +1,49 @@
+"""Tables of the analytics pages (from the core table columns)."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from apps.analytics.choices import LossBand
+from apps.core.tables import BadgeColumn
+
+
+class BalanceTable(tables.Table):
+    code = tables.Column("Node")
+    input_kwh = tables.Column("Input kWh")
+    consumers_kwh = tables.Column("Consumers kWh")
+    billed_kwh = tables.Column("Billed kWh", default="—")
+    loss_kwh = tables.Column("Loss kWh")
+    loss_pct = tables.Column("Loss %", default="—")
+    band = BadgeColumn(LossBand, verbose_name="Band", default="—")
+    consumers = tables.Column("Consumers")
+    completeness_pct = tables.Column("Complete %", default="—")
+    estimated_pct = tables.Column("On estimated data %", default="—")
+
+    class Meta:
+        orderable = False
+        attrs = {"class": "table table-sm table-striped"}
+
+
+class SuspectTable(tables.Table):
+    global_device_id = tables.Column("Device")
+    reference_no = tables.Column("Consumer")
+    score = tables.Column("Score")
+    reasons = tables.Column("Reasons", orderable=False)
+
+    class Meta:
+        orderable = False
+        attrs = {"class": "table table-sm table-striped"}
+
+    def render_global_device_id(self, value, record):
+        url = reverse("registry:meter-detail", args=[record.meter_id])
+        return format_html('<a href="{}">{}</a>', url, value)
+
+    def render_reasons(self, value):
+        items = format_html_join("", "<li>{}</li>", ((why,) for _, why in value))
+        return format_html("<ul class='mb-0 small'>{}</ul>", items)
+
+    def value_reasons(self, value):
+        return "; ".join(why for _, why in value)

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from apps.analytics import views
+
+app_name = "analytics"
+
+urlpatterns = [
+    path("", views.IndexView.as_view(), name="index"),
+    path("balance/", views.BalanceView.as_view(), name="balance"),
+    path("suspects/", views.SuspectsView.as_view(), name="suspects"),
+    path("health/", views.HealthView.as_view(), name="health"),
+    path("health/silent/", views.SilentMetersView.as_view(), name="silent"),
+    path("completeness/", views.CompletenessView.as_view(), name="completeness"),
+    path("load/", views.LoadView.as_view(), name="load"),
+    path("events/", views.EventsView.as_view(), name="events"),
+    path("commands/", views.CommandsView.as_view(), name="commands"),
+]
