@@ -105,6 +105,15 @@ class Outcome(BadgeChoices):
     TIMED_OUT = "timed_out", "Timed out"
 
 
+@badge_colours(pending="primary", confirmed="success", failed="danger")
+class MdcConfirmation(BadgeChoices):
+    """Whether a registered meter's MDC created it (its latest device_creation command)."""
+
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed by the MDC"
+    FAILED = "failed", "Failed"
+
+
 FINAL_OUTCOMES = frozenset(o for o in Outcome if o != Outcome.PENDING)
 #: Outcomes "retry failed" sends again.
 RETRYABLE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.REFUSED, Outcome.TIMED_OUT})

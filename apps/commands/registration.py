@@ -10,7 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.commands.choices import Command, Outcome
+from apps.commands.choices import Command, MdcConfirmation, Outcome
 from apps.commands.models import CommandDevice, CommandRequest
 from apps.commands.services import command_request_create
 
@@ -66,9 +66,6 @@ def device_creation_send(*, actor, meters) -> list[CommandRequest]:
     ]
 
 
-CONFIRMATION_COLOURS = {"pending": "primary", "confirmed": "success", "failed": "danger"}
-
-
 def meters_mdc_confirmation(meter_ids) -> dict[int, dict[str, Any]]:
     """Whether each meter's MDC confirmed it, from its latest device_creation command:
     ``{"state": pending | confirmed | failed, "colour", "request_id", "message", "at"}``;
@@ -84,14 +81,15 @@ def meters_mdc_confirmation(meter_ids) -> dict[int, dict[str, Any]]:
     found = {}
     for row in latest:
         if row["outcome"] == Outcome.PENDING:
-            state = "pending"
+            state = MdcConfirmation.PENDING
         elif row["outcome"] == Outcome.EXECUTED:
-            state = "confirmed"
+            state = MdcConfirmation.CONFIRMED
         else:
-            state = "failed"
+            state = MdcConfirmation.FAILED
         found[row["meter_id"]] = {
-            "state": state,
-            "colour": CONFIRMATION_COLOURS[state],
+            "state": str(state.value),
+            "label": state.label,
+            "colour": MdcConfirmation.colour_of(state.value),
             "request_id": row["request_id"],
             "message": row["message"] if state == "failed" else "",
             "at": row["finished_at"],
