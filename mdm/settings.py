@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "apps.vee",
     "apps.billing",
     "apps.analytics",
+    "apps.workflows",
     "apps.simulator",
     "apps.dashboard",
 ]
@@ -438,3 +439,17 @@ ANALYTICS_SUSPECT_WEIGHTS = {
         "transformer_loss": 10,
     }.items()
 }
+
+# Work orders (apps.workflows): how long a step may stay current before the order is shown
+# overdue (hours; "cp3.disconnect=2,cp4.sdo_approve=48" sets single steps), the beat tick that
+# moves orders on when their commands are final, and the window of a reading step's BILL read.
+WORKFLOW_STEP_DUE_HOURS = env_int("MDM_WORKFLOW_STEP_DUE_HOURS", 24)
+WORKFLOW_STEP_DUE_OVERRIDES = {
+    key.strip(): int(hours)
+    for key, _, hours in (
+        item.partition("=") for item in env_list("MDM_WORKFLOW_STEP_DUE_OVERRIDES", [])
+    )
+    if hours.strip().isdigit()
+}
+WORKFLOW_TICK_SECONDS = env_int("MDM_WORKFLOW_TICK_SECONDS", 15)
+WORKFLOW_READING_WINDOW_HOURS = env_int("MDM_WORKFLOW_READING_WINDOW_HOURS", 48)

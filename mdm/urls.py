@@ -17,6 +17,7 @@ urlpatterns = [
     path("vee/", include("apps.vee.urls")),
     path("billing/", include("apps.billing.urls")),
     path("analytics/", include("apps.analytics.urls")),
+    path("workflows/", include("apps.workflows.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves Swagger UI's start-up script as a file: the CSP allows no inline script
     path(
@@ -31,6 +32,7 @@ urlpatterns = [
     path("api/vee/", include("apps.vee.api_urls")),
     path("api/billing/", include("apps.billing.api_urls")),
     path("api/analytics/", include("apps.analytics.api_urls")),
+    path("api/workflows/", include("apps.workflows.api_urls")),
 ]
 
 if settings.SIMULATOR_ENABLED:
