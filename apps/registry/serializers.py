@@ -4,6 +4,7 @@ write-only: the API says whether one is set, never what it is."""
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.registry import services
@@ -111,6 +112,22 @@ class ConnectionResultSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+        "example": "00:00:00",
+        "description": "Time of day, hh:mm:ss, Pakistan time (no offset).",
+    }
+)
+class ClockTimeField(serializers.TimeField):
+    """A time of day in the utility's local time. OpenAPI's ``time`` format would demand an
+    offset that the answers (``00:00:00``) do not carry."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M:%S", **kwargs)
+
+
 class MeterSerializer(serializers.ModelSerializer):
     global_device_id = serializers.CharField(
         required=False,
@@ -119,12 +136,14 @@ class MeterSerializer(serializers.ModelSerializer):
         help_text="Assigned by the MDM when left out; never changes after registration.",
     )
     mdc_code = serializers.CharField(source="mdc.code", read_only=True)
+    # null when the meter has no transformer / consumer: the schema says so
     transformer_code = serializers.CharField(
-        source="transformer.code", read_only=True, default=None
+        source="transformer.code", read_only=True, default=None, allow_null=True
     )
     consumer_reference_no = serializers.CharField(
-        source="consumer.reference_no", read_only=True, default=None
+        source="consumer.reference_no", read_only=True, default=None, allow_null=True
     )
+    mdi_reset_time = ClockTimeField(required=False)
     send_device_creation = serializers.BooleanField(
         write_only=True,
         required=False,
