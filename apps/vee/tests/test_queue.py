@@ -13,7 +13,7 @@ from apps.audit.models import AuditEntry
 from apps.ingestion.models import IngestionRun
 from apps.registry.tests.factories import MdcFactory, MeterFactory
 from apps.vee.choices import ExceptionStatus, Method, RuleType, VersionKind
-from apps.vee.models import ValidationException, ValidationRun, ValueVersion
+from apps.vee.models import Rule, ValidationException, ValidationRun, ValueVersion
 from apps.vee.services.validation import validation_run
 from apps.vee.tasks import validate_ingested, validate_range
 
@@ -245,3 +245,43 @@ def test_rule_parameters_change_through_the_api_checked_and_audited(client_as, d
     assert ok.status_code == 200
     assert ok.json()["parameters"] == {"factor": "4"} and ok.json()["severity"] == "high"
     assert AuditEntry.objects.filter(action="vee.rule_update", target_id=str(spike.pk)).exists()
+
+
+def test_rule_sets_are_configured_in_the_admin_and_audited(client, make_user, db):
+    admin_user = make_user("Administrator", is_staff=True, is_superuser=True)
+    client.force_login(admin_user)
+    response = client.post(
+        "/admin/vee/ruleset/add/",
+        {
+            "name": "Vendor A strict",
+            "description": "",
+            "tariff": "A-1",
+            "hierarchy_level": "",
+            "hierarchy_node_id": "",
+            "enabled": "on",
+            "rules-TOTAL_FORMS": "1",
+            "rules-INITIAL_FORMS": "0",
+            "rules-0-name": "Spike x2",
+            "rules-0-rule_type": "spike",
+            "rules-0-parameters": '{"factor": "2"}',
+            "rules-0-severity": "high",
+            "rules-0-enabled": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = Rule.objects.get(name="Spike x2")
+    assert (rule.rule_set.tariff, rule.parameters) == ("A-1", {"factor": "2"})
+    assert AuditEntry.objects.filter(action="vee.ruleset.create").exists()
+    assert AuditEntry.objects.filter(action="vee.rule.create", target_id=str(rule.pk)).exists()
+    bad = client.post(
+        "/admin/vee/rule/add/",
+        {
+            "rule_set": rule.rule_set_id,
+            "name": "Bad",
+            "rule_type": "spike",
+            "parameters": '{"factr": "2"}',
+            "severity": "low",
+        },
+    )
+    assert bad.status_code == 200 and b"not a parameter of this rule type" in bad.content
+    assert client.get("/admin/vee/validationexception/").status_code == 200
