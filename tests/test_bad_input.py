@@ -263,3 +263,20 @@ def test_superscript_digits_as_msn_in_the_import_are_a_row_error(admin):
     response = _import(admin, f"msn,mdc\n²²,{mdc.code}\n")
     assert response.status_code == 400
     assert any(line == 2 and "msn" in reason for line, reason in response.json()["errors"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/warehouse/load-profile/",
+        "/api/warehouse/billing/",
+        "/api/warehouse/instantaneous/",
+        "/api/warehouse/events/",
+        "/api/audit/entries/",
+    ],
+)
+@pytest.mark.parametrize("value", ["2026-01-01T00:00:00+16:00", "9999-12-31T23:59:59-23:59", "%00"])
+def test_datetimes_out_of_range_in_filters_answer_4xx_not_500(admin, url, value):
+    for name in ("start", "end", "at_after", "at_before"):
+        response = admin.get(url, {name: value})
+        assert response.status_code in {200, 400}, (name, response.content)
