@@ -89,3 +89,9 @@ def test_red_tile_drill_down_and_one_click_read(client_as, fleet):
     health = viewer.get("/api/analytics/health/?level=feeder&hours=24").json()
     [tile] = [t for t in health["results"] if t["node_id"] == fleet.feeder.pk]
     assert tile["silent"] == 3
+
+
+def test_the_home_dashboard_shows_the_analytics_panels(client_as, fleet):
+    page = client_as("Viewer").get("/").content.decode()
+    assert "Communication health" in page and "silent over 24 h" in page
+    assert "Feeder losses, last 7 days" in page

@@ -1,0 +1,337 @@
+"""Analytics benchmark: roll-up upkeep vs ingestion, page and API latency over the roll-ups,
+theft-suspect precision/recall against planted thieves, energy balance error per feeder.
+
+    .venv/bin/python bench/bench_analytics.py --meters 400 --days 30     # ~576,000 rows
+    .venv/bin/python bench/bench_analytics.py --meters 35000 --days 30   # ~50,400,000 rows
+
+In one run, in a database of its own (dropped at the end unless --keep-database):
+
+1. a network of feeders, transformers and consumers, each feeder and transformer with an input
+   meter; every consumer's true use follows its own daily shape; a share of consumers are
+   thieves from ``--theft-days`` before the end: bypass (30 % metered), stopped meter (0 kWh,
+   voltage present) or tamper (half metered, CT-bypass events). Input meters read the true use
+   of their consumers plus technical loss: their loss is technical + stolen energy (the truth);
+2. each day of 30-minute load profile (registers) is stored through the warehouse loader
+   (``rows_load``, the pull's loader) and then rolled up as the task after a pull does
+   (``rollup_refresh`` of the day and the day after for the touched meters): upkeep vs ingest of
+   the same rows, both timed, in the same run;
+3. the p95 of every analytics page and API (Django test client, logged in) over the roll-ups;
+4. the top-N suspects (N = the true thief count) against the thieves, per reason too, and
+   per feeder the energy balance's loss against the truth.
+
+The rows are generated here (not served over HTTP by the simulator: see bench_ingestion.py
+for that path), so the ingest time is the loader's, the part of a pull the MDM always pays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
+os.environ.setdefault("DEBUG", "0")
+
+from bench_vee import database_run  # noqa: E402
+
+BENCH_DATABASE = "mdm_bench_analytics"
+FIRST_DAY = dt.date(2026, 9, 1)
+INTERVAL = 30
+TECHNICAL_LOSS = {"feeder": Decimal("0.06"), "transformer": Decimal("0.03")}
+KINDS = ("bypass", "stopped", "tamper")
+METERED = {"bypass": Decimal("0.3"), "stopped": Decimal(0), "tamper": Decimal("0.5")}
+
+
+def database_urls() -> tuple[str, str]:
+    from urllib.parse import urlsplit, urlunsplit
+
+    from mdm import embedded
+
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        data_dir = Path(os.environ.get("MDM_DATA_DIR", ROOT / "var")).resolve()
+        base = embedded.postgres_url(data_dir)
+    return base, urlunsplit(urlsplit(base)._replace(path=f"/{BENCH_DATABASE}"))
+
+
+def network(meters: int, per_transformer: int, transformers_per_feeder: int, seed: int):
+    """Registry objects, and per consumer gid: (base kWh per interval, transformer, thief)."""
+    from apps.analytics.models import InputMeter
+    from apps.registry.models import (
+        Circle,
+        Disco,
+        Division,
+        Feeder,
+        Mdc,
+        Meter,
+        Subdivision,
+        Transformer,
+    )
+
+    rng = random.Random(seed)
+    mdc = Mdc.objects.create(code="bench-an", name="Bench", base_url="http://127.0.0.1:9/")
+    disco = Disco.objects.create(code="BD", name="Bench DISCO")
+    circle = Circle.objects.create(disco=disco, code="BC", name="c")
+    division = Division.objects.create(circle=circle, code="BV", name="v")
+    sub = Subdivision.objects.create(division=division, code="BS", name="s")
+    n_transformers = max(1, meters // per_transformer)
+    n_feeders = max(1, n_transformers // transformers_per_feeder)
+    feeders = [Feeder.objects.create(subdivision=sub, code=f"F{i:03d}", name="") for i in
+               range(n_feeders)]  # fmt: skip
+    transformers = [
+        Transformer.objects.create(feeder=feeders[i % n_feeders], code=f"T{i:04d}", name="")
+        for i in range(n_transformers)
+    ]
+    consumers, rows, msn = {}, [], 4_100_000_000
+    for i in range(meters):
+        gid = f"b{i:07d}"
+        transformer = transformers[i % n_transformers]
+        rows.append(Meter(global_device_id=gid, msn=msn + i, mdc=mdc, transformer=transformer))
+        consumers[gid] = (Decimal(rng.randint(100, 900)) / 1000, transformer, None)
+    inputs = {}
+    for node in feeders + transformers:
+        i = len(rows)
+        gid = f"b{i:07d}"
+        rows.append(Meter(global_device_id=gid, msn=msn + i, mdc=mdc, transformer=None))
+        inputs[gid] = node
+    Meter.objects.bulk_create(rows, batch_size=5000)
+    by_gid = {m.global_device_id: m for m in Meter.objects.filter(mdc=mdc)}
+    InputMeter.objects.bulk_create(
+        InputMeter(
+            meter=by_gid[gid],
+            feeder=node if isinstance(node, Feeder) else None,
+            transformer=node if isinstance(node, Transformer) else None,
+        )
+        for gid, node in inputs.items()
+    )
+    return mdc, consumers, inputs
+
+
+@contextlib.contextmanager
+def slow_statements(show: bool):
+    from django.db import connection
+
+    def wrapper(execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent = time.perf_counter() - began
+            if spent > 0.05:
+                print(f"    {spent:6.3f} s  {' '.join(sql.split())[:110]}")
+
+    if not show:
+        yield
+        return
+    with connection.execute_wrapper(wrapper):
+        yield
+
+
+def shape(i: int) -> Decimal:
+    """Daily shape: evening peak, night trough (interval index 0..47)."""
+    hour = i // 2
+    return Decimal(["0.5", "0.8", "1.0", "1.6"][(hour >= 7) + (hour >= 12) + (hour >= 18)])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--meters", type=int, default=400, help="consumers")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--theft-days", type=int, default=7)
+    parser.add_argument("--thief-share", type=float, default=0.08)
+    parser.add_argument("--per-transformer", type=int, default=20)
+    parser.add_argument("--transformers-per-feeder", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=20, help="requests per page for p95")
+    parser.add_argument(
+        "--lookback-days",
+        type=int,
+        help="MDM_CONSUMPTION_LOOKBACK_DAYS for this run (how far the derivation looks back for"
+        " a meter's previous reading: most of a refresh's cost; default: the setting's)",
+    )
+    parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument("--show-slow", action="store_true", help="roll-up statements over 50 ms")
+    args = parser.parse_args()
+
+    admin_url, bench_url = database_urls()
+    database_run(admin_url, f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+    database_run(admin_url, f"CREATE DATABASE {BENCH_DATABASE}")
+    os.environ["DATABASE_URL"] = bench_url
+    os.environ["MDM_ANALYTICS_ROLLUP_AFTER_INGESTION"] = "0"  # rolled up here, timed apart
+    os.environ["MDM_VEE_VALIDATE_AFTER_INGESTION"] = "0"
+    if args.lookback_days is not None:
+        os.environ["MDM_CONSUMPTION_LOOKBACK_DAYS"] = str(args.lookback_days)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.test import Client
+
+    try:
+        call_command("migrate", verbosity=0)
+        run(args, Client, get_user_model())
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_database:
+            database_run(admin_url, f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+
+
+def run(args, Client, User) -> None:
+    from django.conf import settings
+
+    from apps.analytics.selectors import energy_balance
+    from apps.analytics.services.rollups import rollup_refresh
+    from apps.analytics.suspects import suspects_rank
+    from apps.warehouse.partitions import PKT
+    from apps.warehouse.services import partitions_ensure, rows_load
+
+    partitions_ensure(start=FIRST_DAY, months_ahead=(args.days // 28) + 2)
+    mdc, consumers, inputs = network(
+        args.meters, args.per_transformer, args.transformers_per_feeder, seed=13
+    )
+    rng = random.Random(29)
+    gids = sorted(consumers)
+    thieves = {gid: KINDS[n % 3] for n, gid in enumerate(rng.sample(gids, round(
+        len(gids) * args.thief_share)))}  # fmt: skip
+    theft_start = FIRST_DAY + dt.timedelta(days=args.days - args.theft_days)
+    last_day = FIRST_DAY + dt.timedelta(days=args.days - 1)
+    per_day = (len(consumers) + len(inputs)) * 48
+    print(
+        f"size: {len(consumers)} consumers + {len(inputs)} input meters x {args.days} days of "
+        f"30-minute load profile = {per_day * args.days:,} rows; {len(thieves)} thieves "
+        f"({args.thief_share:.0%}) in the last {args.theft_days} days; {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    registers = dict.fromkeys([*consumers, *inputs], Decimal(1000))
+    true_loss: dict[int, Decimal] = {}  # feeder id -> input - metered over the theft period
+    ingest_s = rollup_s = 0.0
+    loaded = 0
+    for d in range(args.days + 1):  # the extra day: the 00:00 reading closing the last day
+        day = FIRST_DAY + dt.timedelta(days=d - 1)
+        start = dt.datetime.combine(day, dt.time(), tzinfo=PKT)
+        intervals = range(48) if d else range(47, 48)
+        rows, events = [], []
+        true_by_node: dict[int, list] = {}  # transformer id, -feeder id -> true kWh per interval
+        metered_by_feeder: dict[int, Decimal] = {}
+        for gid in gids:
+            base, transformer, _ = consumers[gid]
+            kind = thieves.get(gid) if day >= theft_start else None
+            for i in intervals:
+                true = base * shape(i)
+                metered = true if kind is None else true * METERED[kind]
+                registers[gid] += metered
+                for node in (transformer.pk, -transformer.feeder_id):
+                    true_by_node.setdefault(node, [Decimal(0)] * 48)[i] += true
+                fid = transformer.feeder_id
+                metered_by_feeder[fid] = metered_by_feeder.get(fid, Decimal(0)) + metered
+                rows.append((gid, start + dt.timedelta(minutes=INTERVAL * (i + 1)), registers[gid]))
+            if kind == "tamper" and d:
+                events.append((gid, start + dt.timedelta(hours=rng.randint(1, 22))))
+        for gid, node in inputs.items():
+            is_feeder = node.__class__.__name__ == "Feeder"
+            gain = 1 + TECHNICAL_LOSS["feeder" if is_feeder else "transformer"]
+            true = true_by_node.get(-node.pk if is_feeder else node.pk, [Decimal(0)] * 48)
+            for i in intervals:
+                registers[gid] += true[i] * gain
+                rows.append((gid, start + dt.timedelta(minutes=INTERVAL * (i + 1)), registers[gid]))
+            if is_feeder and day >= theft_start and d:
+                true_loss[node.pk] = true_loss.get(node.pk, Decimal(0)) + (
+                    sum(true, Decimal(0)) * gain - metered_by_feeder.get(node.pk, 0)
+                )
+        wire = [
+            {"global_device_id": gid, "msn": "", "meter_datetime": at.strftime("%Y-%m-%d %H:%M:%S"),
+             "channel_id": "0", "interval": str(INTERVAL), "active_energy_tl": f"{value:.3f}",
+             "voltage_phase_a": "230.000", "mdc_read_datetime": "", "db_datetime": ""}
+            for gid, at, value in rows
+        ]  # fmt: skip
+        began = time.perf_counter()
+        result = rows_load(dataset_code="load_profile", mdc_id=mdc.pk, raw_rows=wire, source="b")
+        if events:
+            rows_load(dataset_code="events", mdc_id=mdc.pk, source="b", raw_rows=[
+                {"global_device_id": g, "event_datetime": at.strftime("%Y-%m-%d %H:%M:%S"),
+                 "event_code": "121", "event_description": "CT bypass"} for g, at in events])
+        ingest_s += time.perf_counter() - began
+        loaded += result.inserted
+        began = time.perf_counter()
+        touched = [*gids, *inputs]
+        with slow_statements(args.show_slow):
+            rollup_refresh(global_device_ids=touched, day_start=day, day_end=day + dt.timedelta(1))
+        rollup_s += time.perf_counter() - began
+    assert loaded == per_day * args.days + (len(consumers) + len(inputs)), loaded
+    print(f"\nrows loaded: {loaded:,}")
+    print(f"ingest (warehouse loader)  {ingest_s:8.1f} s  {loaded / ingest_s:10,.0f} rows/s")
+    print(f"roll-up upkeep             {rollup_s:8.1f} s  {loaded / rollup_s:10,.0f} rows/s")
+    print(f"upkeep / ingest            {rollup_s / ingest_s:8.2f} x  (target <= 0.2; "
+          f"consumption lookback {settings.CONSUMPTION_LOOKBACK_DAYS} days)")  # fmt: skip
+
+    admin = User.objects.create_superuser("bench", "b@example.com", "x")
+    client = Client()
+    client.force_login(admin)
+    period = f"start={theft_start}&end={last_day}"
+    feeder = next(node for node in inputs.values() if node.__class__.__name__ == "Feeder")
+    urls = [
+        f"/analytics/balance/?{period}&level=feeder",
+        f"/analytics/balance/?{period}&level=transformer",
+        f"/analytics/suspects/?{period}",
+        "/analytics/health/?level=feeder&hours=24",
+        f"/analytics/health/silent/?level=feeder&node={feeder.pk}",
+        f"/analytics/completeness/?start={FIRST_DAY}&end={last_day}&level=feeder",
+        f"/analytics/load/?{period}&level=feeder&node={feeder.pk}",
+        f"/analytics/events/?start={FIRST_DAY}&end={last_day}",
+        "/analytics/commands/",
+        f"/api/analytics/balance/?{period}&level=feeder",
+        f"/api/analytics/suspects/?{period}",
+        "/api/analytics/health/?level=transformer",
+        f"/api/analytics/completeness/?start={FIRST_DAY}&end={last_day}&level=mdc",
+        f"/api/analytics/load/?{period}&level=feeder&node={feeder.pk}",
+    ]
+    print(f"\np95 of {args.repeat} requests each (ms)")
+    for url in urls:
+        client.get(url)  # warm: templates, plotly, connection
+        times = []
+        for _ in range(args.repeat):
+            began = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - began) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+        print(f"  {p95:8.1f}  {url}")
+
+    ranked = suspects_rank(start=theft_start, end=last_day)
+    top = ranked[: len(thieves)]
+    hits = sum(1 for s in top if s.global_device_id in thieves)
+    print(f"\nsuspects: top {len(thieves)} of {len(ranked)} ranked")
+    print(f"  precision {hits / max(len(top), 1):.3f}  recall {hits / max(len(thieves), 1):.3f}"
+          "  (targets >= 0.8)")  # fmt: skip
+    for reason in sorted({code for s in ranked for code in s.reason_codes}):
+        named = {s.global_device_id for s in ranked if reason in s.reason_codes}
+        right = len(named & set(thieves))
+        print(f"  {reason:<18} named {len(named):5}  precision {right / len(named):.3f}  "
+              f"recall {right / len(thieves):.3f}")  # fmt: skip
+    print("\nenergy balance per feeder over the theft days: loss vs truth")
+    errors = []
+    for b in energy_balance(level="feeder", start=theft_start, end=last_day):
+        truth = true_loss.get(b.node_id)
+        if truth is None:
+            continue
+        error = abs(b.loss_kwh - truth) / (b.input_kwh or 1) * 100
+        errors.append(error)
+        print(f"  {b.code}: input {b.input_kwh:12.3f} loss {b.loss_kwh:12.3f} ({b.loss_pct} %, "
+              f"{b.band})  truth {truth:12.3f}  error {error:.4f} % of input")  # fmt: skip
+    print(f"  worst error {max(errors):.4f} % of input (target < 1 %)")
+
+
+if __name__ == "__main__":
+    main()
