@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.billing.models import BillingAccount, MeterFactor, ReadingCycle, Tariff
 from apps.billing.services import BillingRefused
 from apps.registry.models import Consumer
+
+#: How far a cycle's cut-off may be from its reading date.
+CUTOFF_DAYS = 3
 
 
 @transaction.atomic
@@ -58,8 +63,17 @@ def account_save(
 
 @transaction.atomic
 def cycle_create(
-    *, batch: str, reading_date: dt.date, cutoff: dt.datetime, source: str, actor
+    *, batch: str, reading_date: dt.date, cutoff: dt.datetime, actor, source: str = "daily"
 ) -> ReadingCycle:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,10}", batch or ""):
+        raise BillingRefused("A batch is 1 to 10 letters, digits, '_' or '-' (e.g. 05).")
+    if not 2000 <= reading_date.year <= 2099:
+        raise BillingRefused(f"The reading date {reading_date} is outside 2000-2099.")
+    # the cut-off closes the reading day: it must be near it (and in Pakistan time's range)
+    if abs(timezone.localtime(cutoff).date() - reading_date) > dt.timedelta(days=CUTOFF_DAYS):
+        raise BillingRefused(
+            f"The cut-off must be within {CUTOFF_DAYS} days of the reading date {reading_date}."
+        )
     if ReadingCycle.objects.filter(batch=batch, reading_date=reading_date).exists():
         raise BillingRefused(f"Batch {batch} already has a cycle on {reading_date}.")
     cycle = ReadingCycle.objects.create(

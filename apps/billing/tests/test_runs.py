@@ -146,3 +146,34 @@ def test_roles_viewer_sees_operator_cannot_approve(
                  "/billing/mirror/comparison/", "/billing/mirror/defaulters/"):  # fmt: skip
         assert viewer.get(path).status_code == 200, path
     assert client_as(None).get("/billing/runs/").status_code == 403
+
+
+def test_cycles_and_accounts_refuse_bad_input_with_a_message(client_as, account):
+    client = client_as("Revenue Officer")
+    url = "/api/billing/cycles/"
+    json = "application/json"
+    far = client.post(url, {"batch": "05", "reading_date": "2026-11-05",
+                            "cutoff": "2026-12-25T10:00:00+05:00"}, content_type=json)  # fmt: skip
+    assert far.status_code == 400 and "within 3 days" in far.json()["detail"]
+    bad_batch = client.post(url, {"batch": "0 5", "reading_date": "2026-11-05",
+                                  "cutoff": "2026-11-05T10:00:00"}, content_type=json)  # fmt: skip
+    assert bad_batch.status_code == 400 and "batch" in bad_batch.json()["detail"]
+    good = {"batch": "05", "reading_date": "2026-11-05", "cutoff": "2026-11-05T10:00:00"}
+    created = client.post(url, good, content_type="application/json")
+    assert created.status_code == 201
+    assert created.json()["cutoff"] == "2026-11-05T10:00:00+05:00"  # no offset: Pakistan time
+    again = client.post(url, good, content_type="application/json")
+    assert again.status_code == 400 and "unique" in again.content.decode()
+
+    consumer, meter = account(batch="01")
+    page = client.post(
+        f"/billing/accounts/{consumer.billing_account.pk}/edit/",
+        {"consumer": consumer.pk, "reading_batch": "07", "status": "active",
+         "multiplying_factor": "40"},
+    )  # fmt: skip
+    assert page.status_code == 302
+    consumer.billing_account.refresh_from_db()
+    assert consumer.billing_account.reading_batch == "07"
+    assert meter.billing_factor.multiplying_factor == Decimal("40.000")
+    assert AuditEntry.objects.filter(action="billing.account_change").exists()
+    assert client_as("Operator").post(url, good, content_type=json).status_code == 403
