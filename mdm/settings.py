@@ -278,6 +278,9 @@ TWO_PERSON_WINDOW_MINUTES = env_int("MDM_TWO_PERSON_WINDOW_MINUTES", 60)
 # these (settings, not imports: the registry may not import the commands app above it).
 REGISTRY_DEVICE_CREATION_SEND = "apps.commands.registration.device_creation_send"
 REGISTRY_MDC_CONFIRMATION = "apps.commands.registration.meters_mdc_confirmation"
+# The consumer page the registry's consumer list links to (apps.workflows: meters, work orders,
+# readings, events, mirror, and the CPs to start).
+REGISTRY_CONSUMER_PAGE = "workflows:consumer"
 
 # The embedded UDIL MDC simulator: on in development and tests, off in production unless asked.
 SIMULATOR_ENABLED = env_bool("MDM_SIMULATOR_ENABLED", default=not PRODUCTION)

@@ -4,6 +4,8 @@ in CSV exports."""
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.conf import settings
+from django.urls import reverse
 
 from apps.core.tables import BadgeColumn
 from apps.registry.choices import ActivationStatus, ConnectionStatus, RelayState
@@ -114,7 +116,14 @@ class MeterTable(RegistryTable):
 
 
 class ConsumerTable(RegistryTable):
-    reference_no = tables.Column(linkify=("registry:consumer-edit", [tables.A("pk")]))
+    # The consumer's page (its meters, work orders, readings) lives in a higher app, named by
+    # settings.REGISTRY_CONSUMER_PAGE; without one, the edit form.
+    reference_no = tables.Column(
+        linkify=lambda record: reverse(
+            settings.REGISTRY_CONSUMER_PAGE or "registry:consumer-edit",
+            args=[record.pk],
+        )
+    )
     connection_status = BadgeColumn(ConnectionStatus)
     meter_count = tables.Column(verbose_name="Meters")
 

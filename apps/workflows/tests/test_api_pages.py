@@ -164,3 +164,13 @@ def test_pages_list_overdue_and_consumer_history(wf_env, make_user, client, sett
     )
     order = WorkOrder.objects.filter(consumer=other, procedure="cp6").get()
     assert started.status_code == 302 and started.url == f"/workflows/{order.pk}/"
+
+
+def test_the_registry_consumer_list_links_to_the_consumer_page(db, client, make_user):
+    from apps.registry.models import Consumer
+
+    consumer = Consumer.objects.create(reference_no="LINK1", name="Linked")
+    client.force_login(make_user("Viewer"))
+    html = client.get("/registry/consumers/").content.decode()
+    assert f'href="/workflows/consumers/{consumer.pk}/"' in html
+    assert client.get(f"/workflows/consumers/{consumer.pk}/").status_code == 200
