@@ -241,6 +241,10 @@ class Determinant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["run", "consumer"], name="billing_determinant_uniq")
         ]
+        # exports and the API's keyset pages read a run in this order: no sort of the run
+        indexes = [
+            models.Index(fields=["run", "reference_no", "id"], name="billing_det_run_ref_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference_no} in run {self.run_id}"

@@ -163,12 +163,22 @@ def export_write(*, run: BillingRun, export_format: str, out: BinaryIO) -> tuple
     # text format would escape a backslash; fixed-width lines carry none (codes and numbers)
     options = "FORMAT csv, HEADER true" if export_format == ExportFormat.CSV else "FORMAT text"
     sql = f"COPY ({_select(export_format)}) TO STDOUT WITH ({options})"
+    buffer = bytearray()  # COPY hands over about a row at a time: write in 1 MB blocks
+
+    def flush() -> None:
+        nonlocal size
+        data = bytes(buffer)
+        digest.update(data)
+        out.write(data)
+        size += len(data)
+        buffer.clear()
+
     with connection.cursor() as cursor, cursor.copy(sql, [run.pk]) as copy:
         for chunk in copy:
-            data = bytes(chunk)
-            digest.update(data)
-            out.write(data)
-            size += len(data)
+            buffer += chunk
+            if len(buffer) >= 1 << 20:
+                flush()
+    flush()
     rows = run.determinants.count()
     return digest.hexdigest(), size, rows
 
