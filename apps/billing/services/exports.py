@@ -153,12 +153,30 @@ def _select(export_format: str) -> str:
     )
 
 
+def _fixed_widths_check(run: BillingRun) -> None:
+    """rpad/lpad would cut a value wider than its field: refuse the export instead, naming it."""
+    lengths = ", ".join(f"max(length({expr}))" for _, _, _, expr in FIXED_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {lengths} FROM {Determinant._meta.db_table} WHERE run_id = %s", [run.pk]
+        )
+        found = cursor.fetchone()
+    for (name, width, _, _), longest in zip(FIXED_FIELDS, found, strict=True):
+        if longest is not None and longest > width:
+            raise BillingRefused(
+                f"{run}: a {name} of {longest} characters does not fit the fixed-width "
+                f"layout's {width}; export it as CSV or JSON."
+            )
+
+
 def export_write(*, run: BillingRun, export_format: str, out: BinaryIO) -> tuple[str, int, int]:
     """Stream one export of ``run`` into ``out``: (sha256, bytes, rows)."""
     if not run.locked:
         raise BillingRefused(f"{run} is not approved: only locked runs are exported.")
     if export_format not in (ExportFormat.CSV, ExportFormat.FIXED):
         raise BillingRefused(f"Unknown export format {export_format!r}: use csv or fixed.")
+    if export_format == ExportFormat.FIXED:
+        _fixed_widths_check(run)
     digest, size = hashlib.sha256(), 0
     # text format would escape a backslash; fixed-width lines carry none (codes and numbers)
     options = "FORMAT csv, HEADER true" if export_format == ExportFormat.CSV else "FORMAT text"

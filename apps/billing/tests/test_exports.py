@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from apps.billing.models import BillingRun, RunExport
-from apps.billing.services.exports import FIXED_RECORD_LENGTH, export_write
+from apps.billing.services.exports import FIXED_FIELDS, FIXED_RECORD_LENGTH, export_write
 from apps.billing.services.runs import run_approve, run_compute
 from apps.billing.tests.conftest import at, reading
 from apps.registry.tests.factories import MeterFactory
@@ -95,3 +95,27 @@ def test_only_locked_runs_are_exported(client_as, account, cycles):
     run.refresh_from_db()
     with pytest.raises(Exception, match="not approved"):
         export_write(run=run, export_format="csv", out=io.BytesIO())
+
+
+def test_the_documented_fixed_width_layout_is_the_one_written():
+    from apps.billing.services import exports
+
+    documented = [
+        line.split()[:4]
+        for line in exports.__doc__.splitlines()
+        if line.startswith("    ") and len(line.split()) >= 4 and line.split()[1].isdigit()
+    ]
+    start, written = 1, []
+    for name, width, align, _ in FIXED_FIELDS:
+        written.append([name, str(start), str(width), align])
+        start += width
+    assert documented == written
+    assert f"(record length {FIXED_RECORD_LENGTH})" in exports.__doc__
+
+
+def test_a_value_wider_than_its_fixed_width_field_refuses_the_export(locked_run):
+    locked_run.determinants.filter(reference_no="0100000000003").update(
+        reference_no="0100000000003-WITH-A-LONG-SUFFIX"
+    )
+    with pytest.raises(Exception, match="reference_no of 32 characters does not fit"):
+        export_write(run=locked_run, export_format="fixed", out=io.BytesIO())
