@@ -71,17 +71,19 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         consumer = Consumer.objects.filter(reference_no=data["consumer"]).first()
         if consumer is None:
             raise ValidationError({"consumer": f"No consumer {data['consumer']!r}."})
-        meter = None
-        if data.get("meter"):
-            meter = Meter.objects.filter(global_device_id=data["meter"]).first()
-            if meter is None:
-                raise ValidationError({"meter": f"No meter {data['meter']!r}."})
+        meters = {}
+        for name in ("meter", "new_meter"):
+            if data.get(name):
+                meters[name] = Meter.objects.filter(global_device_id=data[name]).first()
+                if meters[name] is None:
+                    raise ValidationError({name: f"No meter {data[name]!r}."})
         order = _call(
             services.work_order_start,
             actor=request.user,
             procedure=data["procedure"],
             consumer=consumer,
-            meter=meter,
+            meter=meters.get("meter"),
+            new_meter=meters.get("new_meter"),
             note=data["note"],
         )
         return self._detail(order, status.HTTP_201_CREATED)

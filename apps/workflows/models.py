@@ -20,6 +20,14 @@ class WorkOrder(models.Model):
     meter = models.ForeignKey(
         "registry.Meter", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    new_meter = models.ForeignKey(
+        "registry.Meter",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The meter replacing it (meter change).",
+    )
     # Where the meter was placed when the order started (for the subdivision filter).
     subdivision = models.ForeignKey(
         "registry.Subdivision", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -46,8 +54,8 @@ class WorkOrder(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [
-            ("start_field_order", "Can start subdivision work orders (CP3-CP6)"),
-            ("start_revenue_order", "Can start Revenue Office work orders (CP13-CP15)"),
+            ("start_field_order", "Can start subdivision work orders (CP2-CP7, CP9)"),
+            ("start_revenue_order", "Can start Revenue Office work orders (CP8, CP13-CP15)"),
             ("approve_sdo", "Can approve work orders as the SDO"),
             ("approve_billing_control", "Can approve work orders for billing (BCS)"),
             ("record_billing_step", "Can record billing steps of work orders"),

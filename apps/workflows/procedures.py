@@ -42,6 +42,10 @@ class StepDef:
     command: str = ""
     params: dict = field(default_factory=dict)
     reading: bool = False
+    #: Which of the order's meters a command goes to: ``meter``, or ``new_meter`` (CP7/CP9).
+    target: str = "meter"
+    #: A command whose parameters come from the meter's registration (``device_creation``).
+    from_registration: bool = False
     effect: str = ""
     effect_args: dict = field(default_factory=dict)
 
@@ -54,6 +58,8 @@ class Procedure:
     steps: tuple[StepDef, ...]
     #: The order needs the consumer's meter (every CP that sends a command does).
     needs_meter: bool = True
+    #: The order names the meter that replaces it (meter change).
+    needs_new_meter: bool = False
 
     def step(self, key: str) -> StepDef:
         return next(s for s in self.steps if s.key == key)
@@ -73,7 +79,7 @@ def _relay(key: str, label: str, operate: str) -> StepDef:
     )
 
 
-def _reading(key: str, label: str) -> StepDef:
+def _reading(key: str, label: str, target: str = "meter") -> StepDef:
     return StepDef(
         key,
         label,
@@ -81,6 +87,29 @@ def _reading(key: str, label: str) -> StepDef:
         command="on_demand_request",
         params={"type": READING_TYPE},
         reading=True,
+        target=target,
+    )
+
+
+def _status(key: str, label: str, status: str, target: str = "meter") -> StepDef:
+    return StepDef(
+        key,
+        label,
+        StepKind.COMMAND,
+        command="meter_status_update",
+        params={"meter_activation_status": status},
+        target=target,
+    )
+
+
+def _creation(key: str, label: str, target: str = "meter") -> StepDef:
+    return StepDef(
+        key,
+        label,
+        StepKind.COMMAND,
+        command="device_creation",
+        from_registration=True,
+        target=target,
     )
 
 
@@ -111,15 +140,32 @@ _PERMANENT = (
         StepKind.MANUAL,
         permission=RECORD_BILLING,
     ),
-    StepDef(
-        "deactivate",
-        "Meter deactivated at its MDC (meter_status_update 0)",
-        StepKind.COMMAND,
-        command="meter_status_update",
-        params={"meter_activation_status": "0"},
-    ),
+    _status("deactivate", "Meter deactivated at its MDC (meter_status_update 0)", "0"),
     _consumer("consumer_closed", "Consumer closed", "closed"),
     StepDef("meter_to_store", "Meter returned to store", StepKind.EFFECT, effect="meter_release"),
+)
+
+_NEW_CONNECTION = (
+    _creation("device_creation", "Meter created at its MDC (device_creation)"),
+    _status("activate", "Meter activated at its MDC (meter_status_update 1)", "1"),
+    _relay("connect", "Relay connect", "1"),
+    _reading("initial_reading", "Initial reading"),
+    _consumer("consumer_active", "Consumer active", "active"),
+    # Billing's reading cycles are its own (apps.billing); the assignment is recorded here.
+    StepDef(
+        "first_cycle",
+        "First reading cycle assigned (Revenue Office)",
+        StepKind.MANUAL,
+        permission=RECORD_BILLING,
+    ),
+)
+_METER_CHANGE = (
+    _reading("final_reading", "Final reading of the old meter"),
+    _status("deactivate_old", "Old meter deactivated (meter_status_update 0)", "0"),
+    _creation("create_new", "New meter created at its MDC (device_creation)", "new_meter"),
+    _status("activate_new", "New meter activated (meter_status_update 1)", "1", "new_meter"),
+    _reading("initial_reading", "Initial reading of the new meter", "new_meter"),
+    StepDef("meter_swap", "New meter serves the consumer", StepKind.EFFECT, effect="meter_swap"),
 )
 
 PROCEDURES: dict[str, Procedure] = {
@@ -163,6 +209,42 @@ PROCEDURES: dict[str, Procedure] = {
                 *_PERMANENT,
             ),
         ),
+        Procedure("cp2", "CP2 new connection", START_FIELD, _NEW_CONNECTION),
+        Procedure(
+            "cp8",
+            "CP8 new connection (Revenue Office)",
+            START_REVENUE,
+            (SDO_EXECUTE, *_NEW_CONNECTION),
+        ),
+        Procedure(
+            "cp7",
+            "CP7 meter change",
+            START_FIELD,
+            (
+                *_METER_CHANGE,
+                StepDef(
+                    "billing_continuity",
+                    "Billing continuity across both meters recorded (Revenue Office)",
+                    StepKind.MANUAL,
+                    permission=RECORD_BILLING,
+                ),
+            ),
+            needs_new_meter=True,
+        ),
+        Procedure(
+            "cp9",
+            "CP9 meter change (Billing Control Section)",
+            START_FIELD,
+            (
+                *_METER_CHANGE,
+                _approval(
+                    "bcs_approve",
+                    "Billing Control Section approves the change for billing",
+                    APPROVE_BILLING_CONTROL,
+                ),
+            ),
+            needs_new_meter=True,
+        ),
         Procedure(
             "cp14",
             "CP14 permanent disconnection (Revenue Office)",
@@ -174,10 +256,14 @@ PROCEDURES: dict[str, Procedure] = {
 
 
 class ProcedureCode(models.TextChoices):
+    CP2 = "cp2", PROCEDURES["cp2"].label
     CP3 = "cp3", PROCEDURES["cp3"].label
     CP4 = "cp4", PROCEDURES["cp4"].label
     CP5 = "cp5", PROCEDURES["cp5"].label
     CP6 = "cp6", PROCEDURES["cp6"].label
+    CP7 = "cp7", PROCEDURES["cp7"].label
+    CP8 = "cp8", PROCEDURES["cp8"].label
+    CP9 = "cp9", PROCEDURES["cp9"].label
     CP13 = "cp13", PROCEDURES["cp13"].label
     CP14 = "cp14", PROCEDURES["cp14"].label
     CP15 = "cp15", PROCEDURES["cp15"].label

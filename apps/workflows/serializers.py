@@ -29,6 +29,7 @@ class WorkOrderStepSerializer(serializers.ModelSerializer):
 class WorkOrderSerializer(serializers.ModelSerializer):
     consumer = serializers.CharField(source="consumer.reference_no")
     meter = serializers.CharField(source="meter.global_device_id", default=None)
+    new_meter = serializers.CharField(source="new_meter.global_device_id", default=None)
     subdivision = serializers.CharField(source="subdivision.code", default=None)
     overdue = serializers.SerializerMethodField()
 
@@ -39,6 +40,7 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "procedure",
             "consumer",
             "meter",
+            "new_meter",
             "subdivision",
             "state",
             "current_step",
@@ -67,6 +69,9 @@ class WorkOrderCreateSerializer(serializers.Serializer):
     consumer = serializers.CharField(max_length=50, help_text="Consumer reference number.")
     meter = serializers.CharField(
         max_length=50, required=False, help_text="Global device id (default: its only meter)."
+    )
+    new_meter = serializers.CharField(
+        max_length=50, required=False, help_text="Meter change: the registered meter replacing it."
     )
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 

@@ -184,12 +184,18 @@ class ConsumerView(PermissionRequiredMixin, View):
         meter = None
         if meter_id.isascii() and meter_id.isdigit() and len(meter_id) < 18:
             meter = Meter.objects.filter(pk=int(meter_id)).first()
+        new_gdid = request.POST.get("new_meter", "").strip()
+        new_meter = Meter.objects.filter(global_device_id=new_gdid).first() if new_gdid else None
+        if new_gdid and new_meter is None:
+            messages.error(request, f"No registered meter {new_gdid[:50]!r}.")
+            return redirect("workflows:consumer", pk=consumer.pk)
         try:
             order = services.work_order_start(
                 actor=request.user,
                 procedure=request.POST.get("procedure", ""),
                 consumer=consumer,
                 meter=meter,
+                new_meter=new_meter,
                 note=request.POST.get("note", "")[:500],
             )
         except (ValidationError, PermissionDenied) as exc:

@@ -98,24 +98,34 @@ def _reading_params(now: dt.datetime) -> dict:
     return {"start_datetime": format_datetime(start), "end_datetime": format_datetime(now)}
 
 
+def _target(order: WorkOrder, defn: StepDef):
+    return order.new_meter if defn.target == "new_meter" else order.meter
+
+
 def _command_send(order: WorkOrder, step: WorkOrderStep, defn: StepDef, now: dt.datetime) -> bool:
     """Send the step's command with the acting user's authority. False if it could not be."""
+    from apps.commands.registration import device_creation_send
     from apps.commands.services import command_request_create
 
     params = dict(defn.params)
     if defn.reading:
         params |= _reading_params(now)
-    actor = order.acting_user
+    actor, meter = order.acting_user, _target(order, defn)
     try:
         if actor is None:
             raise PermissionDenied("Nobody authorised this order's commands.")
-        request = command_request_create(
-            actor=actor,
-            command=defn.command,
-            params=params,
-            meters=[order.meter_id],
-            note=f"Work order #{order.pk}: {step.label}",
-        )
+        if defn.from_registration:
+            # device_creation's parameters are the meter's registration (the commands app
+            # builds them, as on registration).
+            request = device_creation_send(actor=actor, meters=[meter.pk])[0]
+        else:
+            request = command_request_create(
+                actor=actor,
+                command=defn.command,
+                params=params,
+                meters=[meter.pk],
+                note=f"Work order #{order.pk}: {step.label}",
+            )
     except (PermissionDenied, ValidationError) as exc:
         reason = "; ".join(getattr(exc, "messages", None) or [str(exc)])
         _stop(order, step, f"the command could not be sent as {_name(actor)}: {reason}", now)
@@ -123,19 +133,20 @@ def _command_send(order: WorkOrder, step: WorkOrderStep, defn: StepDef, now: dt.
     step.command_request, step.state = request, StepState.WAITING
     step.attempts += 1
     step.started_at = step.started_at or now
+    step.result = {"meter": meter.global_device_id}
     step.save()
     order.state = WorkOrderState.WAITING
     order.save()
     return True
 
 
-def _reading_result(order: WorkOrder) -> dict:
+def _reading_result(meter) -> dict:
     """The newest billing registers of the order's meter in the warehouse (the on-demand read
     loaded them there, where billing reads them too)."""
     from apps.warehouse.models import BillingReading
 
     row = (
-        BillingReading.objects.filter(global_device_id=order.meter.global_device_id)
+        BillingReading.objects.filter(global_device_id=meter.global_device_id)
         .order_by("-meter_datetime")
         .values("meter_datetime", "active_energy_pos_tl", "reactive_energy_pos_tl")
         .first()
@@ -157,15 +168,18 @@ def _command_judge(order: WorkOrder, step: WorkOrderStep, defn: StepDef, now) ->
     request = step.command_request
     if request.state not in FINAL_REQUEST_STATES:
         return None
+    meter = _target(order, defn)
     device = (
-        CommandDevice.objects.filter(request=request, meter_id=order.meter_id)
-        .order_by("-pk")
-        .first()
+        CommandDevice.objects.filter(request=request, meter_id=meter.pk).order_by("-pk").first()
     )
     if device is not None and device.outcome == Outcome.EXECUTED:
-        result = {"command_request": request.pk, "status_level": device.status_level}
+        result = {
+            "meter": meter.global_device_id,
+            "command_request": request.pk,
+            "status_level": device.status_level,
+        }
         if defn.reading:
-            result |= _reading_result(order)
+            result |= _reading_result(meter)
         _done(step, now, result)
         return True
     if device is None:
@@ -231,7 +245,7 @@ def _locked(order: WorkOrder | int) -> WorkOrder:
     pk = order if isinstance(order, int) else order.pk
     return (
         WorkOrder.objects.select_for_update(of=("self",))
-        .select_related("consumer", "meter")
+        .select_related("consumer", "meter", "new_meter")
         .get(pk=pk)
     )
 
@@ -244,10 +258,30 @@ def _ensure_open(order: WorkOrder) -> None:
 # --- starting ----------------------------------------------------------------------------------
 
 
+def _new_meter_check(defn, meter, new_meter):
+    from apps.registry.models import Meter
+
+    if not defn.needs_new_meter:
+        if new_meter is not None:
+            raise ValidationError({"new_meter": f"{defn.label} does not change the meter."})
+        return None
+    if new_meter is None:
+        raise ValidationError({"new_meter": "Name the registered meter that replaces it."})
+    new_meter = Meter.objects.get(pk=getattr(new_meter, "pk", new_meter))
+    if new_meter.pk == meter.pk:
+        raise ValidationError({"new_meter": "The new meter must be another meter."})
+    if new_meter.consumer_id is not None:
+        raise ValidationError({"new_meter": f"{new_meter} already serves a consumer."})
+    return new_meter
+
+
 @transaction.atomic
-def work_order_start(*, actor, procedure: str, consumer, meter=None, note: str = "") -> WorkOrder:
-    """Start a CP for a consumer (and its meter: the one given, else its only meter). A
-    consumer has at most one unfinished work order, so starting twice starts once."""
+def work_order_start(
+    *, actor, procedure: str, consumer, meter=None, new_meter=None, note: str = ""
+) -> WorkOrder:
+    """Start a CP for a consumer (and its meter: the one given, else its only meter; a meter
+    change names the registered meter replacing it). A consumer has at most one unfinished
+    work order, so starting twice starts once."""
     from apps.registry.models import Consumer, Meter
 
     if procedure not in PROCEDURES:
@@ -278,11 +312,13 @@ def work_order_start(*, actor, procedure: str, consumer, meter=None, note: str =
         )
         if meter.consumer_id != consumer.pk:
             raise ValidationError({"meter": f"{meter} is not {consumer.reference_no}'s meter."})
+    new_meter = _new_meter_check(defn, meter, new_meter)
     now = timezone.now()
     order = WorkOrder.objects.create(
         procedure=procedure,
         consumer=consumer,
         meter=meter,
+        new_meter=new_meter,
         subdivision=_subdivision_of(meter),
         state=WorkOrderState.OPEN,
         note=note[:500],
@@ -300,7 +336,11 @@ def work_order_start(*, actor, procedure: str, consumer, meter=None, note: str =
         action="workflows.order.start",
         target=order,
         summary=f"Started {defn.label} for {consumer.reference_no}",
-        detail={"procedure": procedure, "meter": meter.global_device_id if meter else None},
+        detail={
+            "procedure": procedure,
+            "meter": meter.global_device_id if meter else None,
+            "new_meter": new_meter.global_device_id if new_meter else None,
+        },
     )
     return _advance(order, now)
 

@@ -30,6 +30,22 @@ def meter_release(order) -> dict:
     return {"meter": order.meter.global_device_id, "consumer": None}
 
 
+def meter_swap(order) -> dict:
+    """CP7/CP9: the new meter takes the old one's place (consumer, transformer); the old one
+    leaves the consumer. Billing joins both meters' readings by the order's dates."""
+    from apps.registry.services import meter_update
+
+    old, new = order.meter, order.new_meter
+    meter_update(
+        actor=None,
+        meter=new,
+        consumer=order.consumer,
+        transformer=new.transformer or old.transformer,
+    )
+    meter_update(actor=None, meter=old, consumer=None)
+    return {"old": old.global_device_id, "new": new.global_device_id}
+
+
 def arrears_check(order) -> dict:
     """CP15: the consumer's latest bill in the billing mirror must have no arrears left."""
     from apps.billing.models import MirrorBill
@@ -49,4 +65,5 @@ EFFECTS = {
     "consumer_status": consumer_status,
     "meter_release": meter_release,
     "arrears_check": arrears_check,
+    "meter_swap": meter_swap,
 }

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
@@ -203,3 +203,64 @@ def test_cp15_checks_the_mirror_arrears(wf_env, make_user):
     order = work_order_step_approve(actor=make_user("SDO"), order=order)
     drive(order)
     assert order.state == WorkOrderState.COMPLETED, order.reason
+
+
+def test_cp2_new_connection_end_to_end(wf_env, make_user):
+    from apps.registry.models import Consumer, Meter
+    from apps.simulator.models import SimMeter
+
+    env = wf_env(code="wf2", meters=1)
+    consumer = Consumer.objects.create(
+        reference_no="NEW-1", name="New house", connection_status="pending"
+    )
+    meter = Meter.objects.create(
+        global_device_id="m77000001", msn=4077000001, mdc=env.mdc, consumer=consumer
+    )
+    order = work_order_start(actor=make_user("Operator"), procedure="cp2", consumer=consumer)
+    drive(order)
+    assert (order.state, order.current_step) == (WorkOrderState.OPEN, "first_cycle"), order.reason
+    created = SimMeter.objects.get(mdc=env.sim, global_device_id="m77000001")
+    assert (created.msn, created.activation_status, created.relay_state) == (4077000001, 1, 1)
+    consumer.refresh_from_db()
+    meter.refresh_from_db()
+    assert consumer.connection_status == "active"
+    assert (meter.activation_status, meter.relay_state) == (1, "connected")
+    assert meter.device_settings["mdc_registration"]["value"]
+    with pytest.raises(PermissionDenied):
+        work_order_step_perform(actor=make_user("Operator"), order=order)
+    order = work_order_step_perform(actor=make_user("Revenue Officer"), order=order, note="B07")
+    assert order.state == WorkOrderState.COMPLETED
+
+
+def test_cp9_meter_change_approved_by_billing_control(wf_env, make_user):
+    from apps.registry.models import Meter
+    from apps.simulator.models import SimMeter
+
+    env = wf_env(code="wf9", meters=1)
+    consumer, old = env.consumers[0], env.meters[0]
+    new = Meter.objects.create(global_device_id="m77000009", msn=4077000009, mdc=env.mdc)
+    operator = make_user("Operator")
+    with pytest.raises(ValidationError):  # a meter change names the new meter
+        work_order_start(actor=operator, procedure="cp9", consumer=consumer)
+    order = work_order_start(actor=operator, procedure="cp9", consumer=consumer, new_meter=new)
+    drive(order)
+    assert (order.state, order.current_step) == (WorkOrderState.OPEN, "bcs_approve"), order.reason
+    final = order.steps.get(key="final_reading").result
+    assert final["meter"] == old.global_device_id and final["active_energy_pos_tl"]
+    assert order.steps.get(key="initial_reading").result["meter"] == new.global_device_id
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert (old.consumer_id, old.activation_status) == (None, 0)
+    assert (new.consumer_id, new.activation_status, new.transformer_id) == (
+        consumer.pk,
+        1,
+        old.transformer_id,
+    )
+    assert SimMeter.objects.get(mdc=env.sim, global_device_id=new.global_device_id).msn == (
+        4077000009
+    )
+    for role in ("SDO", "Revenue Officer", "Operator"):
+        with pytest.raises(PermissionDenied):
+            work_order_step_approve(actor=make_user(role), order=order)
+    order = work_order_step_approve(actor=make_user("Billing Control Section"), order=order)
+    assert order.state == WorkOrderState.COMPLETED
