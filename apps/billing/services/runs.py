@@ -20,8 +20,11 @@ from apps.billing.models import BillingAccount, BillingRun, ReadingCycle
 from apps.billing.services import BillingRefused
 from apps.billing.services.determinants import determinants_insert
 
-#: Consumers per statement: each chunk commits and moves the progress bar.
-CHUNK_CONSUMERS = 50_000
+#: A run is computed in about this many statements, each over a range of consumers, committed
+#: on its own and moving the progress bar. Each statement scans the cycle's readings once (hash
+#: joined to its consumers' meters), so more steps cost more scans: ten is a fair bar.
+PROGRESS_STEPS = 10
+MIN_CHUNK_CONSUMERS = 20_000
 BUSY = (RunStatus.QUEUED, RunStatus.RUNNING)
 
 
@@ -82,20 +85,20 @@ def _chunk_starts(run: BillingRun) -> tuple[int, list[int]]:
     """(consumers, the first consumer id of each chunk), without loading every id."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT count(*) OVER (), consumer_id FROM (
-                 SELECT consumer_id, row_number() OVER (ORDER BY consumer_id) AS n
-                 FROM billing_billingaccount WHERE reading_batch = %s AND status <> 'closed'
-               ) t WHERE (n - 1) %% %s = 0 ORDER BY consumer_id""",
-            [run.cycle.batch, CHUNK_CONSUMERS],
-        )
-        rows = cursor.fetchall()
-        cursor.execute(
             "SELECT count(*) FROM billing_billingaccount WHERE reading_batch = %s "
             "AND status <> 'closed'",
             [run.cycle.batch],
         )
         (total,) = cursor.fetchone()
-    return total, [row[1] for row in rows]
+        chunk = max(MIN_CHUNK_CONSUMERS, -(-total // PROGRESS_STEPS))
+        cursor.execute(
+            """SELECT consumer_id FROM (
+                 SELECT consumer_id, row_number() OVER (ORDER BY consumer_id) AS n
+                 FROM billing_billingaccount WHERE reading_batch = %s AND status <> 'closed'
+               ) t WHERE (n - 1) %% %s = 0 ORDER BY consumer_id""",
+            [run.cycle.batch, chunk],
+        )
+        return total, [row[0] for row in cursor.fetchall()]
 
 
 def run_compute(*, run_id: int) -> BillingRun:
