@@ -177,3 +177,24 @@ def test_cycles_and_accounts_refuse_bad_input_with_a_message(client_as, account)
     assert meter.billing_factor.multiplying_factor == Decimal("40.000")
     assert AuditEntry.objects.filter(action="billing.account_change").exists()
     assert client_as("Operator").post(url, good, content_type=json).status_code == 403
+
+
+def test_a_run_in_several_steps_computes_every_consumer_once(account, cycles, monkeypatch):
+    from apps.billing.services import runs
+
+    monkeypatch.setattr(runs, "MIN_CHUNK_CONSUMERS", 1)
+    monkeypatch.setattr(runs, "PROGRESS_STEPS", 3)
+    made = []
+    for units in range(1, 8):
+        consumer, meter = account()
+        reading(meter, at("2026-10-05"), t1=100)
+        reading(meter, at("2026-11-05"), t1=100 + units)
+        made.append((consumer.reference_no, Decimal(units).quantize(Decimal("0.001"))))
+    account(batch="20")  # another batch's consumer between them
+    run = BillingRun.objects.create(cycle=cycles[1])
+    total, starts = runs._chunk_starts(run)
+    assert total == 7 and len(starts) == 3
+    runs.run_compute(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.consumers_total, run.consumers_done) == (7, 7)
+    assert sorted(run.determinants.values_list("reference_no", "units_total")) == sorted(made)
