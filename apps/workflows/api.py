@@ -17,6 +17,7 @@ from apps.workflows.filters import WorkOrderFilter
 from apps.workflows.models import WorkOrder
 from apps.workflows.selectors import consumers_for_bulk, work_orders
 from apps.workflows.serializers import (
+    BulkResultSerializer,
     BulkStartSerializer,
     CancelSerializer,
     NoteSerializer,
@@ -98,7 +99,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             raise ValidationError({"consumers": f"Unknown consumers: {', '.join(missing[:10])}"})
         return consumers
 
-    @extend_schema(request=BulkStartSerializer, responses=dict)
+    @extend_schema(request=BulkStartSerializer, responses={201: BulkResultSerializer})
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         serializer = BulkStartSerializer(data=request.data)

@@ -79,7 +79,7 @@ class WorkOrderCreateSerializer(serializers.Serializer):
 class BulkStartSerializer(serializers.Serializer):
     procedure = serializers.ChoiceField(choices=[(p, p) for p in BULK_PROCEDURES])
     consumers = serializers.ListField(
-        child=serializers.CharField(max_length=50), required=False, max_length=10000
+        child=serializers.CharField(max_length=50), required=False, max_length=500
     )
     defaulters_as_of = serializers.DateField(
         required=False, help_text="CP13: every consumer of the billing mirror's defaulter list."
@@ -103,3 +103,13 @@ class NoteSerializer(serializers.Serializer):
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class BulkRefusedSerializer(serializers.Serializer):
+    consumer = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    started = serializers.ListField(child=serializers.IntegerField())
+    refused = BulkRefusedSerializer(many=True)
