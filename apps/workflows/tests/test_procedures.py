@@ -64,7 +64,7 @@ def test_cp3_then_cp5_end_to_end(wf_env, make_user):
     assert env.sim_meter(meter).relay_state == 1
 
 
-def test_cp13_needs_the_sdo_and_only_the_sdo(wf_env, make_user):
+def test_cp13_needs_the_sdo_and_only_the_sdo_and_cp15_the_arrears_paid(wf_env, make_user):
     env = wf_env(code="wf13", meters=1)
     revenue = make_user("Revenue Officer")
     with pytest.raises(PermissionDenied):  # Operators start subdivision CPs, not CP13
@@ -86,9 +86,11 @@ def test_cp13_needs_the_sdo_and_only_the_sdo(wf_env, make_user):
     assert order.state == WorkOrderState.COMPLETED, order.reason
     env.consumers[0].refresh_from_db()
     assert env.consumers[0].connection_status == "disconnected"
+    # (in the same test: one live server and database flush fewer)
+    _cp15_checks_the_mirror_arrears(wf_env, make_user)
 
 
-def test_refused_command_stops_the_order_with_the_mdc_reason(wf_env, make_user):
+def test_refused_or_timed_out_command_stops_the_order(wf_env, make_user, monkeypatch):
     from apps.simulator.models import SimMeter
 
     env = wf_env(code="wfr", meters=1)
@@ -115,9 +117,11 @@ def test_refused_command_stops_the_order_with_the_mdc_reason(wf_env, make_user):
     drive(order)
     assert order.state == WorkOrderState.COMPLETED, order.reason
     assert order.steps.get(key="disconnect").attempts == 2
+    # (in the same test: one live server and database flush fewer)
+    _timed_out_command_stops_the_order(wf_env, make_user, monkeypatch)
 
 
-def test_timed_out_command_stops_the_order(wf_env, make_user, monkeypatch):
+def _timed_out_command_stops_the_order(wf_env, make_user, monkeypatch):
     monkeypatch.setenv("MDM_COMMAND_TIMEOUT_MINUTES", "5")
     env = wf_env(code="wft", meters=1, command_pace_seconds=3600)
     order = work_order_start(
@@ -179,7 +183,7 @@ def test_cp4_permanent_disconnection(wf_env, make_user):
     assert env.sim_meter(meter).activation_status == 0
 
 
-def test_cp15_checks_the_mirror_arrears(wf_env, make_user):
+def _cp15_checks_the_mirror_arrears(wf_env, make_user):
     from apps.billing.models import MirrorBill
 
     env = wf_env(code="wf15", meters=1)
@@ -205,7 +209,7 @@ def test_cp15_checks_the_mirror_arrears(wf_env, make_user):
     assert order.state == WorkOrderState.COMPLETED, order.reason
 
 
-def test_cp2_new_connection_end_to_end(wf_env, make_user):
+def _cp2_new_connection_end_to_end(wf_env, make_user):
     from apps.registry.models import Consumer, Meter
     from apps.simulator.models import SimMeter
 
@@ -232,7 +236,7 @@ def test_cp2_new_connection_end_to_end(wf_env, make_user):
     assert order.state == WorkOrderState.COMPLETED
 
 
-def test_cp9_meter_change_approved_by_billing_control(wf_env, make_user):
+def test_cp9_meter_change_and_cp2_new_connection(wf_env, make_user):
     from apps.registry.models import Meter
     from apps.simulator.models import SimMeter
 
@@ -264,3 +268,5 @@ def test_cp9_meter_change_approved_by_billing_control(wf_env, make_user):
             work_order_step_approve(actor=make_user(role), order=order)
     order = work_order_step_approve(actor=make_user("Billing Control Section"), order=order)
     assert order.state == WorkOrderState.COMPLETED
+    # (in the same test: one live server and database flush fewer)
+    _cp2_new_connection_end_to_end(wf_env, make_user)
