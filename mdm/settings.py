@@ -456,3 +456,10 @@ WORKFLOW_STEP_DUE_OVERRIDES = {
 }
 WORKFLOW_TICK_SECONDS = env_int("MDM_WORKFLOW_TICK_SECONDS", 15)
 WORKFLOW_READING_WINDOW_HOURS = env_int("MDM_WORKFLOW_READING_WINDOW_HOURS", 48)
+# The grid behind simulated MDCs (apps.simulator.grid): planted thieves and a feeder meter, as
+# JSON {"<sim MDC code>": {"start": iso, "thief_share": 0.1, "feeder_meter": "<gid>", ...}};
+# none by default.
+try:
+    SIMULATOR_GRID = json.loads(env_str("MDM_SIMULATOR_GRID", "{}") or "{}")
+except ValueError as exc:
+    raise ImproperlyConfigured(f"MDM_SIMULATOR_GRID is not JSON: {exc}") from exc

@@ -47,7 +47,7 @@ from random import Random
 
 import orjson
 
-from apps.simulator import anomalies
+from apps.simulator import anomalies, grid
 from apps.udil.datasets import DATASETS, EVENT_CODES
 from apps.udil.timefmt import PKT
 
@@ -934,7 +934,8 @@ def _texts(spec: MeterSpec, day: Day, k: int):
 def load_profile_rows(spec: MeterSpec, start: int, end: int, now: int):
     """LOAD_PROFILE_DATA rows with start <= meter_datetime <= end, stored by ``now``, with the
     anomalies planned for the meter's MDC, if any (``anomalies``: benchmark ground truth)."""
-    return anomalies.plant(spec, _load_profile_rows(spec, start, end, now))
+    # the grid (thieves, feeder meters: apps.simulator.grid) over the planted anomalies
+    return grid.apply(spec, anomalies.plant(spec, _load_profile_rows(spec, start, end, now)), now)
 
 
 def _load_profile_rows(spec: MeterSpec, start: int, end: int, now: int):
