@@ -12,6 +12,7 @@ import pytest
 
 from apps.analytics.selectors import energy_balance
 from apps.analytics.services.rollups import input_meter_assign
+from apps.analytics.suspects import suspects_rank
 from apps.analytics.tasks import rollup_ingested
 from apps.ingestion.services import pull_run
 from apps.ingestion.tests.conftest import registered_mdc
@@ -58,4 +59,10 @@ def test_feeder_balance_equals_the_simulators_truth(live_server, monkeypatch, se
     assert abs(balance.loss_kwh - true_loss) <= truth["input_kwh"] / 100
     # the loss is more than the technical 5 %: stolen energy
     assert balance.loss_pct > Decimal(5)
+    # the planted thieves are the suspects, each for the drop of its metered use
+    settings.ANALYTICS_BASELINE_DAYS = 2
+    ranked = suspects_rank(start=start, end=end)
+    assert {s.global_device_id for s in ranked if "drop" in s.reason_codes} == set(
+        truth["thieves"]
+    )
     grid.clear_caches()
