@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "apps.billing",
     "apps.analytics",
     "apps.workflows",
+    "apps.conformance",
     "apps.simulator",
     "apps.dashboard",
 ]
@@ -227,6 +228,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CommandEnum": "apps.commands.choices.Command",
         "SendableCommandEnum": "apps.commands.choices.SENDABLE_COMMANDS",
+        "TariffBandEnum": "apps.billing.choices.Band",
     },
 }
 
@@ -456,6 +458,14 @@ WORKFLOW_STEP_DUE_OVERRIDES = {
 }
 WORKFLOW_TICK_SECONDS = env_int("MDM_WORKFLOW_TICK_SECONDS", 15)
 WORKFLOW_READING_WINDOW_HOURS = env_int("MDM_WORKFLOW_READING_WINDOW_HOURS", 48)
+
+# Conformance bench (apps.conformance): reads ask for this many hours back; a command is polled
+# with transaction_status from POLL_SECONDS, the pause growing to POLL_MAX_SECONDS (the MDC's
+# pace), and fails its check if not final within COMMAND_WAIT_SECONDS.
+CONFORMANCE_READ_WINDOW_HOURS = env_int("MDM_CONFORMANCE_READ_WINDOW_HOURS", 24)
+CONFORMANCE_POLL_SECONDS = env_int("MDM_CONFORMANCE_POLL_SECONDS", 2)
+CONFORMANCE_POLL_MAX_SECONDS = env_int("MDM_CONFORMANCE_POLL_MAX_SECONDS", 30)
+CONFORMANCE_COMMAND_WAIT_SECONDS = env_int("MDM_CONFORMANCE_COMMAND_WAIT_SECONDS", 300)
 # The grid behind simulated MDCs (apps.simulator.grid): planted thieves and a feeder meter, as
 # JSON {"<sim MDC code>": {"start": iso, "thief_share": 0.1, "feeder_meter": "<gid>", ...}};
 # none by default.

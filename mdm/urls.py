@@ -18,6 +18,7 @@ urlpatterns = [
     path("billing/", include("apps.billing.urls")),
     path("analytics/", include("apps.analytics.urls")),
     path("workflows/", include("apps.workflows.urls")),
+    path("conformance/", include("apps.conformance.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves Swagger UI's start-up script as a file: the CSP allows no inline script
     path(
@@ -33,6 +34,7 @@ urlpatterns = [
     path("api/billing/", include("apps.billing.api_urls")),
     path("api/analytics/", include("apps.analytics.api_urls")),
     path("api/workflows/", include("apps.workflows.api_urls")),
+    path("api/conformance/", include("apps.conformance.api_urls")),
 ]
 
 if settings.SIMULATOR_ENABLED:
