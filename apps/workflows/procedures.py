@@ -60,6 +60,9 @@ class Procedure:
     needs_meter: bool = True
     #: The order names the meter that replaces it (meter change).
     needs_new_meter: bool = False
+    #: Connection statuses of the consumer the CP may start from (a reconnection is for a
+    #: disconnected consumer, a new connection for a pending one).
+    consumer_statuses: tuple[str, ...] = ("active", "disconnected")
 
     def step(self, key: str) -> StepDef:
         return next(s for s in self.steps if s.key == key)
@@ -171,14 +174,27 @@ _METER_CHANGE = (
 PROCEDURES: dict[str, Procedure] = {
     p.code: p
     for p in (
-        Procedure("cp3", "CP3 temporary disconnection", START_FIELD, _TEMPORARY),
+        Procedure(
+            "cp3",
+            "CP3 temporary disconnection",
+            START_FIELD,
+            _TEMPORARY,
+            consumer_statuses=("active",),
+        ),
         Procedure(
             "cp13",
             "CP13 temporary disconnection (Revenue Office, defaulters)",
             START_REVENUE,
             (SDO_EXECUTE, *_TEMPORARY),
+            consumer_statuses=("active",),
         ),
-        Procedure("cp5", "CP5 reconnection", START_FIELD, _RECONNECT),
+        Procedure(
+            "cp5",
+            "CP5 reconnection",
+            START_FIELD,
+            _RECONNECT,
+            consumer_statuses=("disconnected",),
+        ),
         Procedure(
             "cp15",
             "CP15 reconnection (Revenue Office)",
@@ -193,6 +209,7 @@ PROCEDURES: dict[str, Procedure] = {
                 SDO_EXECUTE,
                 *_RECONNECT,
             ),
+            consumer_statuses=("disconnected",),
         ),
         Procedure(
             "cp6",
@@ -209,12 +226,19 @@ PROCEDURES: dict[str, Procedure] = {
                 *_PERMANENT,
             ),
         ),
-        Procedure("cp2", "CP2 new connection", START_FIELD, _NEW_CONNECTION),
+        Procedure(
+            "cp2",
+            "CP2 new connection",
+            START_FIELD,
+            _NEW_CONNECTION,
+            consumer_statuses=("pending",),
+        ),
         Procedure(
             "cp8",
             "CP8 new connection (Revenue Office)",
             START_REVENUE,
             (SDO_EXECUTE, *_NEW_CONNECTION),
+            consumer_statuses=("pending",),
         ),
         Procedure(
             "cp7",

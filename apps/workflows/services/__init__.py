@@ -162,7 +162,7 @@ def _reading_result(meter) -> dict:
 
 def _command_judge(order: WorkOrder, step: WorkOrderStep, defn: StepDef, now) -> bool | None:
     """None while the command request is open; True when the meter executed it."""
-    from apps.commands.choices import FINAL_REQUEST_STATES, Outcome
+    from apps.commands.choices import FINAL_REQUEST_STATES, Outcome, RequestState
     from apps.commands.models import CommandDevice
 
     request = step.command_request
@@ -188,7 +188,7 @@ def _command_judge(order: WorkOrder, step: WorkOrderStep, defn: StepDef, now) ->
         reason = f"command #{request.pk} {device.get_outcome_display().lower()}"
         if device.message:
             reason += f": {device.message}"
-    if request.decision_note and request.state == "rejected":
+    if request.decision_note and request.state == RequestState.REJECTED:
         reason += f" ({request.decision_note})"
     _stop(order, step, reason, now)
     return False
@@ -289,6 +289,14 @@ def work_order_start(
     defn = PROCEDURES[procedure]
     _require(actor, defn.start_permission)
     consumer = Consumer.objects.select_for_update().get(pk=getattr(consumer, "pk", consumer))
+    if consumer.connection_status not in defn.consumer_statuses:
+        raise ValidationError(
+            {
+                "consumer": f"{defn.label} starts from a consumer "
+                f"{' or '.join(defn.consumer_statuses)}; {consumer.reference_no} is "
+                f"{consumer.connection_status}."
+            }
+        )
     open_order = (
         WorkOrder.objects.filter(consumer=consumer)
         .exclude(state__in=FINAL_ORDER_STATES)

@@ -31,6 +31,9 @@ def test_cp3_then_cp5_end_to_end(wf_env, make_user):
     env = wf_env(code="wf3", meters=2)
     operator = make_user("Operator")
     consumer, meter = env.consumers[0], env.meters[0]
+    with pytest.raises(ValidationError) as refused:  # nothing to reconnect yet
+        work_order_start(actor=operator, procedure="cp5", consumer=consumer)
+    assert "starts from a consumer disconnected" in str(refused.value)
     order = work_order_start(actor=operator, procedure="cp3", consumer=consumer)
     assert order.state == WorkOrderState.WAITING
     assert order.current_step == "disconnect"
@@ -185,9 +188,12 @@ def test_cp4_permanent_disconnection(wf_env, make_user):
 
 def _cp15_checks_the_mirror_arrears(wf_env, make_user):
     from apps.billing.models import MirrorBill
+    from apps.registry.models import Consumer
 
     env = wf_env(code="wf15", meters=1)
     consumer = env.consumers[0]
+    Consumer.objects.filter(pk=consumer.pk).update(connection_status="disconnected")
+    consumer.refresh_from_db()
     bill = MirrorBill.objects.create(
         consumer=consumer,
         month=dt.date(2026, 10, 1),
