@@ -174,3 +174,17 @@ def test_the_registry_consumer_list_links_to_the_consumer_page(db, client, make_
     html = client.get("/registry/consumers/").content.decode()
     assert f'href="/workflows/consumers/{consumer.pk}/"' in html
     assert client.get(f"/workflows/consumers/{consumer.pk}/").status_code == 200
+
+
+def test_groups_and_the_beat_tick_exist_after_migrate(db):
+    from django.contrib.auth.models import Group
+    from django_celery_beat.models import PeriodicTask
+
+    sdo = set(Group.objects.get(name="SDO").permissions.values_list("codename", flat=True))
+    assert {"approve_sdo", "send_commandrequest", "view_workorder"} <= sdo
+    assert "approve_billing_control" not in sdo
+    bcs = Group.objects.get(name="Billing Control Section").permissions
+    assert bcs.filter(codename="approve_billing_control").exists()
+    assert not bcs.filter(codename="send_commandrequest").exists()
+    tick = PeriodicTask.objects.get(task="apps.workflows.tasks.workflows_tick")
+    assert tick.enabled and tick.interval.every > 0
