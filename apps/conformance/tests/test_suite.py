@@ -24,11 +24,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def registered(live_server):
-    def make(code: str, meters: int = 2, **faults):
+    def make(code: str, meters: int = 2, fmt: str = "json", **faults):
         # 35 days: a monthly billing snapshot (MDI reset) falls inside the history
-        sim, fleet = make_sim_mdc(code=code, meters=meters, days=35, **faults)
+        sim, fleet = make_sim_mdc(code=code, meters=meters, days=35, fmt=fmt, **faults)
         mdc = Mdc.objects.create(
             code=code,
+            data_format=fmt,
             name=f"Registry view of {code}",
             base_url=sim_base_url(live_server, sim),
             username=sim.username,
@@ -62,8 +63,9 @@ def outcomes(run: ConformanceRun) -> dict[str, str]:
     return dict(run.checks.values_list("code", "outcome"))
 
 
-def test_simulator_passes_in_full(registered, client_as):
-    sim, mdc, ids = registered("confgood")
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_simulator_passes_in_full(registered, client_as, fmt):
+    sim, mdc, ids = registered(f"confgood{fmt}", fmt=fmt)
     admin = client_as("Administrator")
     run = run_suite(admin, mdc, ids)
     results = outcomes(run)
@@ -101,6 +103,12 @@ def test_simulator_passes_in_full(registered, client_as):
             assert key not in body
     assert "commands of this suite are real" in page.content.decode()
     assert "authorization_service" in printable.content.decode()
+    # a second copy of the task (a redelivered message) does nothing
+    exchanges = {c.code: c.evidence for c in run.checks.all()}
+    assert conformance_run_task.apply(args=[run.pk]).get() == RunState.PASSED
+    again = ConformanceRun.objects.get(pk=run.pk)
+    assert (again.done, again.passed, again.finished_at) == (run.done, run.passed, run.finished_at)
+    assert {c.code: c.evidence for c in again.checks.all()} == exchanges
     assert AuditEntry.objects.filter(action="conformance.run_create", target_id=str(run.pk))
     assert AuditEntry.objects.filter(action="conformance.run_finish", target_id=str(run.pk))
 
