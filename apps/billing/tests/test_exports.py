@@ -114,8 +114,22 @@ def test_the_documented_fixed_width_layout_is_the_one_written():
 
 
 def test_a_value_wider_than_its_fixed_width_field_refuses_the_export(locked_run):
+    BillingRun.objects.filter(pk=locked_run.pk).update(status="ready")  # unlock to plant it
     locked_run.determinants.filter(reference_no="0100000000003").update(
         reference_no="0100000000003-WITH-A-LONG-SUFFIX"
     )
+    BillingRun.objects.filter(pk=locked_run.pk).update(status="approved")
     with pytest.raises(Exception, match="reference_no of 32 characters does not fit"):
         export_write(run=locked_run, export_format="fixed", out=io.BytesIO())
+
+
+def test_the_database_refuses_any_change_to_a_locked_runs_determinants(locked_run):
+    from django.db import DatabaseError, transaction
+
+    for change in (
+        lambda: locked_run.determinants.update(units_total=0),
+        lambda: locked_run.determinants.filter(reference_no="0100000000003").delete(),
+    ):
+        with pytest.raises(DatabaseError, match="approved and locked"), transaction.atomic():
+            change()
+    assert locked_run.determinants.count() == 3
