@@ -229,6 +229,17 @@ SPECTACULAR_SETTINGS = {
         "CommandEnum": "apps.commands.choices.Command",
         "SendableCommandEnum": "apps.commands.choices.SENDABLE_COMMANDS",
         "TariffBandEnum": "apps.billing.choices.Band",
+        # Several models have a "state" (or "procedure") field with their own choices: name each
+        # set after its model so the schema has no generated names such as State21fEnum.
+        "CommandRequestStateEnum": "apps.commands.choices.RequestState",
+        "CommandTransactionStateEnum": "apps.commands.choices.TransactionState",
+        "RefillStateEnum": "apps.ingestion.choices.RefillState",
+        "ExportStateEnum": "apps.accounts.choices.ExportState",
+        "ConformanceRunStateEnum": "apps.conformance.choices.RunState",
+        "WorkOrderStateEnum": "apps.workflows.choices.WorkOrderState",
+        "WorkOrderStepStateEnum": "apps.workflows.choices.StepState",
+        "ProcedureEnum": "apps.workflows.procedures.ProcedureCode",
+        "BulkProcedureEnum": "apps.workflows.procedures.BULK_PROCEDURES",
     },
 }
 
@@ -466,6 +477,9 @@ CONFORMANCE_READ_WINDOW_HOURS = env_int("MDM_CONFORMANCE_READ_WINDOW_HOURS", 24)
 CONFORMANCE_POLL_SECONDS = env_int("MDM_CONFORMANCE_POLL_SECONDS", 2)
 CONFORMANCE_POLL_MAX_SECONDS = env_int("MDM_CONFORMANCE_POLL_MAX_SECONDS", 30)
 CONFORMANCE_COMMAND_WAIT_SECONDS = env_int("MDM_CONFORMANCE_COMMAND_WAIT_SECONDS", 300)
+# A run waits at the MDC's pace, so its task has its own hard time limit (seconds), longer than
+# MDM_TASK_TIME_LIMIT; a run still "running" after it lost its worker and is resumed.
+CONFORMANCE_TASK_TIME_LIMIT = env_int("MDM_CONFORMANCE_TASK_TIME_LIMIT", 4 * 3600)
 # The grid behind simulated MDCs (apps.simulator.grid): planted thieves and a feeder meter, as
 # JSON {"<sim MDC code>": {"start": iso, "thief_share": 0.1, "feeder_meter": "<gid>", ...}};
 # none by default.

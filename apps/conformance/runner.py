@@ -126,7 +126,10 @@ class Suite:
             credentials_in=self.client.credentials_in,
         )
         if svc.kind != "auth":
-            headers["privatekey"] = key if key is not None else self.key()
+            try:
+                headers["privatekey"] = key if key is not None else self.key()
+            except UdilError as exc:  # no key, no call: the check fails with the reason
+                return Answer(0, None, f"authorization_service failed: {exc}")
         accept = "application/json" if self.client.fmt == "json" else "application/xml"
         try:
             resp = self.http.post(
@@ -462,6 +465,8 @@ class Suite:
 
     # ------------------------------------------------------------ events
     def check_events(self, check: cat.CheckDef) -> Verdict:
+        if not self.events_read:  # a resumed run: read.events ran in the lost attempt
+            self.check_read(cat.CheckDef("read.events", cat.READ, "", "events"))
         if not self.events_read:
             return failed("the events read API did not answer with rows (see read.events)")
         codes = [str(r.get("event_code", "")).strip() for r in self.event_rows]

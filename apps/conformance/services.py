@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -94,17 +96,21 @@ def conformance_run_create(
 
 
 def _claim(run_id: int) -> bool:
-    """queued -> running, once: a second copy of the task finds nothing to claim."""
+    """queued -> running, once: a second copy of the task finds nothing to claim. A run still
+    running after the task's hard time limit lost its worker (the limit would have killed
+    it): it is claimed again and resumes at its first pending check."""
+    now = timezone.now()
+    lost = now - timedelta(seconds=settings.CONFORMANCE_TASK_TIME_LIMIT)
     return bool(
-        ConformanceRun.objects.filter(pk=run_id, state=RunState.QUEUED).update(
-            state=RunState.RUNNING, started_at=timezone.now()
-        )
+        ConformanceRun.objects.filter(
+            Q(state=RunState.QUEUED) | Q(state=RunState.RUNNING, started_at__lt=lost), pk=run_id
+        ).update(state=RunState.RUNNING, started_at=now)
     )
 
 
 def conformance_run_execute(*, run_id: int) -> ConformanceRun:
     """Run every pending check of a queued run, saving each as it finishes (the page shows
-    progress), then the verdict. Safe to run twice: only a queued run is executed."""
+    progress), then the verdict. Safe to run twice: see ``_claim``."""
     from apps.conformance.catalogue import catalogue as defs
     from apps.conformance.runner import Suite, Verdict
     from apps.registry.models import Meter

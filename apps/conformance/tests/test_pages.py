@@ -90,3 +90,41 @@ def test_the_run_page_warns_that_commands_are_real_and_the_registry_links_it(cli
 
 def test_diff_without_runs_is_400(client_as):
     assert client_as("Viewer").get("/conformance/diff/").status_code == 400
+
+
+def test_a_run_that_lost_its_worker_is_resumed_and_a_live_one_is_left_alone(
+    make_user, mdc, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.conformance.choices import CheckOutcome, RunState
+    from apps.conformance.services import conformance_run_create
+    from apps.conformance.tasks import conformance_run_task
+
+    mdc.base_url = "http://127.0.0.1:9/udil/"  # nothing listens: every exchange fails fast
+    mdc.save()
+    admin = make_user("Administrator")
+    live = conformance_run_create(actor=admin, mdc=mdc, device_ids=["m70000001"])
+    lost = conformance_run_create(actor=admin, mdc=mdc, device_ids=["m70000001"])
+    recently = timezone.now() - timedelta(seconds=60)
+    long_ago = timezone.now() - timedelta(seconds=settings.CONFORMANCE_TASK_TIME_LIMIT + 60)
+    ConformanceRun.objects.filter(pk=live.pk).update(state=RunState.RUNNING, started_at=recently)
+    ConformanceRun.objects.filter(pk=lost.pk).update(state=RunState.RUNNING, started_at=long_ago)
+    first = lost.checks.order_by("position").first()
+    first.outcome, first.summary = CheckOutcome.PASSED, "done by the lost worker"
+    first.save()
+    ConformanceRun.objects.filter(pk=lost.pk).update(done=1, passed=1)
+
+    assert conformance_run_task.apply(args=[live.pk]).get() == RunState.RUNNING
+    assert not live.checks.exclude(outcome=CheckOutcome.PENDING).exists()
+
+    assert conformance_run_task.apply(args=[lost.pk]).get() == RunState.FAILED
+    lost.refresh_from_db()
+    assert (lost.done, lost.total) == (lost.total, lost.checks.count())
+    assert lost.checks.get(pk=first.pk).summary == "done by the lost worker"  # not redone
+    assert not lost.checks.filter(outcome=CheckOutcome.PENDING).exists()
+    refused = lost.checks.get(code="auth.key_works")
+    assert refused.outcome == CheckOutcome.FAILED
+    assert "ConnectError" in refused.summary or refused.evidence["exchanges"]
