@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -10,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.urls import reverse
 
+from apps.core.defaults import midnight
 from apps.registry import validation
 from apps.registry.choices import (
     ActivationStatus,
@@ -352,7 +352,7 @@ class Meter(models.Model):
     mdi_reset_date = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(28)]
     )
-    mdi_reset_time = models.TimeField(default=datetime.time(0, 0))
+    mdi_reset_time = models.TimeField(default=midnight)
     activation_status = models.PositiveSmallIntegerField(
         choices=ActivationStatus.choices, default=ActivationStatus.ACTIVE, db_index=True
     )

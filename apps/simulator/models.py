@@ -9,13 +9,12 @@ shows the change.
 
 from __future__ import annotations
 
-import datetime
-
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
 from apps.core.choices import BadgeChoices, badge_colours
+from apps.core.defaults import midnight
 
 CODE_VALIDATOR = RegexValidator(r"^[a-z0-9_]+$", "Lower-case letters, digits and '_' only.")
 RATE = [MinValueValidator(0.0), MaxValueValidator(1.0)]
@@ -179,7 +178,7 @@ class SimMeter(models.Model):
     mdi_reset_date = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(28)]
     )
-    mdi_reset_time = models.TimeField(default=datetime.time(0, 0))
+    mdi_reset_time = models.TimeField(default=midnight)
     seed = models.BigIntegerField()
     base_load_w = models.PositiveIntegerField(help_text="Average demand in W.")
     power_factor = models.DecimalField(max_digits=4, decimal_places=3)

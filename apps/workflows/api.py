@@ -19,8 +19,8 @@ from apps.workflows.selectors import consumers_for_bulk, work_orders
 from apps.workflows.serializers import (
     BulkResultSerializer,
     BulkStartSerializer,
-    CancelSerializer,
     NoteSerializer,
+    WorkOrderCancelSerializer,
     WorkOrderCreateSerializer,
     WorkOrderDetailSerializer,
     WorkOrderSerializer,
@@ -146,10 +146,10 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         )
         return self._detail(order)
 
-    @extend_schema(request=CancelSerializer, responses=WorkOrderDetailSerializer)
+    @extend_schema(request=WorkOrderCancelSerializer, responses=WorkOrderDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        serializer = CancelSerializer(data=request.data)
+        serializer = WorkOrderCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         order = _call(
             services.work_order_cancel,

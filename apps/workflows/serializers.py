@@ -101,7 +101,7 @@ class NoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 
 
-class CancelSerializer(serializers.Serializer):
+class WorkOrderCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
