@@ -89,6 +89,18 @@ class IngestionRun(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("ingestion:run-detail", args=[self.pk])
 
+    def finished_with_rows(self, *, datasets: frozenset[str], update_fields=None) -> bool:
+        """Whether this save is a run of one of ``datasets`` finishing with rows inserted or
+        changed: what the apps that follow ingestion (VEE, roll-ups) react to in ``post_save``.
+        A save whose ``update_fields`` leave out the outcome is progress, not the finish."""
+        if update_fields is not None and "outcome" not in update_fields:
+            return False
+        return (
+            self.dataset in datasets
+            and self.outcome in (RunOutcome.SUCCEEDED, RunOutcome.PARTIAL)
+            and bool(self.rows_inserted or self.rows_updated)
+        )
+
     @property
     def rows_per_second(self) -> float | None:
         if not self.duration_seconds:

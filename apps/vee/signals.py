@@ -8,7 +8,6 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from apps.ingestion.choices import RunOutcome
 from apps.ingestion.models import IngestionRun
 
 VALIDATED_DATASETS = frozenset({"load_profile", "billing"})
@@ -16,16 +15,10 @@ VALIDATED_DATASETS = frozenset({"load_profile", "billing"})
 
 @receiver(post_save, sender=IngestionRun, dispatch_uid="vee.ingestion_run_saved")
 def ingestion_run_saved(sender, instance: IngestionRun, raw: bool = False, **kwargs) -> None:
-    update_fields = kwargs.get("update_fields")
     if raw or not settings.VEE_VALIDATE_AFTER_INGESTION:
         return
-    if update_fields is not None and "outcome" not in update_fields:
-        return
-    if instance.dataset not in VALIDATED_DATASETS:
-        return
-    if instance.outcome not in (RunOutcome.SUCCEEDED, RunOutcome.PARTIAL):
-        return
-    if not (instance.rows_inserted or instance.rows_updated):
+    update_fields = kwargs.get("update_fields")
+    if not instance.finished_with_rows(datasets=VALIDATED_DATASETS, update_fields=update_fields):
         return
     from apps.vee.tasks import validate_ingested
 
