@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from random import Random
+from typing import NamedTuple
 
 import orjson
 
@@ -153,6 +154,23 @@ SUNDAY = {"domestic": 1.1, "commercial": 0.5, "industrial": 0.6, "agricultural":
 OUTAGE_PER_DAY = {"domestic": 0.2, "commercial": 0.15, "industrial": 0.08, "agricultural": 0.3}
 DEFAULT_TOU = {"slabs": [["17:00", "21:00", 2]], "default": 1}
 NOMINAL_MV = 220_000
+
+# Event codes the simulated meters write, named from the protocol's table of codes (so the
+# generator states no code of its own; a code missing there fails at import).
+_CODE_OF = {description: code for code, description in EVENT_CODES.items()}
+MDI_RESET = _CODE_OF["MDI reset"]
+PARAMETERIZATION = _CODE_OF["Parameterization"]
+POWER_FAIL_START = _CODE_OF["Power fail start"]
+POWER_FAIL_END = _CODE_OF["Power fail end"]
+PHASE_FAILURE = _CODE_OF["Phase failure"]
+OVER_VOLTAGE = _CODE_OF["Over voltage"]
+UNDER_VOLTAGE = _CODE_OF["Under voltage"]
+DEMAND_OVER_LOAD = _CODE_OF["Demand over load"]
+TAMPER_EVENTS = {
+    "ct_bypass": _CODE_OF["CT bypass"],
+    "reverse_energy": _CODE_OF["Reverse energy (active energy)"],
+    "reverse_polarity": _CODE_OF["Reverse polarity"],
+}
 
 # Field order of the rows this module generates (checked against apps.udil below).
 _T = ("t1", "t2", "t3", "t4", "tl")
@@ -556,61 +574,82 @@ def _off_segments(spec: MeterSpec, a: int, b: int) -> list[tuple[int, int]]:
     return off
 
 
-def _compute_day(spec: MeterSpec, d: int) -> Day:
-    day = Day(d)
-    ds = day.start
+class Incidents(NamedTuple):
+    """What happens to one meter-day, drawn from its incident stream (ticks [first, end))."""
+
+    outage: tuple[int, int] | None
+    #: (first, end, OVER_VOLTAGE or UNDER_VOLTAGE)
+    excursion: tuple[int, int, int] | None
+    phase_fail: tuple[int, int] | None
+    #: hours an agricultural meter's pump runs (None for other profiles)
+    pump_hours: set[int] | None
+
+
+def _supply_cut(spec: MeterSpec, day_begin: int) -> list[float]:
+    """Share (0..1) of each tick the relay or the load-shedding schedule cut the supply."""
+    cut = [0.0] * TICKS_PER_DAY
+    for cut_start, cut_end in _off_segments(spec, day_begin, day_begin + DAY):
+        tick = (cut_start - day_begin) // TICK
+        while cut_start < cut_end and tick < TICKS_PER_DAY:
+            tick_end = day_begin + (tick + 1) * TICK
+            cut[tick] = min(1.0, cut[tick] + (min(cut_end, tick_end) - cut_start) / TICK)
+            cut_start = tick_end
+            tick += 1
+    return cut
+
+
+def _draw_incidents(spec: MeterSpec, rng: Random) -> Incidents:
+    """The day's outage, voltage excursion, phase failure and pump hours. The draws keep their
+    order: changing it would change every seeded fleet's data."""
     n = TICKS_PER_DAY
-    local = datetime.fromtimestamp(ds + 3600, PKT)
+    outage = None
+    if rng.random() < OUTAGE_PER_DAY[spec.profile]:
+        duration = rng.randint(1, 12)
+        first = rng.randrange(0, n - duration)
+        outage = (first, first + duration)
+    excursion = None
+    if rng.random() < 0.05:
+        first = rng.randrange(0, n - 4)
+        end = first + rng.randint(1, 4)
+        excursion = (first, end, OVER_VOLTAGE if rng.random() < 0.5 else UNDER_VOLTAGE)
+    phase_fail = None
+    if spec.phase == 3 and rng.random() < 0.03:
+        first = rng.randrange(0, n - 4)
+        phase_fail = (first, first + rng.randint(1, 4))
+    pump_hours = None
+    if spec.profile == "agricultural":
+        first_on = rng.randrange(0, 8)
+        second_on = rng.randrange(10, 20)
+        pump_hours = {h for h in range(first_on, first_on + rng.randint(3, 6))} | {
+            h for h in range(second_on, min(24, second_on + rng.randint(2, 5)))
+        }
+    return Incidents(outage, excursion, phase_fail, pump_hours)
+
+
+def _day_ticks(
+    spec: MeterSpec, day: Day, incidents: Incidents, cut: list[float], rng: Random
+) -> list[tuple[int, int]]:
+    """Each tick's energies, true power, power factor, tariff and voltages, set on ``day``;
+    returns the demand-over-load events. The generator's hot loop: plain locals only."""
+    n = TICKS_PER_DAY
+    day_begin = day.start
+    local = datetime.fromtimestamp(day_begin + 3600, PKT)
     season = SEASONS[spec.profile][local.month - 1]
     if local.weekday() == 6:
         season *= SUNDAY[spec.profile]
     base = spec.base_w * season
     shape = SHAPES[spec.profile]
-    rt = Random(mix(spec.seed, d, 1))
-    re = Random(mix(spec.seed, d, 2))
-    rc = Random(mix(spec.seed, d, 3))
-    rnd = rt.random
+    rnd = rng.random
+    outage, excursion, phase_fail, pump_hours = incidents
 
-    # supply cuts: relay / load shedding (fractions of ticks), power failure (whole ticks)
-    off = [0.0] * n
-    for s, e in _off_segments(spec, ds, ds + DAY):
-        k = (s - ds) // TICK
-        while s < e and k < n:
-            tick_end = ds + (k + 1) * TICK
-            off[k] = min(1.0, off[k] + (min(e, tick_end) - s) / TICK)
-            s = tick_end
-            k += 1
-    events: list[tuple[int, int]] = []
-    outage = None
-    if re.random() < OUTAGE_PER_DAY[spec.profile]:
-        dur = re.randint(1, 12)
-        first = re.randrange(0, n - dur)
-        outage = (first, first + dur)
-    excursion = None
-    if re.random() < 0.05:
-        first = re.randrange(0, n - 4)
-        excursion = (first, first + re.randint(1, 4), 114 if re.random() < 0.5 else 115)
-    phase_fail = None
-    if spec.phase == 3 and re.random() < 0.03:
-        first = re.randrange(0, n - 4)
-        phase_fail = (first, first + re.randint(1, 4))
-    pump = None
-    if spec.profile == "agricultural":
-        on1 = re.randrange(0, 8)
-        on2 = re.randrange(10, 20)
-        pump = {h for h in range(on1, on1 + re.randint(3, 6))} | {
-            h for h in range(on2, min(24, on2 + re.randint(2, 5)))
-        }
-
-    tou_json = spec.at("tou", ds)
-    tou_changes = spec.changes("tou", ds, ds + DAY)
-    tar_day = _tou_ticks(tou_json)
-    limits = spec.segments("load_limit", ds, ds + DAY)
+    tou_changes = spec.changes("tou", day_begin, day_begin + DAY)
+    tariff_of_tick = _tou_ticks(spec.at("tou", day_begin))
+    limits = spec.segments("load_limit", day_begin, day_begin + DAY)
     data_start = spec.data_start
     tamper = spec.tamper if spec.tamper != "none" else None
     tamper_start = spec.tamper_start if tamper else None
     pf_base = spec.pf_milli
-    v_off = spec.v_offsets
+    volt_offsets = spec.v_offsets
 
     e_imp = [0] * n
     e_exp = [0] * n
@@ -618,108 +657,149 @@ def _compute_day(spec: MeterSpec, d: int) -> Day:
     q_exp = [0] * n
     p_true = [0] * n
     pf = [pf_base] * n
-    tar = list(tar_day)
+    tar = list(tariff_of_tick)
     volt = [(0, 0, 0)] * n
+    events: list[tuple[int, int]] = []
     clipped_prev = False
-    for k in range(n):
-        t0 = ds + k * TICK
+    for tick in range(n):
+        tick_begin = day_begin + tick * TICK
         noise = 0.8 + 0.4 * rnd()
-        vn = NOMINAL_MV + int((rnd() - 0.5) * 8000)
-        pfk = pf_base + int((rnd() - 0.5) * 40)
-        if pfk > 999:
-            pfk = 999
-        pf[k] = pfk
+        nominal_mv = NOMINAL_MV + int((rnd() - 0.5) * 8000)
+        pf_milli = pf_base + int((rnd() - 0.5) * 40)
+        if pf_milli > 999:
+            pf_milli = 999
+        pf[tick] = pf_milli
         if tou_changes:
-            tar[k] = _tou_ticks(spec.at("tou", t0))[k]
-        if t0 < data_start:
-            volt[k] = (0, 0, 0)
+            tar[tick] = _tou_ticks(spec.at("tou", tick_begin))[tick]
+        if tick_begin < data_start:
+            volt[tick] = (0, 0, 0)
             continue
-        if pump is not None:
-            p = spec.base_w * 2.5 * noise if (k // 4) in pump else 40.0 * noise
+        if pump_hours is not None:
+            power = spec.base_w * 2.5 * noise if (tick // 4) in pump_hours else 40.0 * noise
         else:
-            p = base * shape[k // 4] * noise
-        if outage and outage[0] <= k < outage[1]:
-            volt[k] = (0, 0, 0)
+            power = base * shape[tick // 4] * noise
+        if outage and outage[0] <= tick < outage[1]:
+            volt[tick] = (0, 0, 0)
             continue
-        v = (vn + v_off[0], vn + v_off[1], vn + v_off[2]) if spec.phase == 3 else (vn, 0, 0)
-        if excursion and excursion[0] <= k < excursion[1]:
-            level = 252_000 if excursion[2] == 114 else 184_000
-            v = tuple(level + (x - vn) if x else 0 for x in v)
-        if phase_fail and phase_fail[0] <= k < phase_fail[1]:
-            v = (v[0], v[1], 0)
-        volt[k] = v
-        p *= 1.0 - off[k]
-        limit = limits[0][2] if len(limits) == 1 else spec.at("load_limit", t0)
+        if spec.phase == 3:
+            volts = (
+                nominal_mv + volt_offsets[0],
+                nominal_mv + volt_offsets[1],
+                nominal_mv + volt_offsets[2],
+            )
+        else:
+            volts = (nominal_mv, 0, 0)
+        if excursion and excursion[0] <= tick < excursion[1]:
+            level = 252_000 if excursion[2] == OVER_VOLTAGE else 184_000
+            volts = tuple(level + (mv - nominal_mv) if mv else 0 for mv in volts)
+        if phase_fail and phase_fail[0] <= tick < phase_fail[1]:
+            volts = (volts[0], volts[1], 0)
+        volt[tick] = volts
+        power *= 1.0 - cut[tick]
+        limit = limits[0][2] if len(limits) == 1 else spec.at("load_limit", tick_begin)
         clipped = False
-        if limit and p > limit:
-            p = float(limit)
+        if limit and power > limit:
+            power = float(limit)
             clipped = True
             if not clipped_prev:
-                events.append((t0 + 60, 116))
+                events.append((tick_begin + 60, DEMAND_OVER_LOAD))
         clipped_prev = clipped
-        e = int(p) // 4
-        p_true[k] = int(p)
-        imp, exp = e, 0
-        if tamper and t0 >= tamper_start:
+        energy = int(power) // 4
+        p_true[tick] = int(power)
+        imported, exported = energy, 0
+        if tamper and tick_begin >= tamper_start:
             if tamper == "ct_bypass":
-                imp = e * 35 // 100
+                imported = energy * 35 // 100
             elif tamper == "reverse_energy":
-                exp = e * 60 // 100
-                imp = e - exp
+                exported = energy * 60 // 100
+                imported = energy - exported
             else:  # reverse polarity: one phase counted as export
-                exp = e // 3 if spec.phase == 3 else e // 2
-                imp = e - exp
-        tan = math.sqrt(1_000_000 - pfk * pfk) / pfk
-        e_imp[k] = imp
-        e_exp[k] = exp
-        q_imp[k] = int(imp * tan)
-        q_exp[k] = int(exp * tan)
-
-    # events of the day
-    if outage and ds + outage[0] * TICK >= data_start:
-        events.append((ds + outage[0] * TICK + 7, 111))
-        events.append((ds + outage[1] * TICK + 3, 112))
-    if excursion and ds + excursion[0] * TICK >= data_start:
-        events.append((ds + excursion[0] * TICK + 11, excursion[2]))
-    if phase_fail and ds + phase_fail[0] * TICK >= data_start:
-        events.append((ds + phase_fail[0] * TICK + 13, 113))
-    if tamper and tamper_start < ds + DAY:
-        code = {"ct_bypass": 121, "reverse_energy": 117, "reverse_polarity": 118}[tamper]
-        when = tamper_start if tamper_start >= ds else ds + 600 + re.randrange(3600)
-        if when >= data_start:
-            events.append((when, code))
-    for when, _ in spec.changes("param", ds - 1, ds + DAY):
-        events.append((when, 102))
-    events.sort()
-    # communication: an offline episode delays the rows it covers
-    offline = None
-    if rc.random() < spec.offline_rate:
-        first = rc.randrange(0, n)
-        dur = rc.randint(8, 48)
-        offline = (ds + first * TICK, ds + (first + dur) * TICK)
-
+                exported = energy // 3 if spec.phase == 3 else energy // 2
+                imported = energy - exported
+        tan = math.sqrt(1_000_000 - pf_milli * pf_milli) / pf_milli
+        e_imp[tick] = imported
+        e_exp[tick] = exported
+        q_imp[tick] = int(imported * tan)
+        q_exp[tick] = int(exported * tan)
     day.e_imp, day.e_exp, day.q_imp, day.q_exp = e_imp, e_exp, q_imp, q_exp
     day.p_true, day.pf, day.tar, day.volt = p_true, pf, tar, volt
-    day.events, day.offline = events, offline
+    return events
+
+
+def _incident_events(
+    spec: MeterSpec, day_begin: int, incidents: Incidents, rng: Random
+) -> list[tuple[int, int]]:
+    """Events of the day's incidents, tamper and parameterizations (``rng``: the incident
+    stream, after :func:`_draw_incidents`)."""
+    data_start = spec.data_start
+    outage, excursion, phase_fail, _ = incidents
+    events = []
+    if outage and day_begin + outage[0] * TICK >= data_start:
+        events.append((day_begin + outage[0] * TICK + 7, POWER_FAIL_START))
+        events.append((day_begin + outage[1] * TICK + 3, POWER_FAIL_END))
+    if excursion and day_begin + excursion[0] * TICK >= data_start:
+        events.append((day_begin + excursion[0] * TICK + 11, excursion[2]))
+    if phase_fail and day_begin + phase_fail[0] * TICK >= data_start:
+        events.append((day_begin + phase_fail[0] * TICK + 13, PHASE_FAILURE))
+    tamper = spec.tamper if spec.tamper != "none" else None
+    if tamper and spec.tamper_start < day_begin + DAY:
+        tamper_start = spec.tamper_start
+        when = tamper_start if tamper_start >= day_begin else day_begin + 600 + rng.randrange(3600)
+        if when >= data_start:
+            events.append((when, TAMPER_EVENTS[tamper]))
+    for when, _ in spec.changes("param", day_begin - 1, day_begin + DAY):
+        events.append((when, PARAMETERIZATION))
+    return events
+
+
+def _offline_episode(spec: MeterSpec, day_begin: int, rng: Random) -> tuple[int, int] | None:
+    """An offline episode of the day's communication (it delays the rows it covers)."""
+    if rng.random() >= spec.offline_rate:
+        return None
+    first = rng.randrange(0, TICKS_PER_DAY)
+    duration = rng.randint(8, 48)
+    return (day_begin + first * TICK, day_begin + (first + duration) * TICK)
+
+
+def _day_aggregates(day: Day) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The day's register sums (16) and MDI maxima (10), for a state to skip a whole day."""
     sums = [0] * 16
     maxes = [0] * 10
-    for k in range(n):
-        tk = tar[k]
-        sums[tk] += e_imp[k]
-        sums[4 + tk] += e_exp[k]
-        sums[8 + tk] += q_imp[k]
-        sums[12 + tk] += q_exp[k]
-        dem = e_imp[k] * 4
-        if dem > maxes[tk]:
-            maxes[tk] = dem
-        if dem > maxes[4]:
-            maxes[4] = dem
-        dem = e_exp[k] * 4
-        if dem > maxes[5 + tk]:
-            maxes[5 + tk] = dem
-        if dem > maxes[9]:
-            maxes[9] = dem
-    day.agg = (tuple(sums), tuple(maxes))
+    tar, e_imp, e_exp, q_imp, q_exp = day.tar, day.e_imp, day.e_exp, day.q_imp, day.q_exp
+    for tick in range(TICKS_PER_DAY):
+        tariff = tar[tick]
+        sums[tariff] += e_imp[tick]
+        sums[4 + tariff] += e_exp[tick]
+        sums[8 + tariff] += q_imp[tick]
+        sums[12 + tariff] += q_exp[tick]
+        demand = e_imp[tick] * 4
+        if demand > maxes[tariff]:
+            maxes[tariff] = demand
+        if demand > maxes[4]:
+            maxes[4] = demand
+        demand = e_exp[tick] * 4
+        if demand > maxes[5 + tariff]:
+            maxes[5 + tariff] = demand
+        if demand > maxes[9]:
+            maxes[9] = demand
+    return tuple(sums), tuple(maxes)
+
+
+def _compute_day(spec: MeterSpec, d: int) -> Day:
+    """One meter-day: its incidents, ticks, events, communication and aggregates. Three
+    independent random streams (ticks, incidents, communication) keep each deterministic."""
+    day = Day(d)
+    tick_rng = Random(mix(spec.seed, d, 1))
+    incident_rng = Random(mix(spec.seed, d, 2))
+    comm_rng = Random(mix(spec.seed, d, 3))
+    cut = _supply_cut(spec, day.start)
+    incidents = _draw_incidents(spec, incident_rng)
+    events = _day_ticks(spec, day, incidents, cut, tick_rng)
+    events.extend(_incident_events(spec, day.start, incidents, incident_rng))
+    events.sort()
+    day.events = events
+    day.offline = _offline_episode(spec, day.start, comm_rng)
+    day.agg = _day_aggregates(day)
     return day
 
 
@@ -918,17 +998,19 @@ def _days(a: int, b: int) -> range:
 _Z = "0.000"
 
 
-def _texts(spec: MeterSpec, day: Day, k: int):
-    """Phase values of tick k: (currents 3, voltages 3, pf text) of the tick's true load."""
-    v = day.volt[k]
-    pfk = day.pf[k]
-    pt = day.p_true[k]
-    sh = spec.shares
-    cur = []
-    for i in range(3):
-        vi = v[i]
-        cur.append(f3(pt * sh[i] * 1_000_000 // (vi * pfk)) if vi and pt else _Z)
-    return cur, [f3(x) for x in v], f3(pfk if pt else 1000)
+def _texts(spec: MeterSpec, day: Day, tick: int):
+    """Phase values of a tick: (currents 3, voltages 3, pf text) of the tick's true load."""
+    volts = day.volt[tick]
+    pf_milli = day.pf[tick]
+    power = day.p_true[tick]
+    shares = spec.shares
+    currents = []
+    for phase in range(3):
+        mv = volts[phase]
+        currents.append(
+            f3(power * shares[phase] * 1_000_000 // (mv * pf_milli)) if mv and power else _Z
+        )
+    return currents, [f3(mv) for mv in volts], f3(pf_milli if power else 1000)
 
 
 def load_profile_rows(spec: MeterSpec, start: int, end: int, now: int):
@@ -938,147 +1020,193 @@ def load_profile_rows(spec: MeterSpec, start: int, end: int, now: int):
     return grid.apply(spec, anomalies.plant(spec, _load_profile_rows(spec, start, end, now)), now)
 
 
+def _on_tick_grid(spec: MeterSpec, day_begin: int, seg_start: int, seg_end: int, lp) -> bool:
+    """Whether a load profile segment can take :func:`_lp_aligned`: whole ticks on the grid,
+    activation constant over it."""
+    interval_s = lp[0] * 60
+    return (
+        FAST_PATH
+        and interval_s % TICK == 0
+        and (seg_start - day_begin - lp[1] * 60) % interval_s == 0
+        and (seg_end - seg_start) % interval_s == 0
+        and not spec.changes("active", seg_start - 1, seg_end + 1)
+    )
+
+
 def _load_profile_rows(spec: MeterSpec, start: int, end: int, now: int):
     """LOAD_PROFILE_DATA rows with start <= meter_datetime <= end, stored by ``now``."""
     end = min(end, now)
     if end < spec.data_start:
         return
-    msn, gdi = spec.msn_text, spec.gdi
-    sh = spec.shares
     for d in _days(max(start - 1, spec.data_start), end):
-        ds = day_start(d)
-        if ds > end:
+        day_begin = day_start(d)
+        if day_begin > end:
             break
         day = day_data(spec, d)
-        st = None
-        segs = spec.segments("lp", ds, ds + DAY)
-        for seg_start, seg_end, lp in segs:
-            interval_s = lp[0] * 60
-            offset = lp[1] * 60
-            if (
-                FAST_PATH
-                and interval_s % TICK == 0
-                and (seg_start - ds - offset) % interval_s == 0
-                and (seg_end - seg_start) % interval_s == 0
-                and not spec.changes("active", seg_start - 1, seg_end + 1)
-            ):
+        walk = None  # registers walk from the first interval served, over the day's segments
+        for seg_start, seg_end, lp in spec.segments("lp", day_begin, day_begin + DAY):
+            if _on_tick_grid(spec, day_begin, seg_start, seg_end, lp):
                 yield from _lp_aligned(spec, day, seg_start, seg_end, lp, start, end, now)
                 continue
-            ts = seg_start
-            while ts < seg_end:
-                te = ds + ((ts - ds - offset) // interval_s + 1) * interval_s + offset
-                if te > seg_end:
-                    te = seg_end
-                if te < start or ts < spec.data_start:
-                    ts = te
-                    continue
-                if te > end:
-                    break
-                if st is None:  # registers walk from the start of this interval
-                    st = state_at(spec, ts)
-                    resets = reset_times(spec, st.t, ds + 2 * DAY)
-                # walk whole ticks up to te
-                energies = [0] * 16
-                while st.t + TICK <= te:
-                    k = (st.t - ds) // TICK
-                    tk = day.tar[k]
-                    if st.t >= ts:
-                        energies[tk] += day.e_imp[k]
-                        energies[4 + tk] += day.e_exp[k]
-                        energies[8 + tk] += day.q_imp[k]
-                        energies[12 + tk] += day.q_exp[k]
-                    else:  # tick started before ts: only its part after ts
-                        part = [0] * 16
-                        partial(day, k, TICK, part)
-                        before = [0] * 16
-                        partial(day, k, ts - st.t, before)
-                        for i in range(16):
-                            energies[i] += part[i] - before[i]
-                    st.apply_tick(day, k)
-                    if st.t in resets:
-                        st.reset()
-                if st.t < te:  # interval ends inside a tick
-                    k = (st.t - ds) // TICK
-                    lo = max(ts, st.t) - st.t
-                    a, b = [0] * 16, [0] * 16
-                    partial(day, k, te - st.t, b)
-                    partial(day, k, lo, a)
-                    for i in range(16):
-                        energies[i] += b[i] - a[i]
-                k_last = min((te - 1 - ds) // TICK, TICKS_PER_DAY - 1)
-                ts_row = ts
-                ts = te
-                if not readable(spec, te) or is_gap(spec, te):
-                    continue
-                db = delivery(spec, day, te)
-                if db > now:
-                    continue
-                seconds = te - ts_row
-                # average power over the interval (W), per phase by the meter's shares
-                p_imp = sum(energies[0:4]) * 3600 // seconds
-                p_exp = sum(energies[4:8]) * 3600 // seconds
-                q_pos = sum(energies[8:12]) * 3600 // seconds
-                q_neg = sum(energies[12:16]) * 3600 // seconds
-                if spec.lp_registers:  # the registers at te (st is at the tick below te)
-                    values = list(st.reg)
-                    if st.t < te:
-                        partial(day, (st.t - ds) // TICK, te - st.t, values)
-                else:
-                    values = energies
-                imp, q = values[0:4], values[8:12]
-                imp_tl, q_tl = sum(imp), sum(q)
-                cur, volt, pf_text = _texts(spec, day, k_last)
-                mdi, cum = st.mdi, st.cum
-                if spec.phase == 3:
-                    pa = [f3(p_imp * s // 1000) for s in sh]
-                    qa = [f3(q_pos * s // 1000) for s in sh]
-                    na = [_Z, _Z, f3(p_exp)]
-                    qn = [_Z, _Z, f3(q_neg)]
-                else:
-                    pa = [f3(p_imp), _Z, _Z]
-                    qa = [f3(q_pos), _Z, _Z]
-                    na = [f3(p_exp), _Z, _Z]
-                    qn = [f3(q_neg), _Z, _Z]
-                yield (
-                    msn,
-                    gdi,
-                    dt_text(te),
-                    "1",
-                    str(lp[0]),
-                    f3(imp[0]),
-                    f3(imp[1]),
-                    f3(imp[2]),
-                    f3(imp[3]),
-                    f3(imp_tl),
-                    f3(q[0]),
-                    f3(q[1]),
-                    f3(q[2]),
-                    f3(q[3]),
-                    f3(q_tl),
-                    f3(mdi[0]),
-                    f3(mdi[1]),
-                    f3(mdi[2]),
-                    f3(mdi[3]),
-                    f3(mdi[4]),
-                    f3(cum[0]),
-                    f3(cum[1]),
-                    f3(cum[2]),
-                    f3(cum[3]),
-                    f3(cum[4]),
-                    *cur,
-                    *volt,
-                    *pa,
-                    f3(p_imp),
-                    *na,
-                    f3(p_exp),
-                    *qa,
-                    f3(q_pos),
-                    *qn,
-                    f3(q_neg),
-                    pf_text,
-                    dt_text(db - 2),
-                    dt_text(db),
-                )
+            if walk is None:
+                walk = _RegisterWalk(spec, day)
+            yield from _lp_general(spec, walk, seg_start, seg_end, lp, start, end, now)
+
+
+class _RegisterWalk:
+    """A meter's registers walked tick by tick through one day (the general load profile
+    path); starts at the first interval asked for."""
+
+    def __init__(self, spec: MeterSpec, day: Day):
+        self.spec, self.day = spec, day
+        self.state: State | None = None
+        self.resets: list[int] = []
+
+    def energies(self, row_start: int, row_end: int) -> list[int]:
+        """Energies (16, Wh) of [row_start, row_end); the state ends at the tick boundary at
+        or below row_end."""
+        day, day_begin = self.day, self.day.start
+        if self.state is None:
+            self.state = state_at(self.spec, row_start)
+            self.resets = reset_times(self.spec, self.state.t, day_begin + 2 * DAY)
+        state, resets = self.state, self.resets
+        energies = [0] * 16
+        while state.t + TICK <= row_end:  # whole ticks up to row_end
+            tick = (state.t - day_begin) // TICK
+            tariff = day.tar[tick]
+            if state.t >= row_start:
+                energies[tariff] += day.e_imp[tick]
+                energies[4 + tariff] += day.e_exp[tick]
+                energies[8 + tariff] += day.q_imp[tick]
+                energies[12 + tariff] += day.q_exp[tick]
+            else:  # tick started before row_start: only its part after row_start
+                whole = [0] * 16
+                partial(day, tick, TICK, whole)
+                before = [0] * 16
+                partial(day, tick, row_start - state.t, before)
+                for i in range(16):
+                    energies[i] += whole[i] - before[i]
+            state.apply_tick(day, tick)
+            if state.t in resets:
+                state.reset()
+        if state.t < row_end:  # interval ends inside a tick
+            tick = (state.t - day_begin) // TICK
+            until_start = max(row_start, state.t) - state.t
+            before_start, before_end = [0] * 16, [0] * 16
+            partial(day, tick, row_end - state.t, before_end)
+            partial(day, tick, until_start, before_start)
+            for i in range(16):
+                energies[i] += before_end[i] - before_start[i]
+        return energies
+
+    def registers(self, row_end: int) -> list[int]:
+        """The energy registers (16, Wh) at row_end (the state is at the tick below it)."""
+        state = self.state
+        values = list(state.reg)
+        if state.t < row_end:
+            partial(self.day, (state.t - self.day.start) // TICK, row_end - state.t, values)
+        return values
+
+
+def _lp_general(
+    spec: MeterSpec,
+    walk: _RegisterWalk,
+    seg_start: int,
+    seg_end: int,
+    lp: tuple[int, int],
+    start: int,
+    end: int,
+    now: int,
+):
+    """Load profile rows of one segment of any interval and offset (the registers walked
+    tick by tick, ticks split where an interval ends inside one)."""
+    day = walk.day
+    day_begin = day.start
+    interval_s = lp[0] * 60
+    offset = lp[1] * 60
+    row_start = seg_start
+    while row_start < seg_end:
+        row_end = day_begin + ((row_start - day_begin - offset) // interval_s + 1) * interval_s
+        row_end = min(row_end + offset, seg_end)
+        if row_end < start or row_start < spec.data_start:
+            row_start = row_end
+            continue
+        if row_end > end:
+            break
+        energies = walk.energies(row_start, row_end)
+        last_tick = min((row_end - 1 - day_begin) // TICK, TICKS_PER_DAY - 1)
+        seconds = row_end - row_start
+        row_start = row_end
+        if not readable(spec, row_end) or is_gap(spec, row_end):
+            continue
+        stored_at = delivery(spec, day, row_end)
+        if stored_at > now:
+            continue
+        values = walk.registers(row_end) if spec.lp_registers else energies
+        yield _lp_row(
+            spec, day, lp, row_end, last_tick, seconds, energies, values, walk.state, stored_at
+        )
+
+
+def _lp_row(
+    spec: MeterSpec,
+    day: Day,
+    lp: tuple[int, int],
+    row_end: int,
+    last_tick: int,
+    seconds: int,
+    energies: list[int],
+    values: list[int],
+    state: State,
+    stored_at: int,
+) -> tuple[str, ...]:
+    """One load profile row of the general path: ``values`` are its energy fields (registers
+    or the interval's energies), its powers the interval's average (W), per phase by the
+    meter's shares, its MDIs those of ``state``."""
+    p_imp = sum(energies[0:4]) * 3600 // seconds
+    p_exp = sum(energies[4:8]) * 3600 // seconds
+    q_pos = sum(energies[8:12]) * 3600 // seconds
+    q_neg = sum(energies[12:16]) * 3600 // seconds
+    act, react = values[0:4], values[8:12]
+    currents, volts, pf_text = _texts(spec, day, last_tick)
+    mdi, cum = state.mdi, state.cum
+    if spec.phase == 3:
+        shares = spec.shares
+        p_imp_phases = [f3(p_imp * share // 1000) for share in shares]
+        q_pos_phases = [f3(q_pos * share // 1000) for share in shares]
+        p_exp_phases = [_Z, _Z, f3(p_exp)]
+        q_neg_phases = [_Z, _Z, f3(q_neg)]
+    else:
+        p_imp_phases = [f3(p_imp), _Z, _Z]
+        q_pos_phases = [f3(q_pos), _Z, _Z]
+        p_exp_phases = [f3(p_exp), _Z, _Z]
+        q_neg_phases = [f3(q_neg), _Z, _Z]
+    return (
+        spec.msn_text,
+        spec.gdi,
+        dt_text(row_end),
+        "1",
+        str(lp[0]),
+        *(f3(value) for value in act),
+        f3(sum(act)),
+        *(f3(value) for value in react),
+        f3(sum(react)),
+        *(f3(value) for value in mdi[0:5]),
+        *(f3(value) for value in cum[0:5]),
+        *currents,
+        *volts,
+        *p_imp_phases,
+        f3(p_imp),
+        *p_exp_phases,
+        f3(p_exp),
+        *q_pos_phases,
+        f3(q_pos),
+        *q_neg_phases,
+        f3(q_neg),
+        pf_text,
+        dt_text(stored_at - 2),
+        dt_text(stored_at),
+    )
 
 
 def _lp_aligned(
@@ -1092,17 +1220,20 @@ def _lp_aligned(
     now: int,
 ):
     """Fast path of :func:`load_profile_rows`: intervals of whole ticks on the grid, activation
-    constant over the segment."""
+    constant over the segment.
+
+    Deliberately one function: it is the simulator's hot loop (every load profile row a read
+    serves), so a row is built with locals and table look-ups, without a call per value."""
     _tables()
-    F, FN, Z = _F3, F3_SIZE, _Z
-    ds = day.start
+    txt, txt_size, zero = _F3, F3_SIZE, _Z
+    day_begin = day.start
     interval_s = lp[0] * 60
-    n = interval_s // TICK
+    ticks_per_row = interval_s // TICK
     per_hour = 3600 // interval_s if 3600 % interval_s == 0 else None
-    ivs = str(lp[0])
+    interval_text = str(lp[0])
     msn, gdi = spec.msn_text, spec.gdi
-    sh = spec.shares
-    three = spec.phase == 3
+    shares = spec.shares
+    three_phase = spec.phase == 3
     data_start = spec.data_start
     e_imp, e_exp, q_imp, q_exp = day.e_imp, day.e_exp, day.q_imp, day.q_exp
     tar, volt, p_true, pfs = day.tar, day.volt, day.p_true, day.pf
@@ -1116,172 +1247,206 @@ def _lp_aligned(
     mdi_txt: tuple[str, ...] = ()
     registers = spec.lp_registers
     # running import registers (Wh) and their texts: a row changes only its tariffs' texts
-    ra: list[int] = []
-    rq: list[int] = []
-    ra_txt: list[str] = []
-    rq_txt: list[str] = []
-    ts = seg_start
-    while ts < seg_end:
-        te = ts + interval_s
-        if te < start or ts < data_start:
-            ts = te
+    act_reg: list[int] = []
+    react_reg: list[int] = []
+    act_reg_txt: list[str] = []
+    react_reg_txt: list[str] = []
+    row_start = seg_start
+    while row_start < seg_end:
+        row_end = row_start + interval_s
+        if row_end < start or row_start < data_start:
+            row_start = row_end
             continue
-        if te > end:
+        if row_end > end:
             break
         first = mdi is None
         if first:  # registers after this row's ticks: cached at day starts, cheap to reach
-            st = state_at(spec, te)
-            mdi, cum = st.mdi[:5], st.cum[:5]
-            resets = reset_times(spec, te, seg_end)
-            mdi_txt = tuple(F[x] if x < FN else f3(x) for x in (*mdi, *cum))
-            if registers:  # st already holds this row's ticks
-                ra, rq = st.reg[0:4], st.reg[8:12]
-                ra_txt, rq_txt = [f3(x) for x in ra], [f3(x) for x in rq]
-        k0 = (ts - ds) // TICK
+            state = state_at(spec, row_end)
+            mdi, cum = state.mdi[:5], state.cum[:5]
+            resets = reset_times(spec, row_end, seg_end)
+            mdi_txt = tuple(txt[reg] if reg < txt_size else f3(reg) for reg in (*mdi, *cum))
+            if registers:  # state already holds this row's ticks
+                act_reg, react_reg = state.reg[0:4], state.reg[8:12]
+                act_reg_txt, react_reg_txt = (
+                    [f3(reg) for reg in act_reg],
+                    [f3(reg) for reg in react_reg],
+                )
+        first_tick = (row_start - day_begin) // TICK
         changed = False
-        if n == 1:
-            tk = tar[k0]
-            ei, ee, qi, qe = e_imp[k0], e_exp[k0], q_imp[k0], q_exp[k0]
-            dem = 0 if first else ei * 4
-            if dem > mdi[tk]:
-                mdi[tk] = dem
+        if ticks_per_row == 1:
+            tariff = tar[first_tick]
+            act_imp, act_exp, react_imp, react_exp = (
+                e_imp[first_tick],
+                e_exp[first_tick],
+                q_imp[first_tick],
+                q_exp[first_tick],
+            )
+            demand = 0 if first else act_imp * 4
+            if demand > mdi[tariff]:
+                mdi[tariff] = demand
                 changed = True
-            if dem > mdi[4]:
-                mdi[4] = dem
+            if demand > mdi[4]:
+                mdi[4] = demand
                 changed = True
             if registers:  # registers are large: formatted inline (no table, no call)
                 if not first:
-                    x = ra[tk] = ra[tk] + ei
-                    ra_txt[tk] = f"{x // 1000}.{x % 1000:03d}"
-                    x = rq[tk] = rq[tk] + qi
-                    rq_txt[tk] = f"{x // 1000}.{x % 1000:03d}"
-                act, rea = ra_txt, rq_txt
-                x = ra[0] + ra[1] + ra[2] + ra[3]
-                es = f"{x // 1000}.{x % 1000:03d}"
-                x = rq[0] + rq[1] + rq[2] + rq[3]
-                qs = f"{x // 1000}.{x % 1000:03d}"
+                    reg = act_reg[tariff] = act_reg[tariff] + act_imp
+                    act_reg_txt[tariff] = f"{reg // 1000}.{reg % 1000:03d}"
+                    reg = react_reg[tariff] = react_reg[tariff] + react_imp
+                    react_reg_txt[tariff] = f"{reg // 1000}.{reg % 1000:03d}"
+                act_txt, react_txt = act_reg_txt, react_reg_txt
+                reg = act_reg[0] + act_reg[1] + act_reg[2] + act_reg[3]
+                act_tl_txt = f"{reg // 1000}.{reg % 1000:03d}"
+                reg = react_reg[0] + react_reg[1] + react_reg[2] + react_reg[3]
+                react_tl_txt = f"{reg // 1000}.{reg % 1000:03d}"
             else:
-                es = F[ei] if ei < FN else f3(ei)
-                qs = F[qi] if qi < FN else f3(qi)
-                act = [Z, Z, Z, Z]
-                rea = [Z, Z, Z, Z]
-                act[tk] = es
-                rea[tk] = qs
+                act_tl_txt = txt[act_imp] if act_imp < txt_size else f3(act_imp)
+                react_tl_txt = txt[react_imp] if react_imp < txt_size else f3(react_imp)
+                act_txt = [zero, zero, zero, zero]
+                react_txt = [zero, zero, zero, zero]
+                act_txt[tariff] = act_tl_txt
+                react_txt[tariff] = react_tl_txt
         else:
-            a4 = [0, 0, 0, 0]
-            r4 = [0, 0, 0, 0]
-            ee = qe = 0
-            for k in range(k0, k0 + n):
-                tk = tar[k]
-                a4[tk] += e_imp[k]
-                r4[tk] += q_imp[k]
-                ee += e_exp[k]
-                qe += q_exp[k]
+            act_by_tariff = [0, 0, 0, 0]
+            react_by_tariff = [0, 0, 0, 0]
+            act_exp = react_exp = 0
+            for tick in range(first_tick, first_tick + ticks_per_row):
+                tariff = tar[tick]
+                act_by_tariff[tariff] += e_imp[tick]
+                react_by_tariff[tariff] += q_imp[tick]
+                act_exp += e_exp[tick]
+                react_exp += q_exp[tick]
                 if first:
                     continue
-                dem = e_imp[k] * 4
-                if dem > mdi[tk]:
-                    mdi[tk] = dem
+                demand = e_imp[tick] * 4
+                if demand > mdi[tariff]:
+                    mdi[tariff] = demand
                     changed = True
-                if dem > mdi[4]:
-                    mdi[4] = dem
+                if demand > mdi[4]:
+                    mdi[4] = demand
                     changed = True
-                if resets and ds + (k + 1) * TICK in resets and k < k0 + n - 1:
+                if (
+                    resets
+                    and day_begin + (tick + 1) * TICK in resets
+                    and tick < first_tick + ticks_per_row - 1
+                ):
                     cum = [a + b for a, b in zip(cum, mdi, strict=True)]
                     mdi = [0] * 5
                     changed = True
-            ei, qi = sum(a4), sum(r4)
+            act_imp, react_imp = sum(act_by_tariff), sum(react_by_tariff)
             if registers:
                 if not first:
-                    for j in (0, 1, 2, 3):
-                        if a4[j]:
-                            ra[j] += a4[j]
-                            ra_txt[j] = f3(ra[j])
-                        if r4[j]:
-                            rq[j] += r4[j]
-                            rq_txt[j] = f3(rq[j])
-                act, rea = ra_txt, rq_txt
-                es, qs = f3(ra[0] + ra[1] + ra[2] + ra[3]), f3(rq[0] + rq[1] + rq[2] + rq[3])
+                    for tariff in (0, 1, 2, 3):
+                        if act_by_tariff[tariff]:
+                            act_reg[tariff] += act_by_tariff[tariff]
+                            act_reg_txt[tariff] = f3(act_reg[tariff])
+                        if react_by_tariff[tariff]:
+                            react_reg[tariff] += react_by_tariff[tariff]
+                            react_reg_txt[tariff] = f3(react_reg[tariff])
+                act_txt, react_txt = act_reg_txt, react_reg_txt
+                act_tl_txt, react_tl_txt = (
+                    f3(act_reg[0] + act_reg[1] + act_reg[2] + act_reg[3]),
+                    f3(react_reg[0] + react_reg[1] + react_reg[2] + react_reg[3]),
+                )
             else:
-                act = [F[x] if x < FN else f3(x) for x in a4]
-                rea = [F[x] if x < FN else f3(x) for x in r4]
-                es = F[ei] if ei < FN else f3(ei)
-                qs = F[qi] if qi < FN else f3(qi)
-        if resets and te in resets:
+                act_txt = [txt[reg] if reg < txt_size else f3(reg) for reg in act_by_tariff]
+                react_txt = [txt[reg] if reg < txt_size else f3(reg) for reg in react_by_tariff]
+                act_tl_txt = txt[act_imp] if act_imp < txt_size else f3(act_imp)
+                react_tl_txt = txt[react_imp] if react_imp < txt_size else f3(react_imp)
+        if resets and row_end in resets:
             cum = [a + b for a, b in zip(cum, mdi, strict=True)]
             mdi = [0] * 5
             changed = True
         if changed:
-            mdi_txt = tuple(F[x] if x < FN else f3(x) for x in (*mdi, *cum))
-        ts = te
-        if gaps and is_gap(spec, te):
+            mdi_txt = tuple(txt[reg] if reg < txt_size else f3(reg) for reg in (*mdi, *cum))
+        row_start = row_end
+        if gaps and is_gap(spec, row_end):
             continue
-        lag = 60 + ((te // 60) * 2654435761 + seed) % 240
-        db = offline[1] + lag if offline and offline[0] <= te < offline[1] else te + lag
-        if db > now:
+        lag = 60 + ((row_end // 60) * 2654435761 + seed) % 240
+        stored_at = (
+            offline[1] + lag if offline and offline[0] <= row_end < offline[1] else row_end + lag
+        )
+        if stored_at > now:
             continue
-        kl = k0 + n - 1
-        v = volt[kl]
-        pt = p_true[kl]
-        pfk = pfs[kl]
+        last_tick = first_tick + ticks_per_row - 1
+        volts = volt[last_tick]
+        power = p_true[last_tick]
+        pf_milli = pfs[last_tick]
         if per_hour:
-            pi, pe, qp, qn = ei * per_hour, ee * per_hour, qi * per_hour, qe * per_hour
-        else:
-            pi, pe = ei * 3600 // interval_s, ee * 3600 // interval_s
-            qp, qn = qi * 3600 // interval_s, qe * 3600 // interval_s
-        pis = F[pi] if pi < FN else f3(pi)
-        qps = F[qp] if qp < FN else f3(qp)
-        pes = F[pe] if pe < FN else f3(pe)
-        qns = F[qn] if qn < FN else f3(qn)
-        if three:
-            cur = [
-                F[c] if c < FN else f3(c)
-                for c in (
-                    (pt * sh[i] * 1_000_000 // (v[i] * pfk) if v[i] and pt else 0)
-                    for i in (0, 1, 2)
-                )
-            ]
-            pa = [f3(pi * sh[0] // 1000), f3(pi * sh[1] // 1000), f3(pi * sh[2] // 1000)]
-            qa = [f3(qp * sh[0] // 1000), f3(qp * sh[1] // 1000), f3(qp * sh[2] // 1000)]
-            na = (Z, Z, pes)
-            qna = (Z, Z, qns)
-            vt = (
-                F[v[0]] if v[0] < FN else f3(v[0]),
-                F[v[1]] if v[1] < FN else f3(v[1]),
-                F[v[2]] if v[2] < FN else f3(v[2]),
+            p_imp, p_exp, q_pos, q_neg = (
+                act_imp * per_hour,
+                act_exp * per_hour,
+                react_imp * per_hour,
+                react_exp * per_hour,
             )
         else:
-            c = pt * 1_000_000_000 // (v[0] * pfk) if v[0] and pt else 0
-            cur = (F[c] if c < FN else f3(c), Z, Z)
-            pa = (pis, Z, Z)
-            qa = (qps, Z, Z)
-            na = (pes, Z, Z)
-            qna = (qns, Z, Z)
-            vt = (F[v[0]] if v[0] < FN else f3(v[0]), Z, Z)
+            p_imp, p_exp = act_imp * 3600 // interval_s, act_exp * 3600 // interval_s
+            q_pos, q_neg = react_imp * 3600 // interval_s, react_exp * 3600 // interval_s
+        p_imp_txt = txt[p_imp] if p_imp < txt_size else f3(p_imp)
+        q_pos_txt = txt[q_pos] if q_pos < txt_size else f3(q_pos)
+        p_exp_txt = txt[p_exp] if p_exp < txt_size else f3(p_exp)
+        q_neg_txt = txt[q_neg] if q_neg < txt_size else f3(q_neg)
+        if three_phase:
+            current_txt = [
+                txt[current] if current < txt_size else f3(current)
+                for current in (
+                    (
+                        power * shares[phase] * 1_000_000 // (volts[phase] * pf_milli)
+                        if volts[phase] and power
+                        else 0
+                    )
+                    for phase in (0, 1, 2)
+                )
+            ]
+            p_imp_phases = [
+                f3(p_imp * shares[0] // 1000),
+                f3(p_imp * shares[1] // 1000),
+                f3(p_imp * shares[2] // 1000),
+            ]
+            q_pos_phases = [
+                f3(q_pos * shares[0] // 1000),
+                f3(q_pos * shares[1] // 1000),
+                f3(q_pos * shares[2] // 1000),
+            ]
+            p_exp_phases = (zero, zero, p_exp_txt)
+            q_neg_phases = (zero, zero, q_neg_txt)
+            volt_txt = (
+                txt[volts[0]] if volts[0] < txt_size else f3(volts[0]),
+                txt[volts[1]] if volts[1] < txt_size else f3(volts[1]),
+                txt[volts[2]] if volts[2] < txt_size else f3(volts[2]),
+            )
+        else:
+            current = power * 1_000_000_000 // (volts[0] * pf_milli) if volts[0] and power else 0
+            current_txt = (txt[current] if current < txt_size else f3(current), zero, zero)
+            p_imp_phases = (p_imp_txt, zero, zero)
+            q_pos_phases = (q_pos_txt, zero, zero)
+            p_exp_phases = (p_exp_txt, zero, zero)
+            q_neg_phases = (q_neg_txt, zero, zero)
+            volt_txt = (txt[volts[0]] if volts[0] < txt_size else f3(volts[0]), zero, zero)
         yield (
             msn,
             gdi,
-            dt_text(te),
+            dt_text(row_end),
             "1",
-            ivs,
-            *act,
-            es,
-            *rea,
-            qs,
+            interval_text,
+            *act_txt,
+            act_tl_txt,
+            *react_txt,
+            react_tl_txt,
             *mdi_txt,
-            *cur,
-            *vt,
-            *pa,
-            pis,
-            *na,
-            pes,
-            *qa,
-            qps,
-            *qna,
-            qns,
-            F[pfk] if pt else "1.000",
-            dt_text(db - 2),
-            dt_text(db),
+            *current_txt,
+            *volt_txt,
+            *p_imp_phases,
+            p_imp_txt,
+            *p_exp_phases,
+            p_exp_txt,
+            *q_pos_phases,
+            q_pos_txt,
+            *q_neg_phases,
+            q_neg_txt,
+            txt[pf_milli] if power else "1.000",
+            dt_text(stored_at - 2),
+            dt_text(stored_at),
         )
 
 
@@ -1408,7 +1573,7 @@ def event_list(spec: MeterSpec, start: int, end: int) -> list[tuple[int, int]]:
         out.extend(e for e in day.events if start <= e[0] <= end)
         ds = day.start
         out.extend(
-            (r, 101)
+            (r, MDI_RESET)
             for r in reset_times(spec, ds - 1, ds + DAY - 1)
             if start <= r <= end and r > spec.data_start
         )
