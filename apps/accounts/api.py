@@ -4,17 +4,16 @@ secret is in the answer, once), revoke one."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.accounts.models import ApiToken
 from apps.accounts.selectors import tokens_visible_to
 from apps.accounts.services import api_token_create, api_token_revoke
+from apps.core.api_errors import service_call
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):
@@ -46,15 +45,6 @@ class ApiTokenCreatedSerializer(ApiTokenSerializer):
         read_only_fields = fields
 
 
-def _call(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise ValidationError(detail) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-
 
 class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     # Everyone may hold tokens for themselves; the services decide whose tokens one manages.
@@ -76,7 +66,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             user = get_user_model().objects.filter(username=data["username"]).first()
             if user is None:
                 raise ValidationError({"username": "No such user."})
-        token, secret = _call(
+        token, secret = service_call(
             api_token_create,
             actor=request.user,
             user=user,
@@ -89,5 +79,5 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @extend_schema(request=None, responses=ApiTokenSerializer)
     @action(detail=True, methods=["post"])
     def revoke(self, request, pk=None):
-        token = _call(api_token_revoke, actor=request.user, token=self.get_object())
+        token = service_call(api_token_revoke, actor=request.user, token=self.get_object())
         return Response(ApiTokenSerializer(token).data)

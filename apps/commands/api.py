@@ -3,13 +3,10 @@ permissions (view to read, send to create and retry, cancel to cancel, approve t
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.commands import services
@@ -24,6 +21,7 @@ from apps.commands.serializers import (
     CommandRequestSerializer,
     DecisionSerializer,
 )
+from apps.core.api_errors import object_id, service_call
 
 ACTION_PERMISSIONS = {
     "create": services.SEND_PERMISSION,
@@ -33,16 +31,6 @@ ACTION_PERMISSIONS = {
     "reject": services.APPROVE_PERMISSION,
 }
 
-
-def _call(function, **kwargs):
-    """Run a service; its errors become 400 (with field messages) or 403."""
-    try:
-        return function(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise ValidationError(detail) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
 
 
 class CommandRequestViewSet(
@@ -72,9 +60,7 @@ class CommandRequestViewSet(
     def _obj(self, pk) -> CommandRequest:
         """The request, without the list filters (the device list has its own). An id that is
         not a whole number is a 404 with a message, not a database error."""
-        if not (str(pk).isascii() and str(pk).isdigit()) or len(str(pk)) > 18:  # "²" is a digit
-            raise NotFound(f"No command request {str(pk)[:40]!r}: ids are whole numbers.")
-        obj = get_object_or_404(self.get_queryset(), pk=int(pk))
+        obj = get_object_or_404(self.get_queryset(), pk=object_id(pk, noun="command request"))
         self.check_object_permissions(self.request, obj)
         return obj
 
@@ -88,7 +74,7 @@ class CommandRequestViewSet(
         serializer = CommandRequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        created = _call(
+        created = service_call(
             services.command_request_create,
             actor=request.user,
             command=data["command"],
@@ -104,7 +90,7 @@ class CommandRequestViewSet(
         obj = self._obj(pk)
         serializer = CancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = _call(
+        result = service_call(
             services.command_cancel,
             actor=request.user,
             request=obj,
@@ -126,7 +112,7 @@ class CommandRequestViewSet(
     def approve(self, request, pk=None):
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        obj = _call(
+        obj = service_call(
             services.command_request_approve,
             actor=request.user,
             request=self._obj(pk),
@@ -139,7 +125,7 @@ class CommandRequestViewSet(
     def reject(self, request, pk=None):
         serializer = DecisionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        obj = _call(
+        obj = service_call(
             services.command_request_reject,
             actor=request.user,
             request=self._obj(pk),
@@ -150,7 +136,9 @@ class CommandRequestViewSet(
     @extend_schema(request=None, responses=CommandRequestDetailSerializer)
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        result = _call(services.command_retry_failed, actor=request.user, request=self._obj(pk))
+        result = service_call(
+            services.command_retry_failed, actor=request.user, request=self._obj(pk)
+        )
         response = self._detail(result.request, status.HTTP_201_CREATED)
         response.data["left_out"] = [
             {"global_device_id": g, "reason": why} for g, why in result.left_out

@@ -3,13 +3,11 @@ with evidence, and compare it with another run (which checks changed)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.conformance import services
@@ -21,6 +19,7 @@ from apps.conformance.serializers import (
     RunDetailSerializer,
     RunSerializer,
 )
+from apps.core.api_errors import service_call
 
 
 class RunViewSet(
@@ -50,19 +49,13 @@ class RunViewSet(
         mdc = Mdc.objects.filter(pk=data.validated_data["mdc"]).first()
         if mdc is None:
             raise ValidationError({"mdc": "No such MDC."})
-        try:
-            run = services.conformance_run_create(
-                actor=request.user,
-                mdc=mdc,
-                device_ids=data.validated_data["device_ids"],
-                commands=data.validated_data.get("commands"),
-            )
-        except DjangoValidationError as exc:
-            raise ValidationError(
-                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-            ) from exc
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from exc
+        run = service_call(
+            services.conformance_run_create,
+            actor=request.user,
+            mdc=mdc,
+            device_ids=data.validated_data["device_ids"],
+            commands=data.validated_data.get("commands"),
+        )
         return Response(RunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

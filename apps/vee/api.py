@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
+from apps.core.api_errors import object_id
 from apps.registry.models import Mdc
 from apps.vee import filters
 from apps.vee.models import ValidationException, ValidationRun, ValueVersion
@@ -77,10 +78,8 @@ class ValidationExceptionViewSet(
         return exceptions_queue().order_by("-period_start", "id")
 
     def _object(self, pk) -> ValidationException:
-        if not (str(pk).isascii() and str(pk).isdigit()) or len(str(pk)) > 18:  # "²" is a digit
-            raise NotFound(f"No exception {str(pk)[:40]!r}: ids are whole numbers.")
         try:
-            return exceptions_queue().get(pk=int(pk))
+            return exceptions_queue().get(pk=object_id(pk, noun="exception"))
         except ValidationException.DoesNotExist:
             raise NotFound(f"No exception {pk}.") from None
 

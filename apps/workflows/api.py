@@ -3,15 +3,14 @@ act (approve, perform, cancel), with the pages' permissions (the services check 
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from apps.core.api_errors import object_id, service_call
 from apps.workflows import services
 from apps.workflows.filters import WorkOrderFilter
 from apps.workflows.models import WorkOrder
@@ -29,15 +28,6 @@ from apps.workflows.serializers import (
 VIEW = "workflows.view_workorder"
 
 
-def _call(function, **kwargs):
-    try:
-        return function(**kwargs)
-    except DjangoValidationError as exc:
-        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        raise ValidationError(detail) from exc
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-
 
 class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = WorkOrder.objects.all()
@@ -54,9 +44,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         return WorkOrderDetailSerializer if self.action == "retrieve" else WorkOrderSerializer
 
     def _obj(self, pk) -> WorkOrder:
-        if not (str(pk).isascii() and str(pk).isdigit()) or len(str(pk)) > 18:
-            raise NotFound(f"No work order {str(pk)[:40]!r}: ids are whole numbers.")
-        return get_object_or_404(self.get_queryset(), pk=int(pk))
+        return get_object_or_404(self.get_queryset(), pk=object_id(pk, noun="work order"))
 
     def _detail(self, obj, code=status.HTTP_200_OK):
         obj = self._obj(obj.pk)
@@ -78,7 +66,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 meters[name] = Meter.objects.filter(global_device_id=data[name]).first()
                 if meters[name] is None:
                     raise ValidationError({name: f"No meter {data[name]!r}."})
-        order = _call(
+        order = service_call(
             services.work_order_start,
             actor=request.user,
             procedure=data["procedure"],
@@ -105,7 +93,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         serializer = BulkStartSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        result = _call(
+        result = service_call(
             services.work_orders_bulk_start,
             actor=request.user,
             procedure=data["procedure"],
@@ -125,7 +113,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def approve(self, request, pk=None):
         serializer = NoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = _call(
+        order = service_call(
             services.work_order_step_approve,
             actor=request.user,
             order=self._obj(pk),
@@ -138,7 +126,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def perform(self, request, pk=None):
         serializer = NoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = _call(
+        order = service_call(
             services.work_order_step_perform,
             actor=request.user,
             order=self._obj(pk),
@@ -151,7 +139,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     def cancel(self, request, pk=None):
         serializer = WorkOrderCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        order = _call(
+        order = service_call(
             services.work_order_cancel,
             actor=request.user,
             order=self._obj(pk),
