@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 # The warehouse's derivation as SQL (set-based); its public helpers return Python rows.
-from apps.warehouse.consumption import _derived as consumption_sql
+from apps.warehouse.consumption import consumption_query as consumption_sql
 
 #: Statuses of the derivation whose energy is that of exactly one interval. A ``gap`` reading
 #: carries the energy of all the intervals since the last reading: unknown per interval.

@@ -133,13 +133,16 @@ class DailyConsumption:
     faults: int
 
 
-def _derived(
+def consumption_query(
     start: datetime.datetime,
     end: datetime.datetime,
     *,
     mdc_id: int | None,
     global_device_ids: Sequence[str] | None,
 ) -> tuple[str, dict]:
+    """The SQL (and its parameters) deriving each reading's consumption in ``[start, end)``:
+    the one derivation, for apps that build their own set-based statements on it (VEE, roll-ups)
+    instead of reading rows through the functions below."""
     filters = ""
     params: dict = {
         "start": start,
@@ -172,7 +175,7 @@ def interval_consumption(
 ) -> list[IntervalConsumption]:
     """Consumption of every reading with ``start < meter_datetime <= end``, ordered by device,
     channel and time."""
-    sql, params = _derived(start, end, mdc_id=mdc_id, global_device_ids=global_device_ids)
+    sql, params = consumption_query(start, end, mdc_id=mdc_id, global_device_ids=global_device_ids)
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} ORDER BY global_device_id, channel_id, meter_datetime", params)
         out = []
@@ -204,7 +207,9 @@ def consumption_per_day(
     *, day_start: datetime.date, day_end: datetime.date, mdc_id: int | None = None
 ) -> list[DailyConsumption]:
     """kWh and kvarh per Pakistan day (``day_start`` to ``day_end`` inclusive) and MDC."""
-    sql, params = _derived(*_day_bounds(day_start, day_end), mdc_id=mdc_id, global_device_ids=None)
+    sql, params = consumption_query(
+        *_day_bounds(day_start, day_end), mdc_id=mdc_id, global_device_ids=None
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -237,7 +242,7 @@ def consumption_issues(
 ) -> dict[str, int]:
     """How many readings of ``start < meter_datetime <= end`` were derived by each rule other
     than a plain difference or interval value (faults, gaps, rollovers, meter changes, first)."""
-    sql, params = _derived(start, end, mdc_id=mdc_id, global_device_ids=global_device_ids)
+    sql, params = consumption_query(start, end, mdc_id=mdc_id, global_device_ids=global_device_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT status, count(*) FROM ({sql}) derived"

@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.analytics.models import InputMeter, MeterDay
 from apps.audit.services import audit_record
 from apps.registry.models import Feeder, Meter, Transformer
-from apps.warehouse.consumption import _derived as consumption_sql
+from apps.warehouse.consumption import consumption_query as consumption_sql
 from apps.warehouse.partitions import PKT
 
 _PKT_MIDNIGHT = dt.datetime(2000, 1, 1, tzinfo=PKT)
