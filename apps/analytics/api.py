@@ -3,8 +3,10 @@ parameters are a 400 naming them; decimals are served as strings, days as ISO da
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -37,6 +39,10 @@ def _text(value):
         return {k: _text(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_text(v) for v in value]
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        # raw SQL hands back UTC; the API serves Pakistan time with its offset, as DRF's
+        # DateTimeField does for the model-backed lists
+        return timezone.localtime(value).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if value is None or isinstance(value, bool | int | str):

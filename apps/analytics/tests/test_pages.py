@@ -61,6 +61,17 @@ def test_the_balance_api_serves_exact_decimals_and_refuses_bad_input(client_as, 
     assert viewer.get("/api/analytics/load/?level=feeder").status_code == 400
 
 
+def test_the_load_api_serves_pakistan_time_with_its_offset(client_as, fleet):
+    body = client_as("Viewer").get(
+        f"/api/analytics/load/?{PERIOD}&level=feeder&node={fleet.feeder.pk}"
+    ).json()
+    hours = [point["hour"] for point in body["results"]]
+    assert hours, body
+    # the day's first hour starts at Pakistan midnight, written as such (not 19:00+00:00)
+    assert hours[0] == f"{DAY}T00:00:00+05:00"
+    assert all(hour.endswith("+05:00") for hour in hours)
+
+
 def test_red_tile_drill_down_and_one_click_read(client_as, fleet):
     # a1 and a2 were last heard on DAY (years ago): every consumer of the fleet is silent
     viewer = client_as("Viewer")
