@@ -18,6 +18,7 @@ class UdilProfile(models.TextChoices):
 class Transport(models.TextChoices):
     API = "api", "Web services (API)"
     TABULAR = "tabular", "Database views (tabular)"
+    FILE = "file", "Flat files (CSV deliveries)"
 
 
 class DataFormat(models.TextChoices):

@@ -206,6 +206,18 @@ class Mdc(models.Model):
     tabular_views = models.JSONField(
         default=dict, blank=True, help_text='{"TABLE_ID": "view name"}'
     )
+    tabular_mark_synced = models.BooleanField(
+        "mark tabular rows synced",
+        default=False,
+        help_text="UDIL 3.3: set is_synced = 1 on the MDC's rows once they are committed here "
+        "(the MDC may then purge them). Needs write access to its tables.",
+    )
+    file_directory = models.CharField(
+        "delivery directory",
+        max_length=500,
+        blank=True,
+        help_text="Flat-file transport: the directory this MDC delivers its CSV files to.",
+    )
     pull_intervals = models.JSONField(
         default=default_pull_intervals, blank=True, help_text="{dataset_code: minutes}"
     )
