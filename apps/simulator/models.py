@@ -28,6 +28,14 @@ class Format(models.TextChoices):
 class Transport(models.TextChoices):
     API = "api", "Web services (API)"
     TABULAR = "tabular", "Database tables (tabular)"
+    FILE = "file", "Flat files (CSV deliveries)"
+
+
+class UdilProfile(models.TextChoices):
+    """The UDIL revision this simulated MDC speaks (a profile in apps.udil)."""
+
+    UDIL_2019 = "2019", "UDIL 2019"
+    UDIL_3_3 = "3.3", "UDIL 3.3 (2025)"
 
 
 class CredentialsIn(models.TextChoices):
@@ -104,6 +112,21 @@ class SimMdc(models.Model):
         choices=LpEnergyMode.choices,
         default=LpEnergyMode.REGISTER,
         help_text="Registers (default) or per-interval kWh in the load profile energy fields.",
+    )
+    udil_profile = models.CharField(
+        "UDIL profile", max_length=10, choices=UdilProfile.choices, default=UdilProfile.UDIL_2019
+    )
+    anomaly_plan = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Known anomalies planted in this MDC's data (ground truth for the VEE and "
+        "theft benches), e.g. {\"spike\": 0.001, \"clock_drift\": 0.002}.",
+    )
+    file_directory = models.CharField(
+        "delivery directory",
+        max_length=500,
+        blank=True,
+        help_text="Flat-file transport: where this MDC writes its CSV deliveries.",
     )
     # fault injection
     latency_ms = models.PositiveIntegerField(default=0)
