@@ -282,6 +282,34 @@ INGESTION_REFILL_BACKOFF_MINUTES = env_int("MDM_REFILL_BACKOFF_MINUTES", 15)
 # MDC and data set. Requests for refills per pull are bounded too.
 INGESTION_GAP_SCAN_MINUTES = env_int("MDM_GAP_SCAN_MINUTES", 60)
 INGESTION_REFILL_MAX_REQUESTS = env_int("MDM_REFILL_MAX_REQUESTS", 200)
+# Ingestion pace (apps.ingestion): attempts per request (transport failures), per malformed
+# body, first retry backoff (seconds, doubling); requests read ahead and in flight per pull;
+# rows per tabular chunk; first retry delay of a failed pull task (seconds, doubling).
+INGESTION_REQUEST_ATTEMPTS = env_int("MDM_INGESTION_REQUEST_ATTEMPTS", 3)
+INGESTION_MALFORMED_ATTEMPTS = env_int("MDM_INGESTION_MALFORMED_ATTEMPTS", 2)
+INGESTION_RETRY_BACKOFF_SECONDS = float(env_str("MDM_INGESTION_RETRY_BACKOFF_SECONDS", "1.0"))
+INGESTION_PREFETCH = env_int("MDM_INGESTION_PREFETCH", 3)
+INGESTION_CONCURRENT_REQUESTS = env_int("MDM_INGESTION_CONCURRENT_REQUESTS", 2)
+INGESTION_TABULAR_CHUNK_ROWS = env_int("MDM_INGESTION_TABULAR_CHUNK_ROWS", 5000)
+INGESTION_TASK_RETRY_SECONDS = env_int("MDM_INGESTION_TASK_RETRY_SECONDS", 30)
+# Per data set overrides of the first pull's reach (days) and the API pull's lookback before
+# its watermark (minutes): "load_profile=3,events=10"; the defaults are in apps.ingestion.windows.
+INGESTION_BACKFILL_DAYS = {
+    code: int(days)
+    for code, _, days in (
+        item.partition("=") for item in env_list("MDM_INGESTION_BACKFILL_DAYS", [])
+    )
+}
+INGESTION_LOOKBACK_MINUTES = {
+    code: int(minutes)
+    for code, _, minutes in (
+        item.partition("=") for item in env_list("MDM_INGESTION_LOOKBACK_MINUTES", [])
+    )
+}
+# Flat-file transport (apps.ingestion.flatfiles): beat scans every file MDC's directory this
+# often (seconds); a delivery upload (page or API) may be this large.
+INGESTION_FILE_SCAN_SECONDS = env_int("MDM_INGESTION_FILE_SCAN_SECONDS", 60)
+INGESTION_FILE_MAX_BYTES = env_int("MDM_INGESTION_FILE_MAX_BYTES", 100 * 1024 * 1024)
 
 # Commands (issue 8/16): a requester's disconnects and deactivations within the rolling window
 # (minutes) are added up: when the sum passes the threshold (meters), a second person approves.
@@ -297,6 +325,12 @@ REGISTRY_CONSUMER_PAGE = "workflows:consumer"
 
 # The embedded UDIL MDC simulator: on in development and tests, off in production unless asked.
 SIMULATOR_ENABLED = env_bool("MDM_SIMULATOR_ENABLED", default=not PRODUCTION)
+# Where the demo (mdm up) registers the embedded simulated MDCs (their /sim/ base URL).
+SELF_URL = env_str("MDM_SELF_URL", "http://127.0.0.1:8000")
+
+# MDM-assigned global_device_id: prefix and zero-padded digits (apps.registry.device_ids).
+DEVICE_ID_PREFIX = env_str("MDM_DEVICE_ID_PREFIX", "m")
+DEVICE_ID_DIGITS = env_int("MDM_DEVICE_ID_DIGITS", 8)
 
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION

@@ -215,9 +215,9 @@ def _rows_of(body: bytes, content_type: str | None) -> list[dict[str, Any]]:
 
 def retry_policy() -> tuple[int, int, float]:
     """(attempts per request, attempts per malformed body, first backoff in seconds)."""
-    attempts = int(getattr(settings, "INGESTION_REQUEST_ATTEMPTS", 3))
-    malformed = int(getattr(settings, "INGESTION_MALFORMED_ATTEMPTS", 2))
-    backoff = float(getattr(settings, "INGESTION_RETRY_BACKOFF_SECONDS", 1.0))
+    attempts = int(settings.INGESTION_REQUEST_ATTEMPTS)
+    malformed = int(settings.INGESTION_MALFORMED_ATTEMPTS)
+    backoff = float(settings.INGESTION_RETRY_BACKOFF_SECONDS)
     return max(1, attempts), max(1, malformed), max(0.0, backoff)
 
 
@@ -249,8 +249,8 @@ def api_fetcher(client, mdc, dataset_code: str, jobs) -> ApiFetcher:
         attempts=attempts,
         malformed_attempts=malformed_attempts,
         backoff=backoff,
-        prefetch=int(getattr(settings, "INGESTION_PREFETCH", 3)),
-        concurrency=int(getattr(settings, "INGESTION_CONCURRENT_REQUESTS", 2)),
+        prefetch=int(settings.INGESTION_PREFETCH),
+        concurrency=int(settings.INGESTION_CONCURRENT_REQUESTS),
         guard_for=row_guard_factory(mdc, dataset_code),
     )
 

@@ -426,7 +426,7 @@ def _tabular_pull(
     run.save(update_fields=["devices", "window_start"])
     if not device_ids:
         return
-    chunk_rows = int(getattr(settings, "INGESTION_TABULAR_CHUNK_ROWS", 5000))
+    chunk_rows = int(settings.INGESTION_TABULAR_CHUNK_ROWS)
     # a vendor's view may hold other head ends' meters: only this MDC's own are stored
     guard = RowGuard(dataset_code, owned_device_ids(mdc_id=mdc.pk))
     source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"

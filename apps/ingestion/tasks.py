@@ -24,7 +24,7 @@ MAX_RETRIES = 4
 def retry_countdown(retries: int) -> int:
     """Seconds before retry number ``retries + 1``: 30 s, 60 s, 120 s ... at most 10 min, with
     jitter so that MDCs failing together do not come back together."""
-    base = float(getattr(settings, "INGESTION_TASK_RETRY_SECONDS", 30))
+    base = float(settings.INGESTION_TASK_RETRY_SECONDS)
     delay = min(600.0, base * (2**retries))
     return int(delay * random.uniform(0.8, 1.2))
 

@@ -75,14 +75,14 @@ def backfill_start(dataset_code: str, until: dt.datetime) -> dt.datetime:
 
     ``settings.INGESTION_BACKFILL_DAYS`` ({dataset: days}) overrides the defaults.
     """
-    overrides = getattr(settings, "INGESTION_BACKFILL_DAYS", {}) or {}
+    overrides = settings.INGESTION_BACKFILL_DAYS or {}
     days = int(overrides.get(dataset_code, DEFAULT_BACKFILL_DAYS[dataset_code]))
     start = until - dt.timedelta(days=days)
     return start.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def lookback(dataset_code: str) -> dt.timedelta:
-    overrides = getattr(settings, "INGESTION_LOOKBACK_MINUTES", {}) or {}
+    overrides = settings.INGESTION_LOOKBACK_MINUTES or {}
     minutes = overrides.get(dataset_code, DEFAULT_LOOKBACK_MINUTES[dataset_code])
     return dt.timedelta(minutes=max(0, int(minutes)))
 

@@ -1,17 +1,18 @@
 """Global device ids: the MDM names every device (UDIL ``global_device_id``).
 
 The pattern is a prefix and a zero-padded number drawn from a PostgreSQL sequence, e.g.
-``m00000042``. Set ``MDM_DEVICE_ID_PREFIX`` (default ``m``) and ``MDM_DEVICE_ID_DIGITS``
-(default 8) to change it. An explicit id may be given instead (e.g. ids a vendor already uses);
-it must satisfy :func:`device_id_problem`.
+``m00000042``. ``settings.DEVICE_ID_PREFIX`` and ``settings.DEVICE_ID_DIGITS`` (from
+``MDM_DEVICE_ID_PREFIX``, default ``m``, and ``MDM_DEVICE_ID_DIGITS``, default 8) set it. An
+explicit id may be given instead (e.g. ids a vendor already uses); it must satisfy
+:func:`device_id_problem`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
@@ -35,10 +36,10 @@ class DeviceIdPattern:
 
 
 def device_id_pattern() -> DeviceIdPattern:
-    prefix = os.environ.get("MDM_DEVICE_ID_PREFIX", "m")
+    prefix = settings.DEVICE_ID_PREFIX or ""
     try:
-        digits = int(os.environ.get("MDM_DEVICE_ID_DIGITS", "8"))
-    except ValueError as exc:
+        digits = int(settings.DEVICE_ID_DIGITS)
+    except (TypeError, ValueError) as exc:
         raise ImproperlyConfigured("MDM_DEVICE_ID_DIGITS must be a whole number.") from exc
     if not 1 <= digits <= 18 or len(prefix) + digits > MAX_LENGTH:
         raise ImproperlyConfigured("MDM_DEVICE_ID_DIGITS must be 1..18 and fit in 50 characters.")

@@ -91,7 +91,7 @@ _CUMULATIVE: dict[tuple, int] = {}
 
 
 def plans() -> dict[str, AnomalyPlan]:
-    configured = getattr(settings, "SIMULATOR_ANOMALIES", None) or {}
+    configured = settings.SIMULATOR_ANOMALIES or {}
     if set(configured) != set(_PLANS):
         with _LOCK:
             _PLANS.clear()

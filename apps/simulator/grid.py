@@ -54,7 +54,7 @@ _CACHE: dict = {}
 
 
 def _plans() -> dict[str, GridPlan]:
-    configured = getattr(settings, "SIMULATOR_GRID", None) or {}
+    configured = settings.SIMULATOR_GRID or {}
     key = repr(sorted(configured.items()))
     with _LOCK:
         if _CACHE.get("key") != key:

@@ -9,16 +9,14 @@ from apps.registry.device_ids import device_id_pattern, device_ids_next
 pytestmark = pytest.mark.django_db
 
 
-def test_default_pattern_is_m_and_eight_digits(admin_user, mdc, monkeypatch):
-    monkeypatch.delenv("MDM_DEVICE_ID_PREFIX", raising=False)
-    monkeypatch.delenv("MDM_DEVICE_ID_DIGITS", raising=False)
+def test_default_pattern_is_m_and_eight_digits(admin_user, mdc):
     meter = services.meter_register(actor=admin_user, msn=4098562412, mdc=mdc)
     assert re.fullmatch(r"m\d{8}", meter.global_device_id)
 
 
-def test_pattern_from_environment(admin_user, mdc, monkeypatch):
-    monkeypatch.setenv("MDM_DEVICE_ID_PREFIX", "LESCO-")
-    monkeypatch.setenv("MDM_DEVICE_ID_DIGITS", "10")
+def test_pattern_from_settings(admin_user, mdc, settings):
+    settings.DEVICE_ID_PREFIX = "LESCO-"
+    settings.DEVICE_ID_DIGITS = 10
     meter = services.meter_register(actor=admin_user, msn=1, mdc=mdc)
     assert re.fullmatch(r"LESCO-\d{10}", meter.global_device_id)
 
@@ -26,9 +24,9 @@ def test_pattern_from_environment(admin_user, mdc, monkeypatch):
 @pytest.mark.parametrize(
     ("prefix", "digits"), [("m", "abc"), ("m", "0"), ("bad prefix", "8"), ("m", "60")]
 )
-def test_bad_pattern_settings_fail_loudly(monkeypatch, prefix, digits):
-    monkeypatch.setenv("MDM_DEVICE_ID_PREFIX", prefix)
-    monkeypatch.setenv("MDM_DEVICE_ID_DIGITS", digits)
+def test_bad_pattern_settings_fail_loudly(settings, prefix, digits):
+    settings.DEVICE_ID_PREFIX = prefix
+    settings.DEVICE_ID_DIGITS = digits
     with pytest.raises(ImproperlyConfigured):
         device_id_pattern()
 
@@ -54,7 +52,7 @@ def test_explicit_id_is_validated(admin_user, mdc):
         assert "global_device_id" in info.value.message_dict
 
 
-def test_sequence_overflow_is_reported(monkeypatch):
-    monkeypatch.setenv("MDM_DEVICE_ID_DIGITS", "1")
+def test_sequence_overflow_is_reported(settings):
+    settings.DEVICE_ID_DIGITS = 1
     with pytest.raises(ImproperlyConfigured):
         device_ids_next(20)
