@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.choices import BadgeChoices, IntegerBadgeChoices, badge_colours
-from apps.udil.services import ON_DEMAND_TYPE_CHOICES, SERVICES, WRITE_COMMANDS
+from apps.udil.catalog import ON_DEMAND_TYPE_CHOICES, SERVICES, WRITE_COMMANDS
 
 ON_DEMAND = "on_demand_request"
 CANCEL = "transaction_cancel"

@@ -9,8 +9,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from apps.udil.catalog import Param, Service
 from apps.udil.errors import FieldError, ValidationErrors
-from apps.udil.services import Param, Service
 from apps.udil.timefmt import format_datetime
 
 _CANDIDATES: dict[str, tuple[Any, ...]] = {

@@ -35,9 +35,9 @@ from apps.simulator.services import (
     sim_transaction_status,
 )
 from apps.simulator.tables import SimMdcTable
+from apps.udil.catalog import SERVICES
 from apps.udil.codec import decode_request
 from apps.udil.errors import ValidationErrors
-from apps.udil.services import SERVICES
 
 
 def _respond(mdc: SimMdc | None, status: int, encoded: tuple[bytes, str]) -> HttpResponse:

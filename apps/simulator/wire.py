@@ -14,9 +14,9 @@ import orjson
 
 from apps.simulator.generator import NUMERIC_FIELDS
 from apps.simulator.models import NumberStyle, SimMdc
+from apps.udil.catalog import Service, unquote
 from apps.udil.codec import JSON_CONTENT_TYPE, XML_CONTENT_TYPE, encode_response
 from apps.udil.errors import ValidationErrors
-from apps.udil.services import Service, unquote
 
 _rng = random.Random()
 _SAFE = re.compile(r'^[^"\\<>&\x00-\x1f]*$')

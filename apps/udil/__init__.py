@@ -6,9 +6,10 @@ responses), protocol profiles (revisions) and an HTTP client for the MDM.
 Read ``docs/udil-notes.md`` (in this repository) for the fixes applied to the OCR'd spec;
 every "NOTES.md" cited in the code means that file.
 
-Modules: errors, timefmt, values, datasets, services, profiles, codec, client.
+Modules: errors, timefmt, values, datasets, catalog (the web services), profiles, codec, client.
 """
 
+from .catalog import SERVICES, WRITE_COMMANDS, Param, Service, get_service
 from .codec import (
     DEFAULT_MAX_BYTES,
     DeviceStatus,
@@ -44,7 +45,6 @@ from .errors import (
     ValidationErrors,
 )
 from .profiles import PROFILE_2019, PROFILES, Profile, get_profile
-from .services import SERVICES, WRITE_COMMANDS, Param, Service, get_service
 from .timefmt import PKT, format_datetime, parse_datetime, parse_time
 
 __all__ = [

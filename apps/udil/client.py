@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 
+from .catalog import Service
 from .codec import (
     DEFAULT_MAX_BYTES,
     FORM_CONTENT_TYPE,
@@ -30,7 +31,6 @@ from .codec import (
 )
 from .errors import MalformedBody, MdcUnavailable, UdilError, UdilStatusError
 from .profiles import PROFILE_2019, Profile
-from .services import Service
 from .timefmt import now_pkt
 
 __all__ = ["MdcClient", "MdcUnavailable"]

@@ -22,9 +22,9 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml
 import defusedxml.ElementTree as DET
 
+from .catalog import Service, get_service
+from .catalog import transactionid as check_transactionid
 from .errors import FieldError, MalformedBody, UdilError, ValidationErrors
-from .services import Service, get_service
-from .services import transactionid as check_transactionid
 from .values import format_value
 
 try:  # orjson is much faster; stdlib json is the fallback

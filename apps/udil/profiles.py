@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .catalog import SERVICES, Service
 from .datasets import DATASETS, TRANSACTION_STATUS, DataSet
 from .errors import UdilError
-from .services import SERVICES, Service
 
 
 @dataclass(frozen=True)

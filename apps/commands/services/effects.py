@@ -12,8 +12,8 @@ from apps.commands.choices import Command
 from apps.commands.models import CommandDevice, CommandRequest, CommandTransaction
 from apps.registry.choices import RelayState
 from apps.registry.services import meters_state_record
+from apps.udil.catalog import SERVICES
 from apps.udil.datasets import by_on_demand_type
-from apps.udil.services import SERVICES
 from apps.udil.timefmt import format_datetime
 from apps.warehouse.guard import RowGuard, owned_device_ids
 from apps.warehouse.services import rows_load

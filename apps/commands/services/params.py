@@ -13,8 +13,8 @@ from django.utils import timezone
 from apps.commands import conf
 from apps.commands.choices import CANCEL, Command
 from apps.commands.models import CommandRequest
+from apps.udil.catalog import SERVICES
 from apps.udil.errors import ValidationErrors
-from apps.udil.services import SERVICES
 
 from ._shared import AUTO_PARAMS
 

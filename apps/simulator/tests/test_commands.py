@@ -14,7 +14,7 @@ from apps.simulator.services import (
     sim_transaction_cancel,
     sim_transaction_status,
 )
-from apps.udil.services import get_service
+from apps.udil.catalog import get_service
 from apps.udil.timefmt import PKT
 
 from .conftest import NOW

@@ -12,7 +12,7 @@ from apps.simulator.services import (
     sim_transaction_status,
     sim_transactions_advance,
 )
-from apps.udil.services import get_service
+from apps.udil.catalog import get_service
 from apps.udil.timefmt import PKT
 
 T = dt.datetime(2025, 3, 5, 10, 7, 0, tzinfo=PKT)

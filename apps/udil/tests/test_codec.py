@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.udil.catalog import SERVICES
 from apps.udil.codec import (
     DeviceStatus,
     decode_request,
@@ -19,7 +20,6 @@ from apps.udil.codec import (
 )
 from apps.udil.datasets import EVENTS, TRANSACTION_STATUS
 from apps.udil.errors import FieldError, MalformedBody, UdilError, ValidationErrors
-from apps.udil.services import SERVICES
 from apps.udil.timefmt import PKT
 
 from .conftest import load_example

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
+from apps.udil.catalog import READ_SERVICES, SERVICES, WRITE_COMMANDS, get_service
 from apps.udil.errors import FieldError, ValidationErrors
-from apps.udil.services import READ_SERVICES, SERVICES, WRITE_COMMANDS, get_service
 from apps.udil.timefmt import PKT
 
 GD = '["m98562412","m97524158"]'
