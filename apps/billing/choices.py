@@ -55,6 +55,12 @@ class RunStatus(BadgeChoices):
 class RunKind(models.TextChoices):
     REGULAR = "regular", "Regular"
     SUPPLEMENTARY = "supplementary", "Supplementary"
+    #: One consumer up to its final reading (permanent disconnection, CP4/CP14).
+    FINAL = "final", "Final (one consumer)"
+
+
+#: Kinds of run that bill a whole cycle (a final run bills one consumer up to its own time).
+CYCLE_RUN_KINDS = (RunKind.REGULAR, RunKind.SUPPLEMENTARY)
 
 
 @badge_colours(automatic="success", manual="warning", estimated="info", none="danger")

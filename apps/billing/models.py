@@ -154,6 +154,12 @@ class BillingRun(models.Model):
         help_text="The locked run a supplementary run corrects.",
     )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default="queued")
+    # A final run: its one consumer, read up to its own cut-off (the final reading); the cycle
+    # is the batch's last one before it (the previous reading).
+    consumer = models.ForeignKey(
+        Consumer, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cutoff = models.DateTimeField(null=True, blank=True, help_text="A final run's cut-off.")
     consumers_total = models.PositiveIntegerField(default=0)
     consumers_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -309,3 +315,50 @@ class MirrorPayment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} on {self.paid_on}"
+
+
+class MeterChange(models.Model):
+    """A consumer's meter replaced (CP7/CP9): the old meter's readings up to its final reading
+    and the new meter's from its initial reading are both the consumer's, so the determinant
+    of the cycle spanning the change sums both."""
+
+    consumer = models.ForeignKey(Consumer, on_delete=models.PROTECT, related_name="+")
+    old_meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+")
+    new_meter = models.ForeignKey(Meter, on_delete=models.PROTECT, related_name="+")
+    final_reading_at = models.DateTimeField(help_text="The old meter's last reading counted.")
+    initial_reading_at = models.DateTimeField(help_text="The new meter's first reading counted.")
+    work_order_id = models.IntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-final_reading_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer", "old_meter", "new_meter"], name="billing_meterchange_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer.reference_no}: {self.old_meter} -> {self.new_meter}"
+
+
+class CycleReading(models.Model):
+    """A reading chosen as a consumer's meter's reading of a cycle (CP6 "use as the cycle's
+    reading"): the cycle's determinant takes it as the present reading, and the next cycle's
+    as its previous one."""
+
+    cycle = models.ForeignKey(ReadingCycle, on_delete=models.CASCADE, related_name="readings")
+    consumer = models.ForeignKey(Consumer, on_delete=models.CASCADE, related_name="+")
+    meter = models.ForeignKey(Meter, on_delete=models.CASCADE, related_name="+")
+    meter_datetime = models.DateTimeField()
+    work_order_id = models.IntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "meter_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "meter"], name="billing_cyclereading_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.meter} at {self.meter_datetime} for {self.cycle}"

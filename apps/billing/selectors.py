@@ -51,7 +51,8 @@ _COMPARISON_SQL = """
 WITH latest AS (
   SELECT DISTINCT ON (r.cycle_id) r.id
   FROM billing_billingrun r JOIN billing_readingcycle c ON c.id = r.cycle_id
-  WHERE r.status = 'approved' AND c.reading_date >= %(start)s AND c.reading_date < %(end)s
+  WHERE r.status = 'approved' AND r.kind <> 'final'
+    AND c.reading_date >= %(start)s AND c.reading_date < %(end)s
   ORDER BY r.cycle_id, r.approved_at DESC, r.id DESC
 ),
 mdm AS (

@@ -21,7 +21,9 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
+from apps.billing.choices import RunKind
 from apps.billing.models import BillingRun, Determinant
 from apps.billing.selectors import vee_flag_sql
 from apps.warehouse.consumption import ROLLOVER_PLAUSIBLE_SHARE
@@ -42,11 +44,23 @@ TOU = ("t1", "t2", "t3", "t4")
 
 
 def _reading_columns(alias: str, monthly: bool) -> str:
-    cols = [f"{alias}.global_device_id", f"{alias}.meter_datetime AS at"]
+    cols = ["mt.consumer_id AS cid", f"{alias}.global_device_id", f"{alias}.meter_datetime AS at"]
     cols += [f"{alias}.{col} AS {name}" for name, col in {**ENERGY, **MDI}.items()]
     reset = f"{alias}.mdi_reset_datetime" if monthly else "NULL::timestamptz"
     cols.append(f"{reset} AS reset_at")
     return ", ".join(cols)
+
+
+def _served_window(cutoff: str) -> str:
+    """Readings after the previous cut-off, up to ``cutoff``, while the meter served the
+    consumer (a changed meter: up to its final reading; a new one: from its initial reading);
+    after the previous cycle's chosen reading, when one was chosen."""
+    return (
+        f"r.meter_datetime > GREATEST(%(prev_cutoff)s, mt.prev_chosen_at) "
+        f"AND r.meter_datetime <= {cutoff} "
+        "AND (mt.since IS NULL OR r.meter_datetime >= mt.since) "
+        "AND (mt.until IS NULL OR r.meter_datetime <= mt.until)"
+    )
 
 
 def _units(name: str) -> str:
@@ -107,41 +121,66 @@ bm AS (
              ELSE %(month)s >= m.start_month OR %(month)s <= m.end_month END
   ORDER BY m.tariff_id, m.valid_from DESC, m.id DESC
 ),
+served AS (
+  -- the consumer's meters now (from a meter change's initial reading), and meters a change
+  -- took away inside the cycle (up to their final reading)
+  SELECT me.id AS meter_id, me.consumer_id,
+         (SELECT max(c.initial_reading_at) FROM billing_meterchange c
+          WHERE c.new_meter_id = me.id AND c.consumer_id = me.consumer_id) AS since,
+         NULL::timestamptz AS until
+  FROM registry_meter me JOIN acct ON acct.consumer_id = me.consumer_id
+  UNION ALL
+  SELECT c.old_meter_id, c.consumer_id, NULL::timestamptz, max(c.final_reading_at)
+  FROM billing_meterchange c JOIN acct ON acct.consumer_id = c.consumer_id
+  JOIN registry_meter om ON om.id = c.old_meter_id
+  WHERE c.final_reading_at > %(prev_cutoff)s AND om.consumer_id IS DISTINCT FROM c.consumer_id
+  GROUP BY c.old_meter_id, c.consumer_id
+),
 mt AS (
-  SELECT me.id AS meter_id, me.global_device_id, me.msn, me.consumer_id,
+  SELECT me.id AS meter_id, me.global_device_id, me.msn, s.consumer_id, s.since, s.until,
          me.activation_status, me.relay_state, COALESCE(f.multiplying_factor, 1) AS mf,
          COALESCE(mdc.energy_register_max, 1000000000) AS register_max,
-         tr.feeder_id, fe.subdivision_id
-  FROM registry_meter me
-  JOIN acct ON acct.consumer_id = me.consumer_id
+         tr.feeder_id, fe.subdivision_id, cr.at AS chosen_at, pcr.at AS prev_chosen_at
+  FROM served s
+  JOIN registry_meter me ON me.id = s.meter_id
+  LEFT JOIN (SELECT meter_id, meter_datetime AS at FROM billing_cyclereading
+             WHERE cycle_id = %(cycle_id)s) cr ON cr.meter_id = me.id
+  LEFT JOIN (SELECT meter_id, meter_datetime AS at FROM billing_cyclereading
+             WHERE cycle_id = %(prev_cycle_id)s) pcr ON pcr.meter_id = me.id
   JOIN registry_mdc mdc ON mdc.id = me.mdc_id
   LEFT JOIN billing_meterfactor f ON f.meter_id = me.id
   LEFT JOIN registry_transformer tr ON tr.id = me.transformer_id
   LEFT JOIN registry_feeder fe ON fe.id = tr.feeder_id
 ),
 pres AS (
-  SELECT DISTINCT ON (r.global_device_id) {_reading_columns("r", monthly)}
+  SELECT DISTINCT ON (mt.consumer_id, r.global_device_id) {_reading_columns("r", monthly)}
   FROM {table} r JOIN mt ON mt.global_device_id = r.global_device_id
-  WHERE r.meter_datetime > %(prev_cutoff)s AND r.meter_datetime <= %(cutoff)s
-  ORDER BY r.global_device_id, r.meter_datetime DESC
+  WHERE CASE WHEN mt.chosen_at IS NOT NULL THEN r.meter_datetime = mt.chosen_at
+    ELSE {_served_window("%(cutoff)s")} END
+  ORDER BY mt.consumer_id, r.global_device_id, r.meter_datetime DESC
 ),
 initial AS (
-  SELECT DISTINCT ON (r.global_device_id) {_reading_columns("r", monthly)}
+  SELECT DISTINCT ON (mt.consumer_id, r.global_device_id) {_reading_columns("r", monthly)}
   FROM {table} r JOIN mt ON mt.global_device_id = r.global_device_id
-  WHERE r.meter_datetime > %(prev_cutoff)s AND r.meter_datetime <= %(cutoff)s
-  ORDER BY r.global_device_id, r.meter_datetime ASC
+  WHERE {_served_window("%(cutoff)s")}
+  ORDER BY mt.consumer_id, r.global_device_id, r.meter_datetime ASC
 ),
 prev_only AS (
-  SELECT DISTINCT ON (r.global_device_id) {_reading_columns("r", monthly)}
+  SELECT DISTINCT ON (mt.consumer_id, r.global_device_id) {_reading_columns("r", monthly)}
   FROM {table} r JOIN mt ON mt.global_device_id = r.global_device_id
-  WHERE r.meter_datetime > %(lookback)s AND r.meter_datetime <= %(prev_cutoff)s
-  ORDER BY r.global_device_id, r.meter_datetime DESC
+  WHERE CASE WHEN mt.prev_chosen_at IS NOT NULL THEN r.meter_datetime = mt.prev_chosen_at
+    ELSE r.meter_datetime > %(lookback)s AND r.meter_datetime <= %(prev_cutoff)s
+      AND (mt.since IS NULL OR r.meter_datetime >= mt.since)
+      AND (mt.until IS NULL OR r.meter_datetime <= mt.until) END
+  ORDER BY mt.consumer_id, r.global_device_id, r.meter_datetime DESC
 ),
 prev AS (
   SELECT * FROM prev_only
   UNION ALL
   SELECT i.* FROM initial i
-  WHERE NOT EXISTS (SELECT 1 FROM prev_only p WHERE p.global_device_id = i.global_device_id)
+  WHERE NOT EXISTS (
+    SELECT 1 FROM prev_only p WHERE p.global_device_id = i.global_device_id AND p.cid = i.cid
+  )
 ),
 pm AS (
   SELECT mt.*, pr.at AS pres_at, pv.at AS prev_at, pr.reset_at,
@@ -158,8 +197,8 @@ pm AS (
   FROM mt
   JOIN acct ON acct.consumer_id = mt.consumer_id
   LEFT JOIN bm ON bm.tariff_id = acct.tariff_id
-  LEFT JOIN pres pr ON pr.global_device_id = mt.global_device_id
-  LEFT JOIN prev pv ON pv.global_device_id = mt.global_device_id
+  LEFT JOIN pres pr ON pr.global_device_id = mt.global_device_id AND pr.cid = mt.consumer_id
+  LEFT JOIN prev pv ON pv.global_device_id = mt.global_device_id AND pv.cid = mt.consumer_id
 ),
 pu AS (
   SELECT pm.*,
@@ -190,8 +229,8 @@ cons AS (
     old.prev_peak
   FROM acct
   LEFT JOIN pc ON pc.consumer_id = acct.consumer_id
-  LEFT JOIN pu cur ON cur.meter_id = pc.meter_id
-  LEFT JOIN pu old ON old.meter_id = pc.old_meter_id
+  LEFT JOIN pu cur ON cur.meter_id = pc.meter_id AND cur.consumer_id = pc.consumer_id
+  LEFT JOIN pu old ON old.meter_id = pc.old_meter_id AND old.consumer_id = pc.consumer_id
 )
 INSERT INTO {det} (
   run_id, consumer_id, reference_no, batch, meter_id, global_device_id, msn,
@@ -235,20 +274,28 @@ FROM cons
 def determinants_insert(*, run: BillingRun, lo: int, hi: int) -> int:
     """Replace the run's determinants of consumers with ids in ``[lo, hi)``; rows written."""
     cycle = run.cycle
-    previous = cycle.previous()
-    prev_cutoff = previous.cutoff if previous else cycle.cutoff - dt.timedelta(days=31)
+    if run.kind == RunKind.FINAL:
+        # one consumer up to its final reading; its batch's last cycle gave the previous one
+        previous, cutoff, cycle_id = cycle, run.cutoff, None
+    else:
+        previous, cutoff, cycle_id = cycle.previous(), cycle.cutoff, cycle.pk
+    reading_date = timezone.localtime(cutoff).date() if run.kind == RunKind.FINAL else None
+    reading_date = reading_date or cycle.reading_date
+    prev_cutoff = previous.cutoff if previous else cutoff - dt.timedelta(days=31)
     lookback = prev_cutoff - dt.timedelta(days=settings.BILLING_READING_LOOKBACK_DAYS)
     params = {
+        "cycle_id": cycle_id,
+        "prev_cycle_id": previous.pk if previous else None,
         "run_id": run.pk,
         "batch": cycle.batch,
         "lo": lo,
         "hi": hi,
-        "reading_date": cycle.reading_date,
-        "month": cycle.reading_date.month,
-        "cutoff": cycle.cutoff,
+        "reading_date": reading_date,
+        "month": reading_date.month,
+        "cutoff": cutoff,
         "prev_cutoff": prev_cutoff,
         "lookback": lookback,
-        "stale_before": cycle.cutoff - dt.timedelta(days=settings.BILLING_STALE_READING_DAYS),
+        "stale_before": cutoff - dt.timedelta(days=settings.BILLING_STALE_READING_DAYS),
     }
     with connection.cursor() as cursor:
         cursor.execute(

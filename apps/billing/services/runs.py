@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.billing.choices import AccountStatus, RunKind, RunStatus
+from apps.billing.choices import CYCLE_RUN_KINDS, AccountStatus, RunKind, RunStatus
 from apps.billing.models import BillingAccount, BillingRun, ReadingCycle
 from apps.billing.services import BillingRefused
 from apps.billing.services.determinants import determinants_insert
@@ -37,11 +37,12 @@ def _enqueue(run: BillingRun) -> None:
 @transaction.atomic
 def run_start(*, cycle: ReadingCycle, actor) -> BillingRun:
     """A regular run of a cycle. Once a cycle has a locked run, corrections are supplementary."""
-    if BillingRun.objects.filter(cycle=cycle, status=RunStatus.APPROVED).exists():
+    cycle_runs = BillingRun.objects.filter(cycle=cycle, kind__in=CYCLE_RUN_KINDS)
+    if cycle_runs.filter(status=RunStatus.APPROVED).exists():
         raise BillingRefused(
             f"Cycle {cycle} already has an approved run: start a supplementary run of it."
         )
-    if BillingRun.objects.filter(cycle=cycle, status__in=BUSY).exists():
+    if cycle_runs.filter(status__in=BUSY).exists():
         raise BillingRefused(f"Cycle {cycle} already has a run in progress.")
     run = BillingRun.objects.create(cycle=cycle, started_by=actor)
     audit_record(actor=actor, action="billing.run_start", target=run, summary=f"{run} started")
@@ -83,6 +84,8 @@ def run_supplementary_start(*, run: BillingRun, actor) -> BillingRun:
 
 def _chunk_starts(run: BillingRun) -> tuple[int, list[int]]:
     """(consumers, the first consumer id of each chunk), without loading every id."""
+    if run.kind == RunKind.FINAL:
+        return 1, [run.consumer_id]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM billing_billingaccount WHERE reading_batch = %s "
@@ -118,7 +121,8 @@ def run_compute(*, run_id: int) -> BillingRun:
             status=AccountStatus.CLOSED
         )
         run.determinants.exclude(consumer_id__in=billed.values("consumer_id")).delete()
-        bounds = [*starts, 2**62]
+        last = run.consumer_id + 1 if run.kind == RunKind.FINAL else 2**62
+        bounds = [*starts, last]
         done = 0
         for lo, hi in itertools.pairwise(bounds):
             with transaction.atomic():
