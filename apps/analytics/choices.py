@@ -57,3 +57,23 @@ class SuspectReason(models.TextChoices):
     RELAY_OPEN_USAGE = "relay_open", "Usage while the relay is open"
     MDI_OVER_SANCTIONED = "mdi_over", "Demand above sanctioned load"
     TRANSFORMER_LOSS = "transformer_loss", "Its transformer's energy balance"
+
+
+class ReportKind(models.TextChoices):
+    FEEDER_LOSS = "feeder_loss", "Feeder loss"
+    COMMUNICATION = "communication", "Communication health"
+    EVENTS = "events", "Events"
+    COMPLETENESS = "completeness", "Completeness"
+
+
+@badge_colours(queued="secondary", running="info", done="success", failed="danger")
+class ReportState(BadgeChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ReportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    PDF = "pdf", "PDF"

@@ -9,11 +9,13 @@ there from its next refreshed day on.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
-from apps.analytics.choices import NodeLevel
+from apps.analytics.choices import NodeLevel, ReportKind, ReportState
 from apps.registry.models import Feeder, Meter, Transformer
 
 _KWH = {"max_digits": 18, "decimal_places": 3, "default": 0}
@@ -159,3 +161,65 @@ class InputMeter(models.Model):
     def clean(self) -> None:
         if (self.feeder_id is None) == (self.transformer_id is None):
             raise ValidationError("An input meter feeds exactly one feeder or one transformer.")
+
+
+class EventAcknowledgement(models.Model):
+    """Who acknowledged one warehouse event (keyed as the event table is), and when."""
+
+    global_device_id = models.CharField(max_length=50)
+    event_datetime = models.DateTimeField()
+    event_code = models.IntegerField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-event_datetime"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["global_device_id", "event_datetime", "event_code"],
+                name="analytics_ack_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.global_device_id} {self.event_code} {self.event_datetime:%Y-%m-%d %H:%M}"
+
+
+class Report(models.Model):
+    """A report run on demand or by beat: its CSV and PDF kept for download, with who ran it
+    (no one: a scheduled run) and its progress."""
+
+    kind = models.CharField(max_length=20, choices=ReportKind.choices)
+    start = models.DateField()
+    end = models.DateField()
+    level = models.CharField(max_length=12, choices=NodeLevel.choices, default=NodeLevel.FEEDER)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="analytics_reports",
+    )  # fmt: skip
+    scheduled = models.BooleanField(default=False)
+    state = models.CharField(max_length=10, choices=ReportState.choices, default="queued")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    csv_data = models.BinaryField(default=bytes, editable=False)
+    pdf_data = models.BinaryField(default=bytes, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["-created_at"], name="analytics_report_created")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.start} to {self.end} (#{self.pk})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("analytics:reports") + f"#report-{self.pk}"
+
+    def file_name(self, fmt: str) -> str:
+        return f"{self.kind}_{self.start:%Y%m%d}_{self.end:%Y%m%d}_{self.pk}.{fmt}"

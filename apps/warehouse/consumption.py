@@ -81,8 +81,29 @@ _STATUS_SQL = f"""CASE
       ELSE 'fault'
     END"""
 
-# Readings of the window and the lookback before it, each with the reading before it.
+# Readings of the window, each with the reading before it: the window's rows, plus for each
+# device and channel in it the one reading before the window (within the lookback), found by a
+# backward scan of the primary key (device, time) that stops at the first row. A refresh of a
+# day reads that day's rows and one row per meter, not the whole lookback (#13: the lookback
+# scan made roll-up upkeep cost as much as the ingestion). Same figures as a LAG over the whole
+# lookback: the earliest row of the window differences against the same previous reading.
+_COLUMNS = """r.global_device_id, r.channel_id, r.meter_datetime, r.mdc_id, r.msn, r."interval",
+       r.active_energy_tl, r.reactive_energy_tl"""
+
 _READINGS_SQL = """
+WITH win AS (
+  SELECT {columns} FROM warehouse_load_profile r
+  WHERE r.meter_datetime > %(start)s AND r.meter_datetime <= %(end)s
+    AND r.active_energy_tl IS NOT NULL {filters}
+), keys AS (SELECT DISTINCT global_device_id, channel_id FROM win),
+before AS (
+  SELECT p.* FROM keys k CROSS JOIN LATERAL (
+    SELECT {columns} FROM warehouse_load_profile r
+    WHERE r.global_device_id = k.global_device_id AND r.channel_id = k.channel_id
+      AND r.meter_datetime > %(lookback)s AND r.meter_datetime <= %(start)s
+      AND r.active_energy_tl IS NOT NULL {filters}
+    ORDER BY r.meter_datetime DESC LIMIT 1) p
+)
 SELECT r.global_device_id, r.channel_id, r.meter_datetime, r.mdc_id, r.msn, r."interval",
        r.active_energy_tl AS a, r.reactive_energy_tl AS q,
        COALESCE(m.lp_energy_kind, 'register') AS kind,
@@ -91,10 +112,8 @@ SELECT r.global_device_id, r.channel_id, r.meter_datetime, r.mdc_id, r.msn, r."i
        lag(r.msn) OVER w AS prev_msn,
        lag(r.active_energy_tl) OVER w AS prev_a,
        lag(r.reactive_energy_tl) OVER w AS prev_q
-FROM warehouse_load_profile r
+FROM (SELECT * FROM win UNION ALL SELECT * FROM before) r
 LEFT JOIN {mdc_table} m ON m.id = r.mdc_id
-WHERE r.meter_datetime > %(lookback)s AND r.meter_datetime <= %(end)s
-  AND r.active_energy_tl IS NOT NULL {filters}
 WINDOW w AS (PARTITION BY r.global_device_id, r.channel_id ORDER BY r.meter_datetime)
 """
 
@@ -156,7 +175,7 @@ def consumption_query(
     if global_device_ids is not None:
         filters += " AND r.global_device_id = ANY(%(gids)s)"
         params["gids"] = list(global_device_ids)
-    readings = _READINGS_SQL.format(mdc_table=Mdc._meta.db_table, filters=filters)
+    readings = _READINGS_SQL.format(mdc_table=Mdc._meta.db_table, filters=filters, columns=_COLUMNS)
     sql = _DERIVED_SQL.format(
         readings=readings,
         active=_derived_sql("a", "prev_a"),
