@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from django.utils.safestring import SafeString
 
 from apps.analytics.choices import LossBand
-from apps.dashboard.charts import figure_html
+from apps.core.charts import figure_html
 
 _BAND_COLOURS = {"success": "#198754", "info": "#0dcaf0", "warning": "#ffc107",
                  "danger": "#dc3545", "dark": "#212529", "secondary": "#6c757d"}  # fmt: skip

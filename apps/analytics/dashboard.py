@@ -8,7 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from apps.analytics import selectors
-from apps.dashboard.panels import Panel
+from apps.core.panels import Panel
 from apps.warehouse.partitions import today_pkt
 
 #: days of the feeder-loss panel, ending yesterday (today is still arriving)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from django.utils.safestring import SafeString
 
-from apps.dashboard.charts import figure_html
+from apps.core.charts import figure_html
 
 
 def units_by_band_chart(totals: dict) -> SafeString:

@@ -1,6 +1,6 @@
 from django.views.generic import TemplateView
 
-from apps.dashboard.panels import collect_panels
+from apps.core.panels import collect_panels
 
 
 class HomeView(TemplateView):

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from apps.dashboard.charts import figure_html
+from apps.core.charts import figure_html
 from apps.ingestion.selectors import HourlyRuns, MdcHealth
 
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from apps.dashboard.panels import Panel
+from apps.core.panels import Panel
 from apps.ingestion import charts, selectors
 from apps.ingestion.choices import HealthStatus
 from apps.ingestion.selectors import MdcHealth

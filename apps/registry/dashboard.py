@@ -5,8 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from django.urls import reverse
 
-from apps.dashboard.charts import figure_html
-from apps.dashboard.panels import Panel
+from apps.core.charts import figure_html
+from apps.core.panels import Panel
 from apps.registry.selectors import meter_counts_by_mdc
 
 

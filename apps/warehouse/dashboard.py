@@ -8,8 +8,8 @@ from decimal import Decimal
 import plotly.graph_objects as go
 from django.urls import reverse
 
-from apps.dashboard.charts import figure_html
-from apps.dashboard.panels import Panel
+from apps.core.charts import figure_html
+from apps.core.panels import Panel
 from apps.registry.models import Mdc
 from apps.warehouse import consumption, selectors
 from apps.warehouse.choices import DataSetCode

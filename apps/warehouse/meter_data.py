@@ -8,7 +8,7 @@ import datetime
 import plotly.graph_objects as go
 from django.utils import timezone
 
-from apps.dashboard.charts import figure_html
+from apps.core.charts import figure_html
 from apps.udil.datasets import EVENT_CODES
 from apps.warehouse import consumption, selectors
 from apps.warehouse.choices import ConsumptionStatus

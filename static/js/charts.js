@@ -1,4 +1,4 @@
-// Draws every chart fragment rendered by apps.dashboard.charts.figure_html.
+// Draws every chart fragment rendered by apps.core.charts.figure_html.
 (function () {
   "use strict";
   function draw() {

@@ -3,7 +3,7 @@ import re
 
 import plotly.graph_objects as go
 
-from apps.dashboard.charts import figure_html
+from apps.core.charts import figure_html
 
 
 def test_chart_fragment_carries_the_figure_as_json_for_charts_js():
