@@ -18,3 +18,21 @@ class CommandsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_beat_schedule_ensure, sender=self, dispatch_uid="commands.beat")
+        _meter_section_register()
+
+
+def _meter_section_register() -> None:
+    """Actions and command history on the meter page (the registry does not import commands)."""
+    from apps.commands.meter_section import meter_commands_context
+    from apps.core.panels import Section, section_register
+
+    section_register(
+        "registry.meter",
+        Section(
+            name="commands",
+            template="commands/_meter_commands.html",
+            context=meter_commands_context,
+            order=5,
+            permission="commands.view_commandrequest",
+        ),
+    )

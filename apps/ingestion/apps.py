@@ -11,4 +11,17 @@ class IngestionConfig(AppConfig):
     ]
 
     def ready(self) -> None:
+        from apps.core.panels import Section, section_register
         from apps.ingestion import signals  # noqa: F401 - connects the receivers
+        from apps.ingestion.mdc_section import mdc_health_context
+
+        section_register(
+            "registry.mdc",
+            Section(
+                name="ingestion-health",
+                template="ingestion/_mdc_health.html",
+                context=mdc_health_context,
+                order=10,
+                permission="ingestion.view_ingestionrun",
+            ),
+        )

@@ -5,11 +5,24 @@ from __future__ import annotations
 
 from django import forms
 
+from apps.core.widgets import KeyValueRowsField
 from apps.registry import validation
+from apps.registry.choices import DATASET_TABLE_IDS, Dataset
+from apps.registry.field_lists import (
+    CONSUMER_REGISTRATION,
+    MDC_FIELDS,
+    METER_REGISTRATION,
+    SECRET_FIELDS,
+)
 from apps.registry.models import Consumer, Mdc, Meter, Transformer
-from apps.registry.services import SECRET_FIELDS
 
 MASK = "•••• (set)"
+
+
+def table_choices() -> list[tuple[str, str]]:
+    """UDIL table ids with their data sets' names (the keys of ``Mdc.tabular_views``)."""
+    labels = dict(Dataset.choices)
+    return [(table, f"{table} ({labels[code]})") for code, table in DATASET_TABLE_IDS.items()]
 
 
 class BootstrapMixin:
@@ -57,36 +70,47 @@ class MdcForm(BootstrapMixin, forms.ModelForm):
         help_text="postgresql://user:password@host:5432/db (tabular transport only).",
     )
 
+    path_overrides = KeyValueRowsField(
+        label="Path overrides",
+        key_label="UDIL service",
+        value_label="Path",
+        help_text="Where this MDC serves a UDIL service, if not at its standard name "
+        "(e.g. service events at v2/events).",
+    )
+    window_minutes = KeyValueRowsField(
+        label="Window per request",
+        key_choices=Dataset.choices,
+        value_type=int,
+        min_value=1,
+        key_label="Data set",
+        value_label="Minutes",
+        help_text="How much of a data set's history one request asks for.",
+    )
+    tabular_views = KeyValueRowsField(
+        label="Tabular views",
+        key_choices=table_choices,
+        key_label="UDIL table",
+        value_label="View name",
+        help_text="The MDC database's view of each UDIL table (tabular transport only).",
+    )
+    pull_intervals = KeyValueRowsField(
+        label="Pull intervals",
+        key_choices=Dataset.choices,
+        value_type=int,
+        min_value=1,
+        key_label="Data set",
+        value_label="Every (minutes)",
+        help_text="How often each data set is pulled.",
+    )
+
     class Meta:
         model = Mdc
-        fields = [
-            "code",
-            "name",
-            "vendor",
-            "udil_profile",
-            "transport",
-            "base_url",
-            "data_format",
-            "credentials_in",
-            "username",
-            "password",
-            "auth_code",
-            "path_overrides",
-            "timeout_seconds",
-            "batch_size",
-            "window_minutes",
-            "tabular_database_url",
-            "tabular_views",
-            "pull_intervals",
-            "key_lifetime_minutes",
-            "lp_energy_kind",
-            "energy_register_max",
-            "enabled",
-        ]
+        fields = list(MDC_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in SECRET_FIELDS:
+            self.initial[name] = ""  # a stored secret never goes back to the browser
             stored = getattr(self.instance, name, "") if self.instance.pk else ""
             widget = self.fields[name].widget
             widget.attrs["placeholder"] = MASK if stored else "(not set)"
@@ -132,25 +156,7 @@ class MeterForm(BootstrapMixin, forms.ModelForm):
 
     class Meta:
         model = Meter
-        fields = [
-            "global_device_id",
-            "msn",
-            "mdc",
-            "device_type",
-            "phase",
-            "meter_type",
-            "communication_mode",
-            "communication_type",
-            "communication_interval",
-            "sim_number",
-            "sim_id",
-            "mdi_reset_date",
-            "mdi_reset_time",
-            "activation_status",
-            "transformer",
-            "consumer",
-            "profile_hint",
-        ]
+        fields = list(METER_REGISTRATION)
         widgets = {"mdi_reset_time": forms.TimeInput(attrs={"type": "time", "step": 1})}
 
     def __init__(self, *args, **kwargs):
@@ -168,15 +174,7 @@ class MeterForm(BootstrapMixin, forms.ModelForm):
 class ConsumerForm(BootstrapMixin, forms.ModelForm):
     class Meta:
         model = Consumer
-        fields = [
-            "reference_no",
-            "name",
-            "address",
-            "tariff",
-            "sanctioned_load_kw",
-            "phase",
-            "connection_status",
-        ]
+        fields = list(CONSUMER_REGISTRATION)
 
     def _post_clean(self):
         pass

@@ -68,6 +68,9 @@ class HierarchyNode(models.Model):
     def __str__(self) -> str:
         return f"{self.code} · {self.name}" if self.name else self.code
 
+    def get_absolute_url(self) -> str:
+        return reverse("registry:node-detail", args=[self._meta.model_name, self.pk])
+
 
 class Disco(HierarchyNode):
     code = models.CharField(max_length=50, unique=True, validators=[CODE_VALIDATOR])

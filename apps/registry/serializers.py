@@ -8,6 +8,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.registry import services
+from apps.registry.field_lists import (
+    CONSUMER_REGISTRATION,
+    MDC_FIELDS,
+    METER_FIELDS,
+    METER_IDENTITY,
+    with_secret_flags,
+)
 from apps.registry.models import (
     Circle,
     Consumer,
@@ -31,6 +38,19 @@ def call_service(function, **kwargs):
         raise serializers.ValidationError({"non_field_errors": exc.messages}) from exc
 
 
+def _with_codes(fields) -> list[str]:
+    """Meter fields with the readable code after each related object's id."""
+    codes = {
+        "mdc": "mdc_code",
+        "transformer": "transformer_code",
+        "consumer": "consumer_reference_no",
+    }
+    out = []
+    for name in fields:
+        out.extend((name, codes[name]) if name in codes else (name,))
+    return out
+
+
 def _actor(serializer):
     request = serializer.context.get("request")
     return getattr(request, "user", None)
@@ -52,36 +72,7 @@ class MdcSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Mdc
-        fields = [
-            "id",
-            "code",
-            "name",
-            "vendor",
-            "udil_profile",
-            "transport",
-            "base_url",
-            "data_format",
-            "credentials_in",
-            "username",
-            "password",
-            "password_set",
-            "auth_code",
-            "auth_code_set",
-            "path_overrides",
-            "timeout_seconds",
-            "batch_size",
-            "window_minutes",
-            "tabular_database_url",
-            "tabular_database_url_set",
-            "tabular_views",
-            "pull_intervals",
-            "key_lifetime_minutes",
-            "lp_energy_kind",
-            "energy_register_max",
-            "enabled",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *with_secret_flags(MDC_FIELDS), "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     def to_representation(self, instance):
@@ -156,26 +147,8 @@ class MeterSerializer(serializers.ModelSerializer):
         model = Meter
         fields = [
             "id",
-            "global_device_id",
-            "msn",
-            "mdc",
-            "mdc_code",
-            "device_type",
-            "phase",
-            "meter_type",
-            "communication_mode",
-            "communication_type",
-            "communication_interval",
-            "sim_number",
-            "sim_id",
-            "mdi_reset_date",
-            "mdi_reset_time",
-            "activation_status",
-            "transformer",
-            "transformer_code",
-            "consumer",
-            "consumer_reference_no",
-            "profile_hint",
+            *METER_IDENTITY,
+            *_with_codes(METER_FIELDS),
             "send_device_creation",
             "relay_state",
             "load_limit_kw",
@@ -235,18 +208,7 @@ class ImportReportSerializer(serializers.Serializer):
 class ConsumerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Consumer
-        fields = [
-            "id",
-            "reference_no",
-            "name",
-            "address",
-            "tariff",
-            "sanctioned_load_kw",
-            "phase",
-            "connection_status",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *CONSUMER_REGISTRATION, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     def create(self, validated_data):

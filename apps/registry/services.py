@@ -20,7 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.registry import validation
+from apps.registry import field_lists, validation
 from apps.registry.choices import (
     ActivationStatus,
     CommunicationMode,
@@ -46,55 +46,10 @@ from apps.registry.models import (
 )
 from apps.registry.selectors import mdc_client
 
-SECRET_FIELDS = frozenset({"password", "auth_code", "tabular_database_url"})
-MDC_FIELDS = frozenset(
-    {
-        "code",
-        "name",
-        "vendor",
-        "udil_profile",
-        "transport",
-        "base_url",
-        "data_format",
-        "credentials_in",
-        "username",
-        "password",
-        "auth_code",
-        "path_overrides",
-        "timeout_seconds",
-        "batch_size",
-        "window_minutes",
-        "tabular_database_url",
-        "tabular_views",
-        "pull_intervals",
-        "key_lifetime_minutes",
-        "lp_energy_kind",
-        "energy_register_max",
-        "enabled",
-    }
-)
-METER_FIELDS = frozenset(
-    {
-        "mdc",
-        "device_type",
-        "phase",
-        "meter_type",
-        "communication_mode",
-        "communication_type",
-        "communication_interval",
-        "sim_number",
-        "sim_id",
-        "mdi_reset_date",
-        "mdi_reset_time",
-        "activation_status",
-        "transformer",
-        "consumer",
-        "profile_hint",
-    }
-)
-CONSUMER_FIELDS = frozenset(
-    {"name", "address", "tariff", "sanctioned_load_kw", "phase", "connection_status"}
-)
+SECRET_FIELDS = field_lists.SECRET_FIELDS
+MDC_FIELDS = frozenset(field_lists.MDC_FIELDS)
+METER_FIELDS = frozenset(field_lists.METER_FIELDS)
+CONSUMER_FIELDS = frozenset(field_lists.CONSUMER_FIELDS)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -407,7 +362,7 @@ def consumer_create(*, actor, reference_no: str, name: str, **attrs: Any) -> Con
 
 @transaction.atomic
 def consumer_update(*, actor, consumer: Consumer, **changes: Any) -> Consumer:
-    _reject_unknown(changes, CONSUMER_FIELDS | {"reference_no"})
+    _reject_unknown(changes, CONSUMER_FIELDS | {field_lists.CONSUMER_KEY})
     changed = {k: v for k, v in changes.items() if getattr(consumer, k) != v}
     for name, value in changed.items():
         setattr(consumer, name, value)
@@ -652,25 +607,7 @@ class ImportReport:
         return not self.errors
 
 
-IMPORT_COLUMNS = (
-    "msn",
-    "global_device_id",
-    "mdc",
-    "device_type",
-    "phase",
-    "meter_type",
-    "communication_mode",
-    "communication_type",
-    "communication_interval",
-    "sim_number",
-    "sim_id",
-    "mdi_reset_date",
-    "mdi_reset_time",
-    "activation_status",
-    "transformer",
-    "consumer",
-    "profile_hint",
-)
+IMPORT_COLUMNS = field_lists.METER_REGISTRATION
 _INT_CHOICES = {
     "device_type": DeviceType,
     "phase": Phase,

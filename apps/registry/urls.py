@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.registry import views
+from apps.registry import detail, views
 
 app_name = "registry"
 urlpatterns = [
@@ -18,6 +18,9 @@ urlpatterns = [
     path("hierarchy/", views.HierarchyView.as_view(), name="hierarchy"),
     path("hierarchy/<str:level>/", views.NodeListView.as_view(), name="node-list"),
     path("hierarchy/<str:level>/add/", views.NodeCreateView.as_view(), name="node-create"),
+    path(
+        "hierarchy/<str:level>/<int:pk>/", detail.NodeDetailView.as_view(), name="node-detail"
+    ),
     path("consumers/", views.ConsumerListView.as_view(), name="consumer-list"),
     path("consumers/add/", views.ConsumerCreateView.as_view(), name="consumer-create"),
     path("consumers/<int:pk>/edit/", views.ConsumerUpdateView.as_view(), name="consumer-edit"),

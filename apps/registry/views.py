@@ -12,9 +12,12 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import DetailView, FormView, TemplateView
 
+from apps.core.panels import sections_render
 from apps.core.views import FilteredTableView
-from apps.registry import filters, selectors, services, tables
+from apps.registry import connection, filters, selectors, services, tables
 from apps.registry.choices import ActivationStatus, ConnectionStatus, RelayState
+from apps.registry.detail import consumer_url
+from apps.registry.field_lists import SECRET_FIELDS
 from apps.registry.forms import ConsumerForm, MdcForm, MeterForm, MeterImportForm, NodeForm
 from apps.registry.models import (
     Circle,
@@ -27,7 +30,6 @@ from apps.registry.models import (
     Subdivision,
     Transformer,
 )
-from apps.warehouse.meter_data import meter_data_context
 
 
 def form_errors_from(form, exc: ValidationError) -> None:
@@ -108,12 +110,51 @@ class MdcDetailView(PermissionRequiredMixin, DetailView):
             ],
             meters_active=by_status.get(ActivationStatus.ACTIVE, 0),
             meters_inactive=by_status.get(ActivationStatus.INACTIVE, 0),
+            sections=sections_render(self.request, mdc),
             **kwargs,
         )
 
 
-class MdcCreateView(ServiceFormView):
+class MdcFormView(ServiceFormView):
+    """Register or edit an MDC; "Test connection" posts the same form and tries its values
+    without saving them, with what fails marked on the field concerned."""
+
     form_class = MdcForm
+    mdc: Mdc | None = None
+
+    @property
+    def testing(self) -> bool:
+        return self.request.method == "POST" and self.request.POST.get("action") == "test"
+
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        if self.testing:  # a draft may be tried before it has a code and a name
+            for name in ("code", "name"):
+                form.fields[name].required = False
+        return form
+
+    def form_valid(self, form):
+        if not self.testing:
+            return super().form_valid(form)
+        result = connection.mdc_test_draft(
+            actor=self.request.user, values=form.changes(), mdc=self.mdc
+        )
+        for name, errors in result.field_errors.items():
+            form.add_error(name if name in form.fields else None, errors)
+        for name in SECRET_FIELDS:  # what was just typed stays in the form, nothing stored
+            form.fields[name].widget.render_value = True
+        return self.render_to_response(self.get_context_data(form=form, test_result=result))
+
+    def form_invalid(self, form):
+        if self.testing:
+            messages.error(self.request, "Not tested: fix the fields marked first.")
+        return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(test_connection=True, **kwargs)
+
+
+class MdcCreateView(MdcFormView):
     permission_required = "registry.add_mdc"
     title = "Register an MDC"
 
@@ -126,8 +167,7 @@ class MdcCreateView(ServiceFormView):
         return services.mdc_register(actor=self.request.user, **data)
 
 
-class MdcUpdateView(ServiceFormView):
-    form_class = MdcForm
+class MdcUpdateView(MdcFormView):
     permission_required = "registry.change_mdc"
 
     def load(self, pk):
@@ -184,12 +224,13 @@ class MeterDetailView(PermissionRequiredMixin, DetailView):
         return super().get_context_data(
             title=f"Meter {meter.global_device_id}",
             hierarchy_path=selectors.meter_hierarchy_path(meter),
+            consumer_url=consumer_url(meter.consumer) if meter.consumer else "",
             ActivationStatus=ActivationStatus,
             RelayState=RelayState,
             ConnectionStatus=ConnectionStatus,
             settings_rows=sorted(meter.device_settings.items()),
             mdc_confirmation=_mdc_confirmation(meter),
-            **meter_data_context(meter),
+            sections=sections_render(self.request, meter),
             **kwargs,
         )
 

@@ -35,3 +35,30 @@ class WarehouseConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_after_migrate, sender=self, dispatch_uid="warehouse.partitions")
+        _meter_sections_register()
+
+
+def _meter_sections_register() -> None:
+    """The meter page's data sections (the registry page does not import the warehouse)."""
+    from apps.core.panels import Section, section_register
+    from apps.warehouse.meter_charts import meter_charts_context
+    from apps.warehouse.meter_data import meter_data_context
+
+    section_register(
+        "registry.meter",
+        Section(
+            name="warehouse-data",
+            template="warehouse/_meter_data.html",
+            context=lambda request, meter: meter_data_context(meter),
+            order=10,
+        ),
+    )
+    section_register(
+        "registry.meter",
+        Section(
+            name="warehouse-grid-charts",
+            template="warehouse/_meter_charts.html",
+            context=meter_charts_context,
+            order=20,
+        ),
+    )
