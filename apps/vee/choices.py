@@ -17,6 +17,12 @@ class RuleType(models.TextChoices):
     NEGATIVE = "negative", "Negative consumption"
     SUM_CHECK_TOU = "sum_check_tou", "Sum check T1+T2+T3+T4 vs total"
     LP_VS_BILLING = "lp_vs_billing", "Load profile day vs billing register delta"
+    HIGH_LOW_USAGE = "high_low_usage", "Daily usage high or low vs like days"
+    DEMAND_OVER_SANCTIONED = "demand_over_sanctioned", "Demand above the sanctioned load"
+    MDI_OVER_LIMIT = "mdi_over_limit", "MDI above a limit"
+    TIME_TOLERANCE = "time_tolerance", "Meter clock vs MDC read time"
+    INACTIVE_ADVANCING = "inactive_advancing", "Inactive or disconnected meter advancing"
+    RELAY_OPEN_USAGE = "relay_open_usage", "Usage while the relay is open"
 
 
 @badge_colours(low="info", medium="warning", high="danger")
@@ -73,6 +79,9 @@ class Method(models.TextChoices):
     LINEAR = "linear", "Linear interpolation"
     FLAT_FILL = "flat_fill", "Flat fill from one side"
     LIKE_DAY = "like_day", "Like-day average"
+    DEMAND = "demand", "Recorded demand x interval"
+    FROM_LOAD_PROFILE = "from_load_profile", "Register from load profile"
+    FROM_REGISTERS = "from_registers", "Load profile from daily registers"
     TYPED = "typed", "Typed by a person"
 
 

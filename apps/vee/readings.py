@@ -50,7 +50,8 @@ CREATE TEMP TABLE vee_readings ON COMMIT DROP AS
 SELECT lp.global_device_id AS gid, lp.channel_id, lp.meter_datetime AS at, lp.msn,
        lp.active_energy_tl AS reading, lp.active_energy_t1 AS t1, lp.active_energy_t2 AS t2,
        lp.active_energy_t3 AS t3, lp.active_energy_t4 AS t4,
-       GREATEST(lp.voltage_phase_a, lp.voltage_phase_b, lp.voltage_phase_c) AS voltage
+       GREATEST(lp.voltage_phase_a, lp.voltage_phase_b, lp.voltage_phase_c) AS voltage,
+       lp.active_mdi_tl AS mdi, lp.mdc_read_datetime AS read_at
 FROM warehouse_load_profile lp
 WHERE lp.global_device_id = ANY(%(gids)s)
   AND lp.meter_datetime > %(start)s AND lp.meter_datetime <= %(end)s
@@ -61,7 +62,7 @@ CREATE TEMP TABLE vee_base ON COMMIT DROP AS
 SELECT d.meter_id, d.registers, d.channel_id, d.at, d.interval_minutes, d.status, d.prev_at,
        r.msn, r.reading,
        lag(r.reading) OVER (PARTITION BY d.meter_id, d.channel_id ORDER BY d.at) AS prev_reading,
-       r.t1, r.t2, r.t3, r.t4, r.voltage,
+       r.t1, r.t2, r.t3, r.t4, r.voltage, r.mdi, r.read_at,
        d.prev_at IS NOT NULL AND (d.interval_minutes IS NULL
            OR d.at - d.prev_at <= make_interval(mins => d.interval_minutes)) AS consecutive,
        d.status = 'meter_change' AS meter_changed,
@@ -80,7 +81,8 @@ def base_create(*, scope: Scope, start: dt.datetime, end: dt.datetime) -> int:
 
     Columns of ``vee_base``: meter_id, registers, channel_id, at (end of the interval),
     interval_minutes, status (of the derivation), prev_at, msn, reading (the total register,
-    or the interval's energy), prev_reading, t1..t4, voltage (highest phase), consecutive,
+    or the interval's energy), prev_reading, t1..t4, voltage (highest phase), mdi (active
+    MDI, total), read_at (the MDC's read time of the row), consecutive,
     meter_changed, consumption (kWh of this one interval, NULL when not known), gap_kwh (the
     energy since the last reading when rows are missing before this one) and day (the PKT day
     the interval belongs to: a reading stamped 00:00 closes the day before).

@@ -45,6 +45,29 @@ RULE_PARAMETERS: dict[str, dict[str, Param]] = {
         "tolerance_kwh": Param(Decimal("0.1"), "Allowed absolute difference (kWh)."),
         "tolerance_pct": Param(Decimal("1"), "Allowed difference (% of the billing delta)."),
     },
+    RuleType.HIGH_LOW_USAGE: {
+        "weeks": Param(4, "Like days (weekday or weekend) are taken from this many weeks.", 1),
+        "min_like_days": Param(2, "Compare only with at least this many like days.", 1),
+        "high_pct": Param(Decimal("100"), "High when above the average by this %."),
+        "low_pct": Param(Decimal("60"), "Low when below the average by this %."),
+        "min_kwh": Param(Decimal("1"), "Like-day averages below this (kWh) are not compared."),
+    },
+    RuleType.DEMAND_OVER_SANCTIONED: {
+        "percent": Param(Decimal("100"), "Demand above this % of the sanctioned load."),
+    },
+    RuleType.MDI_OVER_LIMIT: {
+        "limit_kw": Param(Decimal("0"), "MDI above this (kW); 0: the sanctioned load."),
+        "percent": Param(Decimal("100"), "With limit 0: above this % of the sanctioned load."),
+    },
+    RuleType.TIME_TOLERANCE: {
+        "minutes": Param(10, "Meter clock vs the MDC's read time beyond this many minutes.", 1),
+    },
+    RuleType.INACTIVE_ADVANCING: {
+        "min_kwh": Param(Decimal("0.01"), "Energy above this (kWh) counts as advancing."),
+    },
+    RuleType.RELAY_OPEN_USAGE: {
+        "min_kwh": Param(Decimal("0.01"), "Energy above this (kWh) counts as usage."),
+    },
 }
 
 

@@ -42,6 +42,14 @@ SELECT e.id AS exception_id, e.meter_id, e.channel_id, m.global_device_id AS gid
        row_number() OVER (PARTITION BY e.id ORDER BY t.at) AS k,
        count(*) OVER (PARTITION BY e.id) AS n,
        CASE WHEN r.rule_type = 'gap' THEN (e."values"->>'register_delta')::numeric END AS delta,
+       CASE WHEN r.rule_type = 'gap' AND c.lp_energy_kind <> 'interval' AND t.at = e.period_end
+                 AND e.period_end > e.period_start
+            THEN (SELECT round(lp.aggregate_active_pwr_pos
+                               * (e."values"->>'interval_minutes')::int / 60, 3)
+                  FROM warehouse_load_profile lp
+                  WHERE lp.global_device_id = m.global_device_id
+                    AND lp.channel_id = e.channel_id AND lp.meter_datetime = t.at) END
+           AS end_kwh,
        COALESCE(%(method)s,
                 CASE WHEN extract(epoch FROM e.period_end - e.period_start) / 60
                           + (e."values"->>'interval_minutes')::int <= %(linear_max)s
@@ -74,8 +82,35 @@ SELECT t.exception_id, {_BEFORE} AS before_value, {_AFTER} AS after_value
 FROM (SELECT DISTINCT ON (exception_id) * FROM vee_targets ORDER BY exception_id) t;
 """
 
+# Days that are no like days: any interval of them estimated (by a current version), or an
+# outage on them (an interval recorded with no phase voltage present, or an outage event).
+_EXCLUDED = """
+DROP TABLE IF EXISTS vee_excluded;
+CREATE TEMP TABLE vee_excluded ON COMMIT DROP AS
+WITH s AS (SELECT DISTINCT meter_id, gid FROM vee_targets)
+SELECT s.meter_id,
+       ((lp.meter_datetime - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date AS day
+FROM s JOIN warehouse_load_profile lp ON lp.global_device_id = s.gid
+WHERE lp.meter_datetime > %(like_from)s AND lp.meter_datetime <= %(like_to)s
+  AND GREATEST(lp.voltage_phase_a, lp.voltage_phase_b, lp.voltage_phase_c) < %(voltage_present)s
+UNION
+SELECT s.meter_id, (ev.event_datetime AT TIME ZONE 'Asia/Karachi')::date
+FROM s JOIN warehouse_event ev ON ev.global_device_id = s.gid
+WHERE ev.event_datetime > %(like_from)s AND ev.event_datetime <= %(like_to)s
+  AND ev.event_code = ANY(%(outage_codes)s)
+UNION
+SELECT v.meter_id,
+       ((v.meter_datetime - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date
+FROM vee_valueversion v
+WHERE v.meter_id IN (SELECT meter_id FROM s) AND v.is_current AND v.kind = 'estimated'
+  AND v.quantity = 'active_kwh'
+  AND v.meter_datetime > %(like_from)s AND v.meter_datetime <= %(like_to)s;
+CREATE INDEX ON vee_excluded (meter_id, day);
+ANALYZE vee_excluded;
+"""
+
 # The same interval on past days of the same kind (weekday or weekend, in Pakistan time),
-# newest first, skipping days whose interval is estimated or unknown.
+# newest first, skipping excluded days (``_EXCLUDED``) and intervals unknown.
 _LIKE = f"""
 DROP TABLE IF EXISTS vee_like;
 CREATE TEMP TABLE vee_like ON COMMIT DROP AS
@@ -95,9 +130,9 @@ FROM (
            IN (6, 7))
       AND p.past_at < t.period_start
       AND NOT EXISTS (
-          SELECT 1 FROM vee_valueversion v
-          WHERE v.meter_id = t.meter_id AND v.channel_id = t.channel_id
-            AND v.meter_datetime = p.past_at AND v.is_current AND v.kind = 'estimated')
+          SELECT 1 FROM vee_excluded x
+          WHERE x.meter_id = t.meter_id
+            AND x.day = ((p.past_at - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date)
 ) c
 WHERE value IS NOT NULL AND value >= 0 AND rank <= %(like_days)s
 GROUP BY exception_id, at;
@@ -108,11 +143,11 @@ _RAW = """
 DROP TABLE IF EXISTS vee_raw;
 CREATE TEMP TABLE vee_raw ON COMMIT DROP AS
 SELECT t.*, e.before_value, e.after_value, l.value AS like_value, l.days AS like_days,
-       x.method, x.value AS raw
+       x.method, x.value AS raw, f.fixed
 FROM vee_targets t
 JOIN vee_ends e USING (exception_id)
 LEFT JOIN vee_like l ON l.exception_id = t.exception_id AND l.at = t.at
-CROSS JOIN LATERAL (
+LEFT JOIN LATERAL (
     SELECT * FROM (VALUES
         (1, 'linear', CASE WHEN t.asked = 'linear' AND e.before_value IS NOT NULL
                             AND e.after_value IS NOT NULL
@@ -126,28 +161,43 @@ CROSS JOIN LATERAL (
         (6, 'linear', CASE WHEN t.delta IS NOT NULL THEN t.delta / t.n END)
     ) AS o(choice, method, value)
     WHERE o.value IS NOT NULL ORDER BY o.choice LIMIT 1
-) x0
-CROSS JOIN LATERAL (SELECT x0.method, GREATEST(x0.value, 0) AS value) x;
+) x0 ON true
+CROSS JOIN LATERAL (
+    SELECT COALESCE(t.end_kwh >= 0 AND t.end_kwh <= t.delta, false) AS fixed
+) f
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN f.fixed THEN 'demand' ELSE x0.method END AS method,
+           CASE WHEN f.fixed THEN t.end_kwh ELSE GREATEST(x0.value, 0) END AS value
+) x
+WHERE f.fixed OR x0.value IS NOT NULL;
 """
 
 # Scaled to the register delta where the gap's energy is known; rounded to 3 decimals with the
-# rounding remainder on the last interval, so the sum is exact.
+# rounding remainder on the last interval scaled, so the sum is exact. An interval whose energy
+# the reading after the gap states (its recorded demand x the interval, ``fixed``) keeps it; the
+# others share the rest of the delta (register readings win).
 _FINAL = """
 DROP TABLE IF EXISTS vee_estimates;
 CREATE TEMP TABLE vee_estimates ON COMMIT DROP AS
-WITH sums AS (SELECT exception_id, sum(raw) AS total FROM vee_raw GROUP BY exception_id),
+WITH sums AS (
+    SELECT exception_id, sum(raw) FILTER (WHERE NOT fixed) AS total,
+           COALESCE(sum(raw) FILTER (WHERE fixed), 0) AS fixed_total,
+           count(*) FILTER (WHERE NOT fixed) AS free, max(k) FILTER (WHERE NOT fixed) AS last_free
+    FROM vee_raw GROUP BY exception_id
+),
 scaled AS (
-    SELECT r.*,
-           CASE WHEN r.delta IS NULL OR r.delta < 0 THEN NULL
-                WHEN s.total > 0 THEN r.delta / s.total END AS factor,
-           round(CASE WHEN r.delta IS NULL OR r.delta < 0 THEN r.raw
-                      WHEN s.total > 0 THEN r.raw * r.delta / s.total
-                      ELSE r.delta / r.n END, 3) AS scaled
+    SELECT r.*, s.last_free, r.delta - s.fixed_total AS rest,
+           CASE WHEN r.delta IS NULL OR r.delta < 0 OR r.fixed THEN NULL
+                WHEN s.total > 0 THEN (r.delta - s.fixed_total) / s.total END AS factor,
+           round(CASE WHEN r.delta IS NULL OR r.delta < 0 OR r.fixed THEN r.raw
+                      WHEN s.total > 0 THEN r.raw * (r.delta - s.fixed_total) / s.total
+                      ELSE (r.delta - s.fixed_total) / s.free END, 3) AS scaled
     FROM vee_raw r JOIN sums s USING (exception_id)
 )
 SELECT scaled.*,
-       CASE WHEN k < n OR delta IS NULL OR delta < 0 THEN scaled
-            ELSE delta - (sum(scaled) OVER (PARTITION BY exception_id) - scaled) END AS value,
+       CASE WHEN k <> last_free OR delta IS NULL OR delta < 0 OR fixed THEN scaled
+            ELSE rest - (sum(scaled) FILTER (WHERE NOT fixed) OVER (PARTITION BY exception_id)
+                         - scaled) END AS value,
        (SELECT max(v.version) FROM vee_valueversion v
         WHERE v.meter_id = scaled.meter_id AND v.channel_id = scaled.channel_id
           AND v.meter_datetime = scaled.at AND v.quantity = 'active_kwh') AS last_version
@@ -197,6 +247,7 @@ SELECT x.meter_id, x.channel_id, x.at, 'active_kwh', COALESCE(x.last_version, 0)
            'like_day_value', CASE WHEN x.method = 'like_day' THEN x.like_value END,
            'like_days', CASE WHEN x.method = 'like_day' THEN (
                SELECT jsonb_agg({pkt("d")}) FROM unnest(x.like_days) d) END,
+           'demand_kwh', CASE WHEN x.fixed THEN x.end_kwh END,
            'unscaled', x.raw, 'register_delta', x.delta, 'scale_factor', round(x.factor, 6))),
        %(reason)s, x.exception_id, %(actor_id)s, %(actor_name)s, true, now()
 FROM vee_estimates x;
@@ -206,6 +257,13 @@ _MARK = """
 UPDATE vee_validationexception SET status = 'estimated', updated_at = now()
 WHERE id IN (SELECT DISTINCT exception_id FROM vee_estimates)
 """
+
+
+def like_window(cursor) -> dict[str, dt.datetime]:
+    """The time range like days of ``vee_targets`` are taken from."""
+    cursor.execute("SELECT min(period_start), max(period_end) FROM vee_targets")
+    first, last = cursor.fetchone()
+    return {"like_from": first - dt.timedelta(days=LIKE_DAY_WEEKS * 7 + 1), "like_to": last}
 
 
 def history_for_targets(cursor, *, like_days: bool) -> bool:
@@ -245,6 +303,8 @@ def estimates_make(
             "linear_max": settings.VEE_LINEAR_MAX_MINUTES,
             "like_days": settings.VEE_LIKE_DAYS,
             "like_span_days": LIKE_DAY_WEEKS * 7,
+            "voltage_present": settings.ANALYTICS_VOLTAGE_PRESENT_V,
+            "outage_codes": list(settings.ANALYTICS_OUTAGE_CODES),
             "reason": reason
             or (
                 "Estimated automatically after validation."
@@ -258,6 +318,7 @@ def estimates_make(
             cursor.execute(TARGETS, params)
             if not history_for_targets(cursor, like_days=True):
                 return 0
+            cursor.execute(_EXCLUDED, {**params, **like_window(cursor)})
             for statement in (_ENDS, _LIKE, _RAW, _FINAL, ORIGINALS, SUPERSEDE):
                 cursor.execute(statement, params)
             cursor.execute(_INSERT, params)

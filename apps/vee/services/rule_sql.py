@@ -1,6 +1,7 @@
 """One set-based statement per rule type: each reads ``vee_base`` (see ``readings.py``) joined
 to ``vee_rule_scope`` (the meters the rule applies to) and inserts its findings into
-``vee_found``. Parameters: ``rule_id`` plus the rule's effective parameters by name.
+``vee_found``. Parameters: ``rule_id``, ``range_start`` and ``range_end`` (the run's range) plus
+the rule's effective parameters by name.
 
 Datetimes inside ``values`` are written in Pakistan time with their offset."""
 
@@ -134,6 +135,154 @@ FROM (
 WHERE abs(d.lp_kwh - d.delta) > GREATEST(%(tolerance_kwh)s, abs(d.delta) * %(tolerance_pct)s / 100)
 """
 
+# Daily usage of each meter-day: for registers the rise between the readings stamped at two
+# consecutive Pakistan midnights (index look-ups, not a scan of the history), for an
+# interval-kind MDC the sum of a complete day. Each day of the range is compared with the
+# average of its like days (weekday or weekend) in the weeks before.
+HIGH_LOW_USAGE = f"""
+INSERT INTO vee_found (rule_id, meter_id, channel_id, period_start, period_end, vals)
+WITH m AS (
+    SELECT s.meter_id, s.gid, s.registers FROM vee_scope s
+    JOIN vee_rule_scope rs ON rs.meter_id = s.meter_id AND rs.rule_id = %(rule_id)s
+), days AS (
+    SELECT DISTINCT b.meter_id, b.day {_IN_SCOPE}
+), span AS (
+    SELECT min(day) - %(weeks)s * 7 AS first, max(day) + 1 AS last FROM days
+), midnight AS (
+    SELECT (d.d AT TIME ZONE 'Asia/Karachi') AS at
+    FROM span, generate_series(span.first::timestamp, span.last::timestamp, interval '1 day') d
+), reg AS (
+    SELECT m.meter_id, lp.channel_id,
+           (lp.meter_datetime AT TIME ZONE 'Asia/Karachi')::date - 1 AS day,
+           lp.active_energy_tl - lag(lp.active_energy_tl) OVER w AS kwh,
+           lp.meter_datetime - lag(lp.meter_datetime) OVER w AS apart,
+           lp.msn = lag(lp.msn) OVER w AS same_meter
+    FROM m CROSS JOIN midnight md
+    JOIN warehouse_load_profile lp ON lp.global_device_id = m.gid AND lp.meter_datetime = md.at
+    WHERE m.registers
+    WINDOW w AS (PARTITION BY m.meter_id, lp.channel_id ORDER BY lp.meter_datetime)
+), usage AS (
+    SELECT meter_id, channel_id, day, kwh FROM reg
+    WHERE apart = interval '1 day' AND same_meter AND kwh >= 0
+    UNION ALL
+    SELECT m.meter_id, lp.channel_id,
+           ((lp.meter_datetime - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date,
+           sum(lp.active_energy_tl)
+    FROM m JOIN warehouse_load_profile lp ON lp.global_device_id = m.gid
+    WHERE NOT m.registers AND lp.interval > 0
+      AND lp.meter_datetime > (SELECT min(at) FROM midnight)
+      AND lp.meter_datetime <= (SELECT max(at) FROM midnight)
+    GROUP BY 1, 2, 3
+    HAVING count(*) = 1440 / min(lp.interval)
+)
+SELECT %(rule_id)s, u.meter_id, u.channel_id, (u.day::timestamp AT TIME ZONE 'Asia/Karachi'),
+       ((u.day + 1)::timestamp AT TIME ZONE 'Asia/Karachi'),
+       jsonb_build_object('usage_kwh', u.kwh, 'like_day_average_kwh', round(l.average, 3),
+                          'like_days', l.n, 'percent_of_average',
+                          round(u.kwh * 100 / l.average, 1),
+                          'high_pct', %(high_pct)s, 'low_pct', %(low_pct)s)
+FROM usage u
+JOIN days d ON d.meter_id = u.meter_id AND d.day = u.day
+CROSS JOIN LATERAL (
+    SELECT avg(h.kwh) AS average, count(*) AS n FROM usage h
+    WHERE h.meter_id = u.meter_id AND h.channel_id = u.channel_id
+      AND h.day < u.day AND h.day >= u.day - %(weeks)s * 7
+      AND (extract(isodow FROM h.day) IN (6, 7)) = (extract(isodow FROM u.day) IN (6, 7))
+) l
+WHERE l.n >= %(min_like_days)s AND l.average >= %(min_kwh)s
+  AND (u.kwh > l.average * (1 + %(high_pct)s / 100)
+       OR u.kwh < l.average * (1 - %(low_pct)s / 100))
+"""
+
+# Demand of an interval: its energy over its length (average kW), as the MDI is measured.
+DEMAND_OVER_SANCTIONED = f"""
+INSERT INTO vee_found (rule_id, meter_id, channel_id, period_start, period_end, vals)
+SELECT %(rule_id)s, b.meter_id, b.channel_id, min(b.at), max(b.at),
+       jsonb_build_object('intervals', count(*),
+                          'max_demand_kw', round(max(b.consumption * 60 / b.interval_minutes), 3),
+                          'sanctioned_load_kw', c.sanctioned_load_kw, 'percent', %(percent)s,
+                          'interval_minutes', min(b.interval_minutes))
+{_IN_SCOPE}
+JOIN registry_meter m ON m.id = b.meter_id
+JOIN registry_consumer c ON c.id = m.consumer_id
+WHERE c.sanctioned_load_kw > 0 AND b.interval_minutes > 0
+  AND b.consumption * 60 / b.interval_minutes > c.sanctioned_load_kw * %(percent)s / 100
+GROUP BY b.meter_id, b.channel_id, b.day, c.sanctioned_load_kw
+"""
+
+# One exception per meter-day on which the recorded MDI stands above the limit.
+MDI_OVER_LIMIT = f"""
+INSERT INTO vee_found (rule_id, meter_id, channel_id, period_start, period_end, vals)
+SELECT %(rule_id)s, meter_id, channel_id, min(at), max(at),
+       jsonb_build_object('intervals', count(*), 'max_mdi_kw', max(mdi), 'limit_kw', min(lim),
+                          'interval_minutes', min(interval_minutes))
+FROM (
+    SELECT b.meter_id, b.channel_id, b.day, b.at, b.mdi, b.interval_minutes,
+           CASE WHEN %(limit_kw)s > 0 THEN %(limit_kw)s
+                ELSE c.sanctioned_load_kw * %(percent)s / 100 END AS lim
+    {_IN_SCOPE}
+    JOIN registry_meter m ON m.id = b.meter_id
+    LEFT JOIN registry_consumer c ON c.id = m.consumer_id
+) o
+WHERE lim > 0 AND mdi > lim
+GROUP BY meter_id, channel_id, day
+"""
+
+# The meter's clock against the MDC's: a load-profile interval stamped later than the MDC read
+# it (the meter is ahead), or an instantaneous reading whose meter time is off the MDC's read
+# time either way, beyond the tolerance. One exception per meter-day.
+TIME_TOLERANCE = f"""
+INSERT INTO vee_found (rule_id, meter_id, channel_id, period_start, period_end, vals)
+SELECT %(rule_id)s, meter_id, 0, min(at), max(at),
+       jsonb_build_object('readings', count(*),
+                          'largest_offset_minutes',
+                          round(((array_agg(off ORDER BY abs(off) DESC))[1])::numeric, 1),
+                          'sources', array_agg(DISTINCT source), 'tolerance_minutes', %(minutes)s)
+FROM (
+    SELECT b.meter_id, b.at, extract(epoch FROM b.at - b.read_at) / 60 AS off, b.day,
+           'load_profile' AS source
+    {_IN_SCOPE}
+    WHERE b.read_at IS NOT NULL AND b.at > b.read_at + make_interval(mins => %(minutes)s)
+    UNION ALL
+    SELECT s.meter_id, i.mdc_read_datetime,
+           extract(epoch FROM i.meter_datetime - i.mdc_read_datetime) / 60,
+           ((i.mdc_read_datetime - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date,
+           'instantaneous'
+    FROM vee_scope s
+    JOIN vee_rule_scope rs ON rs.meter_id = s.meter_id AND rs.rule_id = %(rule_id)s
+    JOIN warehouse_instantaneous i ON i.global_device_id = s.gid
+    WHERE i.meter_datetime > %(range_start)s - interval '1 day'
+      AND i.meter_datetime <= %(range_end)s + interval '1 day'
+      AND i.mdc_read_datetime > %(range_start)s AND i.mdc_read_datetime <= %(range_end)s
+      AND abs(extract(epoch FROM i.meter_datetime - i.mdc_read_datetime)) > %(minutes)s * 60
+) o
+GROUP BY meter_id, day
+"""
+
+_ADVANCING = f"""
+INSERT INTO vee_found (rule_id, meter_id, channel_id, period_start, period_end, vals)
+SELECT %(rule_id)s, b.meter_id, b.channel_id, min(b.at), max(b.at),
+       jsonb_build_object('intervals', count(*), 'kwh', sum(b.consumption), {{state}},
+                          'interval_minutes', min(b.interval_minutes))
+{_IN_SCOPE}
+JOIN registry_meter m ON m.id = b.meter_id
+LEFT JOIN registry_consumer c ON c.id = m.consumer_id
+WHERE b.consumption > %(min_kwh)s AND ({{condition}})
+GROUP BY b.meter_id, b.channel_id, b.day, m.activation_status, c.connection_status, m.relay_state
+"""
+
+# A meter marked inactive, or whose consumer is disconnected or closed, whose registers still
+# advance (energy is being used on a connection that should have none).
+INACTIVE_ADVANCING = _ADVANCING.format(
+    state="'activation_status', m.activation_status, 'connection_status', c.connection_status",
+    condition="m.activation_status = 0 OR c.connection_status IN ('disconnected', 'closed')",
+)
+
+# Energy recorded while the registry holds the meter's relay open (disconnected by a command).
+RELAY_OPEN_USAGE = _ADVANCING.format(
+    state="'relay_state', m.relay_state", condition="m.relay_state = 'disconnected'"
+)
+
 STATEMENTS: dict[str, str] = {
     RuleType.GAP: GAP,
     RuleType.ROLLBACK: ROLLBACK,
@@ -142,4 +291,10 @@ STATEMENTS: dict[str, str] = {
     RuleType.NEGATIVE: NEGATIVE,
     RuleType.SUM_CHECK_TOU: SUM_CHECK_TOU,
     RuleType.LP_VS_BILLING: LP_VS_BILLING,
+    RuleType.HIGH_LOW_USAGE: HIGH_LOW_USAGE,
+    RuleType.DEMAND_OVER_SANCTIONED: DEMAND_OVER_SANCTIONED,
+    RuleType.MDI_OVER_LIMIT: MDI_OVER_LIMIT,
+    RuleType.TIME_TOLERANCE: TIME_TOLERANCE,
+    RuleType.INACTIVE_ADVANCING: INACTIVE_ADVANCING,
+    RuleType.RELAY_OPEN_USAGE: RELAY_OPEN_USAGE,
 }

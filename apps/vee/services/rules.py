@@ -18,6 +18,13 @@ DEFAULT_RULES = [
     ("negative", "Negative consumption", "high"),
     ("sum_check_tou", "T1+T2+T3+T4 = total", "low"),
     ("lp_vs_billing", "Load profile day = billing delta", "medium"),
+    # added by migration 0003
+    ("high_low_usage", "Daily usage vs like days", "low"),
+    ("demand_over_sanctioned", "Demand above sanctioned load", "medium"),
+    ("mdi_over_limit", "MDI above sanctioned load", "medium"),
+    ("time_tolerance", "Meter clock tolerance", "low"),
+    ("inactive_advancing", "Inactive meter advancing", "high"),
+    ("relay_open_usage", "Usage with relay open", "high"),
 ]
 
 

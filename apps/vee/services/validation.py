@@ -178,7 +178,10 @@ def validation_run(
                     )
             for rule, _ids in rules:
                 params = parameters_effective(rule.rule_type, rule.parameters)
-                _execute(STATEMENTS[rule.rule_type], {"rule_id": rule.pk, **params})
+                _execute(
+                    STATEMENTS[rule.rule_type],
+                    {"rule_id": rule.pk, "range_start": start, "range_end": end, **params},
+                )
             run.found = _execute(_MERGE, {"run_id": run.pk})
             run.cleared = _execute(
                 _CLEAR,

@@ -27,8 +27,15 @@ D = Decimal
 @pytest.fixture
 def fleet(db):
     """Two MDCs; the first meter has a gap and a spike, the second a spike."""
-    a = MeterFactory(mdc=MdcFactory(code="vendor-a", lp_energy_kind="register"))
-    b = MeterFactory(mdc=MdcFactory(code="vendor-b", lp_energy_kind="register"))
+    # sanctioned loads above the spikes' demand: they are spikes and nothing else
+    a = MeterFactory(
+        mdc=MdcFactory(code="vendor-a", lp_energy_kind="register"),
+        consumer__sanctioned_load_kw=D("50"),
+    )
+    b = MeterFactory(
+        mdc=MdcFactory(code="vendor-b", lp_energy_kind="register"),
+        consumer__sanctioned_load_kw=D("50"),
+    )
     kwh_a = [D("1")] * 48
     kwh_a[10] = None
     kwh_a[30] = D("20")
