@@ -1,7 +1,8 @@
 """One set-based statement per rule type: each reads ``vee_base`` (see ``readings.py``) joined
 to ``vee_rule_scope`` (the meters the rule applies to) and inserts its findings into
-``vee_found``. Parameters: ``rule_id``, ``range_start`` and ``range_end`` (the run's range) plus
-the rule's effective parameters by name.
+``vee_found``. Parameters: ``rule_id``, ``range_start`` and ``range_end`` (the run's range)
+plus the rule's effective parameters by name. Django binds parameters client-side (a whole
+number becomes an integer literal), so a parameter that is divided is cast to numeric first.
 
 Datetimes inside ``values`` are written in Pakistan time with their offset."""
 
@@ -190,8 +191,8 @@ CROSS JOIN LATERAL (
       AND (extract(isodow FROM h.day) IN (6, 7)) = (extract(isodow FROM u.day) IN (6, 7))
 ) l
 WHERE l.n >= %(min_like_days)s AND l.average >= %(min_kwh)s
-  AND (u.kwh > l.average * (1 + %(high_pct)s / 100)
-       OR u.kwh < l.average * (1 - %(low_pct)s / 100))
+  AND (u.kwh > l.average * (1 + %(high_pct)s::numeric / 100)
+       OR u.kwh < l.average * (1 - %(low_pct)s::numeric / 100))
 """
 
 # Demand of an interval: its energy over its length (average kW), as the MDI is measured.
@@ -206,7 +207,7 @@ SELECT %(rule_id)s, b.meter_id, b.channel_id, min(b.at), max(b.at),
 JOIN registry_meter m ON m.id = b.meter_id
 JOIN registry_consumer c ON c.id = m.consumer_id
 WHERE c.sanctioned_load_kw > 0 AND b.interval_minutes > 0
-  AND b.consumption * 60 / b.interval_minutes > c.sanctioned_load_kw * %(percent)s / 100
+  AND b.consumption * 60 / b.interval_minutes > c.sanctioned_load_kw * %(percent)s::numeric / 100
 GROUP BY b.meter_id, b.channel_id, b.day, c.sanctioned_load_kw
 """
 
@@ -219,7 +220,7 @@ SELECT %(rule_id)s, meter_id, channel_id, min(at), max(at),
 FROM (
     SELECT b.meter_id, b.channel_id, b.day, b.at, b.mdi, b.interval_minutes,
            CASE WHEN %(limit_kw)s > 0 THEN %(limit_kw)s
-                ELSE c.sanctioned_load_kw * %(percent)s / 100 END AS lim
+                ELSE c.sanctioned_load_kw * %(percent)s::numeric / 100 END AS lim
     {_IN_SCOPE}
     JOIN registry_meter m ON m.id = b.meter_id
     LEFT JOIN registry_consumer c ON c.id = m.consumer_id

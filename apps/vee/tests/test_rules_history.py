@@ -53,6 +53,8 @@ def test_daily_usage_far_above_or_below_its_like_days(meter, db):
     load(meter, history(meter, [*days, "60"], first=first))
     steady = MeterFactory(mdc=meter.mdc)
     load(steady, history(steady, [*days, "30"], first=first))  # 125 %: within bounds
+    below = MeterFactory(mdc=meter.mdc)
+    load(below, history(below, [*days, "20"], first=first))  # 83 %: within bounds too
     low = MeterFactory(mdc=meter.mdc)
     load(low, history(low, [*days, "6"], first=first))  # 25 %: below the 60 % bound
     validate()
