@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.choices import BadgeChoices, IntegerBadgeChoices, badge_colours
+from apps.udil.datasets import DATASETS
 
 
 class UdilProfile(models.TextChoices):
@@ -39,26 +40,32 @@ class LpEnergyKind(models.TextChoices):
     INTERVAL = "interval", "Per-interval consumption"
 
 
-class Dataset(models.TextChoices):
-    """Data set codes used as keys of ``Mdc.window_minutes`` and ``Mdc.pull_intervals``."""
-
-    INSTANTANEOUS = "instantaneous", "Instantaneous data"
-    BILLING = "billing", "Billing data"
-    MONTHLY_BILLING = "monthly_billing", "Monthly billing data"
-    LOAD_PROFILE = "load_profile", "Load profile data"
-    EVENTS = "events", "Events"
-    METER_VISUALS = "meter_visuals", "Meter visuals"
-
-
-# UDIL table ids of each data set (keys of ``Mdc.tabular_views``).
-DATASET_TABLE_IDS = {
-    Dataset.INSTANTANEOUS: "INSTANTANEOUS_DATA",
-    Dataset.BILLING: "BILLING_DATA",
-    Dataset.MONTHLY_BILLING: "MONTHLY_BILLING_DATA",
-    Dataset.LOAD_PROFILE: "LOAD_PROFILE_DATA",
-    Dataset.EVENTS: "EVENTS",
-    Dataset.METER_VISUALS: "METER_VISUALS",
+#: Badge colour of each data set (pages show the code as a badge).
+DATASET_COLOURS = {
+    "instantaneous": "info",
+    "billing": "primary",
+    "monthly_billing": "primary",
+    "load_profile": "success",
+    "events": "warning",
+    "meter_visuals": "secondary",
 }
+
+#: The data set codes, derived from the protocol's definitions (``apps.udil.datasets``): the
+#: one enum of data sets, used as keys of ``Mdc.window_minutes`` / ``Mdc.pull_intervals`` and by
+#: ingestion and the warehouse. A data set added in ``apps.udil`` is a member here.
+Dataset = badge_colours(**DATASET_COLOURS)(
+    BadgeChoices("Dataset", [(ds.code.upper(), (ds.code, ds.label)) for ds in DATASETS.values()])
+)
+
+
+def dataset_choices() -> list[tuple[str, str]]:
+    """``Dataset.choices`` as a callable: a model field's choices that follow the protocol's data
+    sets without a migration per new data set."""
+    return Dataset.choices
+
+
+#: UDIL table ids of each data set (keys of ``Mdc.tabular_views``).
+DATASET_TABLE_IDS = {Dataset(ds.code): ds.table for ds in DATASETS.values()}
 
 
 @badge_colours(**{"1": "success", "0": "secondary"})

@@ -52,6 +52,8 @@ class Field:
 
     ``max_length`` applies to str (None: unlimited). ``aliases`` are other
     names a vendor may use for the column (used only when the name is absent).
+    ``description`` is the spec's wording; ``label`` a human name for pages (the description
+    when empty) and ``unit`` its unit ("kWh"), together :attr:`verbose_name`.
     """
 
     name: str
@@ -59,10 +61,25 @@ class Field:
     description: str = ""
     max_length: int | None = VARCHAR_MAX
     aliases: tuple[str, ...] = ()
+    label: str = ""
+    unit: str = ""
+    #: The warehouse column the value is stored in when it is not ``name`` (a 3.3 load profile's
+    #: ``active_energy_pos_tl`` is the register 2019 calls ``active_energy_tl``).
+    column: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown field kind {self.kind!r}")
+
+    @property
+    def stored_as(self) -> str:
+        return self.column or self.name
+
+    @property
+    def verbose_name(self) -> str:
+        """ "Active energy import, total (kWh)": label (or description) and unit."""
+        text = self.label or self.description or self.name.replace("_", " ")
+        return f"{text} ({self.unit})" if self.unit else text
 
 
 class Row(dict):
@@ -234,6 +251,11 @@ class DataSet:
     time_field: str | None
     description: str = ""
     extra_key: tuple[str, ...] = ()
+    label: str = ""
+    #: Tabular 3.3: the MDC's auto-increment row id column (pull by id when set) and the
+    #: column the MDM sets to 1 once a row is committed (the MDC may then purge it).
+    id_column: str | None = None
+    synced_column: str | None = None
     _names: tuple[str, ...] = field(init=False, repr=False)
     _by_name: dict[str, Field] = field(init=False, repr=False)
     _known: frozenset[str] = field(init=False, repr=False)
@@ -297,6 +319,13 @@ class DataSet:
     @property
     def field_names(self) -> tuple[str, ...]:
         return self._names
+
+    @property
+    def wire_order(self) -> tuple[str, ...]:
+        """Field names as a well-behaved MDC writes a row: the identity first (``msn``,
+        ``global_device_id``, the row's time), then the others in definition order."""
+        lead = tuple(n for n in ("msn", "global_device_id", self.time_field) if n in self._by_name)
+        return lead + tuple(n for n in self._names if n not in lead)
 
     @property
     def unique_key(self) -> tuple[str, ...]:
@@ -529,22 +558,38 @@ class DataSet:
 
 
 # ------------------------------------------------------------------ builders
-def _dec(name: str, description: str = "") -> Field:
-    return Field(name, "decimal", description)
+def _dec(name: str, description: str = "", unit: str = "", label: str = "") -> Field:
+    return Field(name, "decimal", description, label=label, unit=unit)
 
 
-def _registers(groups: Iterable[tuple[str, str]]) -> tuple[Field, ...]:
-    out = []
-    for prefix, label in groups:
-        for t in ("t1", "t2", "t3", "t4"):
-            out.append(_dec(f"{prefix}_{t}", f"{t.upper()} {label}"))
-        out.append(_dec(f"{prefix}_tl", f"Total {label}"))
-    return tuple(out)
+#: Register prefix -> (spec wording, human label, unit).
+Groups = Iterable[tuple[str, str, str, str]]
+_TARIFFS = (("t1", "T1"), ("t2", "T2"), ("t3", "T3"), ("t4", "T4"), ("tl", "total"))
 
 
-def _phases(prefix: str, label: str) -> tuple[Field, ...]:
+def _registers(groups: Groups) -> tuple[Field, ...]:
+    """T1..T4 and total of each group: ``active_energy_pos_t1`` .. ``active_energy_pos_tl``."""
     return tuple(
-        _dec(f"{prefix}_{p}", f"{label} {p[-1].upper()}") for p in ("phase_a", "phase_b", "phase_c")
+        _dec(
+            f"{prefix}_{t}",
+            f"{t.upper()} {wording}" if t != "tl" else f"Total {wording}",
+            unit,
+            f"{label}, {tariff}",
+        )
+        for prefix, wording, label, unit in groups
+        for t, tariff in _TARIFFS
+    )
+
+
+def _phases(prefix: str, wording: str, unit: str = "", label: str = "") -> tuple[Field, ...]:
+    return tuple(
+        _dec(
+            f"{prefix}_{p}",
+            f"{wording} {p[-1].upper()}",
+            unit,
+            f"{label or wording} {p[-1].upper()}",
+        )
+        for p in ("phase_a", "phase_b", "phase_c")
     )
 
 
@@ -556,6 +601,7 @@ DB_DATETIME = Field("db_datetime", "datetime", "Record Entry Date & Time in Data
 
 INSTANTANEOUS = DataSet(
     code="instantaneous",
+    label="Instantaneous data",
     table="INSTANTANEOUS_DATA",
     read_path="instantaneous_data",
     on_demand_type="INST",
@@ -568,12 +614,12 @@ INSTANTANEOUS = DataSet(
         MSN,
         GLOBAL_DEVICE_ID,
         METER_DATETIME,
-        *_phases("current", "Current Phase"),
-        *_phases("voltage", "Voltage Phase"),
-        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import"),
-        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export"),
-        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import"),
-        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export"),
+        *_phases("current", "Current Phase", "A", "Current"),
+        *_phases("voltage", "Voltage Phase", "V", "Voltage"),
+        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import", "kW"),
+        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export", "kW"),
+        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import", "kVAR"),
+        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export", "kVAR"),
         _dec("average_pf", "Average Power Factor"),
         MDC_READ_DATETIME,
         DB_DATETIME,
@@ -581,18 +627,19 @@ INSTANTANEOUS = DataSet(
 )
 
 _BILLING_GROUPS = (
-    ("active_energy_pos", "Active kWh (Import)"),
-    ("active_energy_neg", "Active kWh (Export)"),
-    ("reactive_energy_pos", "Reactive kVARh (Import)"),
-    ("reactive_energy_neg", "Reactive kVARh (Export)"),
-    ("active_mdi_pos", "Active MDI kW (Import)"),
-    ("active_mdi_neg", "Active MDI kW (Export)"),
-    ("cumulative_mdi_pos", "Cumulative Active MDI kW (Import)"),
-    ("cumulative_mdi_neg", "Cumulative Active MDI kW (Export)"),
+    ("active_energy_pos", "Active kWh (Import)", "Active energy import", "kWh"),
+    ("active_energy_neg", "Active kWh (Export)", "Active energy export", "kWh"),
+    ("reactive_energy_pos", "Reactive kVARh (Import)", "Reactive energy import", "kVARh"),
+    ("reactive_energy_neg", "Reactive kVARh (Export)", "Reactive energy export", "kVARh"),
+    ("active_mdi_pos", "Active MDI kW (Import)", "Active MDI import", "kW"),
+    ("active_mdi_neg", "Active MDI kW (Export)", "Active MDI export", "kW"),
+    ("cumulative_mdi_pos", "Cumulative Active MDI kW (Import)", "Cumulative MDI import", "kW"),
+    ("cumulative_mdi_neg", "Cumulative Active MDI kW (Export)", "Cumulative MDI export", "kW"),
 )
 
 BILLING = DataSet(
     code="billing",
+    label="Billing data",
     table="BILLING_DATA",
     read_path="billing_data",
     on_demand_type="BILL",
@@ -611,6 +658,7 @@ BILLING = DataSet(
 
 MONTHLY_BILLING = DataSet(
     code="monthly_billing",
+    label="Monthly billing data",
     table="MONTHLY_BILLING_DATA",
     read_path="monthly_billing_data",
     on_demand_type="MBIL",
@@ -631,6 +679,7 @@ MONTHLY_BILLING = DataSet(
 
 LOAD_PROFILE = DataSet(
     code="load_profile",
+    label="Load profile data",
     table="LOAD_PROFILE_DATA",
     read_path="load_profile_data",
     on_demand_type="LPRO",
@@ -646,22 +695,26 @@ LOAD_PROFILE = DataSet(
         Field("interval", "int", "Interval of Profile"),
         *_registers(
             (
-                ("active_energy", "Active kWh"),
-                ("reactive_energy", "Reactive kVARh"),
-                ("active_mdi", "Active MDI"),
-                ("cumulative_mdi", "Cumulative Active MDI"),
+                ("active_energy", "Active kWh", "Active energy", "kWh"),
+                ("reactive_energy", "Reactive kVARh", "Reactive energy", "kVARh"),
+                ("active_mdi", "Active MDI", "Active MDI", "kW"),
+                ("cumulative_mdi", "Cumulative Active MDI", "Cumulative MDI", "kW"),
             )
         ),
-        *_phases("current", "Current Phase"),
-        *_phases("voltage", "Voltage Phase"),
-        *_phases("active_pwr_pos", "Active Power Import Phase"),
-        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import"),
-        *_phases("active_pwr_neg", "Active Power Export Phase"),
-        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export"),
-        *_phases("reactive_pwr_pos", "Reactive Power Import Phase"),
-        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import"),
-        *_phases("reactive_pwr_neg", "Reactive Power Export Phase"),
-        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export"),
+        *_phases("current", "Current Phase", "A", "Current"),
+        *_phases("voltage", "Voltage Phase", "V", "Voltage"),
+        *_phases("active_pwr_pos", "Active Power Import Phase", "kW", "Active power import"),
+        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import", "kW"),
+        *_phases("active_pwr_neg", "Active Power Export Phase", "kW", "Active power export"),
+        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export", "kW"),
+        *_phases(
+            "reactive_pwr_pos", "Reactive Power Import Phase", "kVAR", "Reactive power import"
+        ),
+        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import", "kVAR"),
+        *_phases(
+            "reactive_pwr_neg", "Reactive Power Export Phase", "kVAR", "Reactive power export"
+        ),
+        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export", "kVAR"),
         _dec("average_pf", "Average Power Factor"),
         MDC_READ_DATETIME,
         DB_DATETIME,
@@ -685,6 +738,7 @@ EVENT_CODES: dict[int, str] = {
 
 EVENTS = DataSet(
     code="events",
+    label="Events",
     table="EVENTS",
     read_path="events",
     on_demand_type="EVNT",
@@ -715,6 +769,7 @@ EVENTS = DataSet(
 
 METER_VISUALS = DataSet(
     code="meter_visuals",
+    label="Meter visuals",
     table="METER_VISUALS",
     read_path="meter_visuals",
     on_demand_type="VISL",
@@ -728,31 +783,31 @@ METER_VISUALS = DataSet(
         Field("last_command_datetime", "datetime", "Date & Time of Last Command"),
         Field("last_command_resp", "str", "Response of Last Command"),
         Field("last_command_resp_datetime", "datetime", "Response Date & Time of Last Command"),
-        _dec("last_active_energy_pos_tl", "Last Value of Positive Absolute kWh"),
+        _dec("last_active_energy_pos_tl", "Last Value of Positive Absolute kWh", "kWh"),
         Field("last_active_energy_pos_tl_datetime", "datetime", "Latest Reporting Time for kWh"),
-        _dec("last_active_energy_neg_tl", "Last Value of Negative Absolute kWh"),
+        _dec("last_active_energy_neg_tl", "Last Value of Negative Absolute kWh", "kWh"),
         Field("last_active_energy_neg_tl_datetime", "datetime", "Latest Reporting Time for kWh"),
-        _dec("last_reactive_energy_pos_tl", "Last Value of Positive Absolute kVARh"),
+        _dec("last_reactive_energy_pos_tl", "Last Value of Positive Absolute kVARh", "kVARh"),
         Field(
             "last_reactive_energy_pos_tl_datetime", "datetime", "Latest Reporting Time for kVARh"
         ),
-        _dec("last_reactive_energy_neg_tl", "Last Value of Negative Absolute kVARh"),
+        _dec("last_reactive_energy_neg_tl", "Last Value of Negative Absolute kVARh", "kVARh"),
         Field(
             "last_reactive_energy_neg_tl_datetime", "datetime", "Latest Reporting Time for kVARh"
         ),
-        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import"),
+        _dec("aggregate_active_pwr_pos", "Aggregate Active Power Import", "kW"),
         Field("aggregate_active_pwr_pos_datetime", "datetime", "Latest Time for positive kW"),
-        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export"),
+        _dec("aggregate_active_pwr_neg", "Aggregate Active Power Export", "kW"),
         Field("aggregate_active_pwr_neg_datetime", "datetime", "Latest Time for negative kW"),
-        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import"),
+        _dec("aggregate_reactive_pwr_pos", "Aggregate Reactive Power Import", "kVAR"),
         Field("aggregate_reactive_pwr_pos_datetime", "datetime", "Latest Time for positive kVAR"),
-        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export"),
+        _dec("aggregate_reactive_pwr_neg", "Aggregate Reactive Power Export", "kVAR"),
         Field("aggregate_reactive_pwr_neg_datetime", "datetime", "Latest Time for negative kVAR"),
         Field("last_contactor_on_datetime", "datetime", "Last Contactor On Date & Time"),
         Field("last_contactor_off_datetime", "datetime", "Last Contactor Off Date & Time"),
         Field("last_communication_datetime", "datetime", "Last Communication Date & Time"),
         _dec("last_signal_strength", "Latest Signal Strength"),
-        _dec("meter_load_limit_set", "Latest Sanctioned Load Limit set in the meter"),
+        _dec("meter_load_limit_set", "Latest Sanctioned Load Limit set in the meter", "kW"),
         Field("meter_ls_schedule_startdatetime", "datetime", "Start Date time for Load Shedding"),
         Field("meter_ls_schedule_enddatetime", "datetime", "End Date time for Load Shedding"),
         # Arrays as text: longer than varchar(50) in practice.
@@ -787,6 +842,7 @@ CANCELLABLE_STATUS_LEVELS = frozenset({0, 1, 2})
 
 TRANSACTION_STATUS = DataSet(
     code="transaction_status",
+    label="Transaction status",
     table="TRANSACTION_STATUS",
     read_path=None,
     on_demand_type=None,

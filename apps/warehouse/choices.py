@@ -1,23 +1,10 @@
 """Choices of the warehouse, with the colour each shows as a badge."""
 
 from apps.core.choices import BadgeChoices, badge_colours
+from apps.registry.choices import Dataset
 
-
-@badge_colours(
-    instantaneous="info",
-    billing="primary",
-    monthly_billing="primary",
-    load_profile="success",
-    events="warning",
-    meter_visuals="secondary",
-)
-class DataSetCode(BadgeChoices):
-    INSTANTANEOUS = "instantaneous", "Instantaneous"
-    BILLING = "billing", "Billing"
-    MONTHLY_BILLING = "monthly_billing", "Monthly billing"
-    LOAD_PROFILE = "load_profile", "Load profile"
-    EVENTS = "events", "Events"
-    METER_VISUALS = "meter_visuals", "Meter visuals"
+#: The data sets: the registry's enum, itself derived from ``apps.udil`` (one enum, not two).
+DataSetCode = Dataset
 
 
 @badge_colours(row="warning", body="danger")

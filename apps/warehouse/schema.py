@@ -40,18 +40,25 @@ def sql_type(field: Field) -> str:
 class WarehouseTable:
     """Where one data set is stored and how its rows are identified.
 
-    ``key``: the conflict target (primary key). ``defaulted_key``: key columns that may be absent
-    on the wire and are stored as 0 so they can be part of the key (load profile ``channel_id``).
+    ``key``: the conflict target (primary key), the data set's ``unique_key``.
+    ``defaulted_key``: key columns that may be absent on the wire and are stored as 0 so they
+    can be part of the key (the data set's ``extra_key``: load profile ``channel_id``).
     ``freshness_columns``: datetimes whose greatest value says which copy of a row is newer.
     """
 
     dataset: DataSet
     name: str
-    key: tuple[str, ...]
     partitioned: bool
     freshness_columns: tuple[str, ...] = ("db_datetime",)
-    defaulted_key: tuple[str, ...] = ()
     brin_on_time: bool = False
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return self.dataset.unique_key
+
+    @property
+    def defaulted_key(self) -> tuple[str, ...]:
+        return self.dataset.extra_key
 
     @property
     def code(self) -> str:
@@ -128,39 +135,32 @@ TABLES: dict[str, WarehouseTable] = {
         WarehouseTable(
             DATASETS["instantaneous"],
             "warehouse_instantaneous",
-            key=("global_device_id", "meter_datetime"),
             partitioned=True,
         ),
         WarehouseTable(
             DATASETS["billing"],
             "warehouse_billing",
-            key=("global_device_id", "meter_datetime"),
             partitioned=True,
         ),
         WarehouseTable(
             DATASETS["monthly_billing"],
             "warehouse_monthly_billing",
-            key=("global_device_id", "meter_datetime"),
             partitioned=True,
         ),
         WarehouseTable(
             DATASETS["load_profile"],
             "warehouse_load_profile",
-            key=("global_device_id", "meter_datetime", "channel_id"),
-            defaulted_key=("channel_id",),
             partitioned=True,
             brin_on_time=True,
         ),
         WarehouseTable(
             DATASETS["events"],
             "warehouse_event",
-            key=("global_device_id", "event_datetime", "event_code"),
             partitioned=True,
         ),
         WarehouseTable(
             _VISUALS,
             "warehouse_meter_visuals",
-            key=("global_device_id",),
             partitioned=False,
             # No db_datetime: the latest of the row's own datetimes says how fresh it is.
             freshness_columns=tuple(f.name for f in _VISUALS.fields if f.kind == "datetime"),
