@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models.base import ModelBase
+from django.utils.text import camel_case_to_spaces
 
 from apps.udil.datasets import Field
 from apps.warehouse.schema import WarehouseTable, table_for
@@ -66,7 +67,11 @@ class DataSetModelBase(ModelBase):
             for field_name, field in model_fields(table).items():
                 attrs.setdefault(field_name, field)
             attrs.setdefault("time_field_name", table.time_column or "")
-            options = {"managed": False, "db_table": table.name}
+            options = {
+                "managed": False,
+                "db_table": table.name,
+                "verbose_name": camel_case_to_spaces(name),
+            }
             options.update(
                 {k: v for k, v in vars(declared or object).items() if not k.startswith("_")}
             )
