@@ -85,6 +85,9 @@ PERSONAL = {
     "api-token-revoke",
     "export-list",
     "export-download",
+    "table-config",  # each user's own column choices and saved filters (#15)
+    "saved-filter-create",
+    "saved-filter-delete",
     "api-docs",
     "api-schema",
 }
@@ -103,6 +106,9 @@ OPERATOR_WRITES = {
     "warehouse-api:quarantine-reprocess",
     "warehouse-api:quarantine-resolve",
     "analytics:silent",  # sends a read or a sync to silent meters: a command
+    "analytics:reports",  # runs a report (Viewers read and download them)
+    "analytics-api-report-list",
+    "analytics:events-list",  # acknowledges events
 }
 # Commercial-procedure orders check the acting role per workflow step inside their services
 # (apps.workflows), after the body is read: a refused role's empty POST answers 400/404 there.

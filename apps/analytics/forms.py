@@ -7,7 +7,7 @@ import datetime as dt
 from django import forms
 from django.conf import settings
 
-from apps.analytics.choices import NodeLevel
+from apps.analytics.choices import NodeLevel, ReportKind
 from apps.warehouse.partitions import today_pkt
 
 #: the longest period a page or API call may ask for (roll-ups are per day: a year is cheap)
@@ -47,3 +47,21 @@ class PeriodForm(forms.Form):
             f"{'' if field == '__all__' else field + ': '}{' '.join(errors)}"
             for field, errors in self.errors.items()
         )
+
+
+class ReportForm(forms.Form):
+    """A report to run: kind, period and the level it is cut by (its default if blank)."""
+
+    kind = forms.ChoiceField(choices=ReportKind.choices)
+    start = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    level = forms.ChoiceField(choices=[("", "default"), *NodeLevel.choices], required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and start > end:
+            raise forms.ValidationError("The start date is after the end date.")
+        if start and end and (end - start).days >= MAX_DAYS:
+            raise forms.ValidationError(f"A report covers at most {MAX_DAYS} days.")
+        return data

@@ -6,7 +6,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.analytics.choices import LossBand
+from apps.analytics.choices import LossBand, ReportState
 from apps.core.tables import BadgeColumn
 
 
@@ -47,3 +47,34 @@ class SuspectTable(tables.Table):
 
     def value_reasons(self, value):
         return "; ".join(why for _, why in value)
+
+
+class ReportTable(tables.Table):
+    id = tables.Column("#")
+    kind = tables.Column("Report")
+    start = tables.Column("Start")
+    end = tables.Column("End")
+    level = tables.Column("Per")
+    requested_by = tables.Column("Run by", default="schedule")
+    state = BadgeColumn(ReportState, verbose_name="State")
+    progress = tables.Column("Progress %")
+    rows = tables.Column("Rows")
+    created_at = tables.DateTimeColumn("Requested")
+    download = tables.Column("Download", empty_values=(), orderable=False)
+
+    class Meta:
+        orderable = False
+        attrs = {"class": "table table-sm table-striped"}
+        row_attrs = {"id": lambda record: f"report-{record.pk}"}
+
+    def render_download(self, record):
+        if record.state != ReportState.DONE:
+            return format_html('<span class="text-muted small">{}</span>', record.error[:120])
+        return format_html(
+            '<a href="{}">CSV</a> · <a href="{}">PDF</a>',
+            reverse("analytics:report-download", args=[record.pk, "csv"]),
+            reverse("analytics:report-download", args=[record.pk, "pdf"]),
+        )
+
+    def value_download(self, record):
+        return ""

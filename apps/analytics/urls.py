@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.analytics import views
+from apps.analytics import report_views, views
 
 app_name = "analytics"
 
@@ -14,4 +14,10 @@ urlpatterns = [
     path("load/", views.LoadView.as_view(), name="load"),
     path("events/", views.EventsView.as_view(), name="events"),
     path("commands/", views.CommandsView.as_view(), name="commands"),
+    path("reports/", report_views.ReportsView.as_view(), name="reports"),
+    path(
+        "reports/<int:pk>/<str:fmt>/",
+        report_views.ReportDownloadView.as_view(),
+        name="report-download",
+    ),
 ]

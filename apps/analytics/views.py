@@ -31,6 +31,7 @@ PAGES = (
     ("load", "Load"),
     ("events", "Events"),
     ("commands", "Commands"),
+    ("reports", "Reports"),
 )
 
 
