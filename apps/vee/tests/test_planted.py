@@ -98,3 +98,64 @@ def test_every_planted_anomaly_is_found_and_nothing_else(planted, live_server, l
         if lp_energy_mode == "register":
             used = sum(wh for _at, wh in gap["intervals"])
             assert sum(e.value for e in estimates) == Decimal(used) / 1000
+
+
+#: Kinds planted by an MDC's own plan, and the rule that must find each (by meter and PKT
+#: day for the day-level rules, by first interval for the others).
+OWN_KINDS = {
+    "stuck": (RuleType.ZERO_WITH_VOLTAGE, "first"),
+    "clock": (RuleType.TIME_TOLERANCE, "first"),
+    "relay_open": (RuleType.RELAY_OPEN_USAGE, "day"),
+}
+
+
+def test_an_mdcs_own_plan_plants_stuck_registers_clock_drift_and_relay_open_usage(
+    settings, monkeypatch, live_server
+):
+    from apps.registry.models import Meter
+    from apps.simulator.testing import freeze_clock
+
+    freeze_clock(monkeypatch, NOW)
+    settings.VEE_VALIDATE_AFTER_INGESTION = False
+    settings.SIMULATOR_ANOMALIES = {}  # no default plan: the MDC's own
+    anomalies.clear_caches()
+    sim, sim_meters = sim_mdc("own_plan", meters=6)
+    sim.anomaly_plan = {
+        "start": START.isoformat(),
+        "end": END.isoformat(),
+        "stuck": 0.7,
+        "clock_drift": 0.7,
+        "relay_open": 0.4,
+    }
+    sim.save()
+    mdc = registered_mdc(live_server, sim, sim_meters)
+    specs = [gen.spec_of(meter, sim) for meter in sim_meters]
+    plan = anomalies.plan_for(specs[0])
+    assert (plan.stuck_per_day, plan.clock_per_day, plan.relay_open_meters) == (0.7, 0.7, 0.4)
+    # the MDM knows of the disconnection (a disconnect command's result) the consumer bypassed
+    open_relay = [s.gdi for s in specs if anomalies.relay_open(s, plan)]
+    Meter.objects.filter(global_device_id__in=open_relay).update(relay_state="disconnected")
+    run = pull_run(mdc_id=mdc.pk, dataset_code="load_profile", since=sim.history_start, until=UNTIL)
+    assert run.outcome == "succeeded", run.error
+    truth = []
+    for spec in specs:
+        truth += anomalies.ground_truth(
+            spec, int(START.timestamp()), int(END.timestamp()), int(UNTIL.timestamp())
+        )
+    assert {t["kind"] for t in truth} == set(OWN_KINDS)
+    validation_run(start=START, end=END, mdc=mdc, estimate=False)
+    for kind, (rule_type, key) in OWN_KINDS.items():
+        found = {
+            (
+                e.meter.global_device_id,
+                stamp(e.period_start)[:10] if key == "day" else stamp(e.period_start),
+            )
+            for e in ValidationException.objects.filter(rule__rule_type=rule_type)
+        }
+        planted = {
+            (t["gid"], t["first"][:10] if key == "day" else t["first"])
+            for t in truth
+            if t["kind"] == kind
+        }
+        assert found == planted, kind
+    anomalies.clear_caches()
