@@ -5,9 +5,11 @@
 In one run, in a database of its own (dropped at the end unless --keep-database):
 
 1. a simulated MDC of N meters x D days of 15-minute load profile (registers, no natural gaps)
-   plants anomalies in its last ``--planted-days`` days (``apps.simulator.anomalies``: gaps,
-   spikes, rollbacks, zero-with-voltage stretches), served over real HTTP by the portal's
-   ``/sim/`` endpoints (gunicorn), registered in the MDM like a vendor's MDC;
+   plants anomalies in its last ``--planted-days`` days by its own plan (``SimMdc.anomaly_plan``,
+   ``apps.simulator.anomalies``: gaps, spikes, rollbacks, zero-with-voltage stretches, stuck
+   registers, clock drift, relay-open usage), served over real HTTP by the portal's ``/sim/``
+   endpoints (gunicorn), registered in the MDM like a vendor's MDC (the relay-open meters with
+   the disconnection the MDM would have recorded);
 2. pulls all days but the last through the real pipeline (``pull_run``), then validates and
    estimates them (``validation_after_ingestion``, what the task after each pull runs);
 3. pulls the last day, then validates and estimates it the same way: the cost of a day of
@@ -45,7 +47,16 @@ from bench_ingestion import free_port, redis_url, server_start, server_stop  # n
 
 BENCH_DATABASE = "mdm_bench_vee"
 SIM_CODE = "vee_bench"
-RULES = {"gap": "gap", "spike": "spike", "rollback": "rollback", "zero": "zero_with_voltage"}
+#: Planted kind -> (rule that must find it, matched by first interval or by PKT day).
+RULES = {
+    "gap": ("gap", "first"),
+    "spike": ("spike", "first"),
+    "rollback": ("rollback", "first"),
+    "zero": ("zero_with_voltage", "first"),
+    "stuck": ("zero_with_voltage", "first"),
+    "clock": ("time_tolerance", "first"),
+    "relay_open": ("relay_open_usage", "day"),
+}
 
 
 def database_urls() -> tuple[str, str]:
@@ -66,9 +77,13 @@ def database_run(admin_url: str, statement: str) -> None:
         conn.execute(statement)
 
 
-def fleet_create(*, meters: int, days: int, base_url: str, now: dt.datetime, batch: int):
+def fleet_create(
+    *, meters: int, days: int, base_url: str, now: dt.datetime, batch: int, plan: dict
+):
     from apps.registry.models import Meter
     from apps.registry.services import mdc_register
+    from apps.simulator import anomalies
+    from apps.simulator import generator as gen
     from apps.simulator.services import sim_mdc_create
 
     sim, sim_meters = sim_mdc_create(
@@ -83,6 +98,9 @@ def fleet_create(*, meters: int, days: int, base_url: str, now: dt.datetime, bat
         failure_rate=0.0,
         command_pace_seconds=0.0,
     )
+    sim.anomaly_plan = plan
+    sim.save(update_fields=["anomaly_plan"])
+    anomalies.clear_caches()
     mdc = mdc_register(
         actor=None,
         code="vee-bench",
@@ -109,6 +127,12 @@ def fleet_create(*, meters: int, days: int, base_url: str, now: dt.datetime, bat
             for m in sim_meters
         ]
     )
+    # the MDM recorded these meters' disconnection (the consumers bypass it)
+    own = anomalies.AnomalyPlan.from_dict(plan)
+    open_relay = [
+        m.global_device_id for m in sim_meters if anomalies.relay_open(gen.spec_of(m, sim), own)
+    ]
+    Meter.objects.filter(global_device_id__in=open_relay).update(relay_state="disconnected")
     return sim, sim_meters, mdc
 
 
@@ -160,18 +184,28 @@ def stamp(moment: dt.datetime) -> str:
 
 
 def accuracy(truth: list[dict]) -> list[tuple[str, int, int, int, float, float]]:
-    """(kind, planted, found, matched, precision, recall) per rule."""
+    """(kind, planted, found, matched, precision, recall) per planted kind. Where two kinds
+    share a rule (zero and stuck), each one's precision leaves out the other's finds."""
     from apps.vee.models import ValidationException
 
+    def key(gid: str, first: str, by: str) -> tuple[str, str]:
+        return (gid, first[:10] if by == "day" else first)
+
     rows = []
-    for kind, rule_type in RULES.items():
+    for kind, (rule_type, by) in RULES.items():
         found = {
-            (gid, stamp(start))
+            key(gid, stamp(start), by)
             for gid, start in ValidationException.objects.filter(
                 rule__rule_type=rule_type
             ).values_list("meter__global_device_id", "period_start")
         }
-        planted = {(t["gid"], t["first"]) for t in truth if t["kind"] == kind}
+        planted = {key(t["gid"], t["first"], by) for t in truth if t["kind"] == kind}
+        others = {
+            key(t["gid"], t["first"], by)
+            for t in truth
+            if t["kind"] != kind and RULES.get(t["kind"], ("",))[0] == rule_type
+        }
+        found -= others
         matched = len(found & planted)
         precision = matched / len(found) if found else 1.0
         recall = matched / len(planted) if planted else 1.0
@@ -221,7 +255,7 @@ def methods_compared(truth: list[dict]) -> dict[str, float]:
 
     gaps = ValidationException.objects.filter(rule__rule_type="gap")
     out, values = {}, {}
-    for method in ("linear", "like_day", "flat_fill"):
+    for method in ("linear", "like_day", "flat_fill"):  # each scaled to the register delta
         values[method] = {}
         with transaction.atomic():
             estimates_make(exceptions=gaps, method=method, actor=None, audit=False)
@@ -242,6 +276,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--planted-days", type=int, default=14)
     parser.add_argument("--per-day", type=float, default=0.08, help="rate of each anomaly kind")
+    parser.add_argument(
+        "--relay-open", type=float, default=0.01, help="share of meters with the relay open"
+    )
     parser.add_argument("--batch", type=int, default=50, help="devices per request")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the MDC)")
     parser.add_argument("--keep-database", action="store_true")
@@ -255,18 +292,18 @@ def main() -> None:
     since = today - dt.timedelta(days=args.days)
     plan_start = today - dt.timedelta(days=args.planted_days)
     rate = args.per_day
-    os.environ["MDM_SIMULATOR_ANOMALIES"] = json.dumps(
-        {
-            SIM_CODE: {
-                "start": plan_start.isoformat(),
-                "end": today.isoformat(),
-                "gap_per_day": rate,
-                "spike_per_day": rate,
-                "rollback_per_day": rate,
-                "zero_per_day": rate,
-            }
-        }
-    )
+    plan = {
+        "start": plan_start.isoformat(),
+        "end": today.isoformat(),
+        "gap_per_day": rate,
+        "spike_per_day": rate,
+        "rollback_per_day": rate,
+        "zero_per_day": rate,
+        "stuck_per_day": rate / 2,
+        "clock_per_day": rate / 2,
+        "relay_open_meters": args.relay_open,
+    }
+    os.environ["MDM_SIMULATOR_ANOMALIES"] = json.dumps({})  # the MDC's own plan, not a default
     os.environ["MDM_VEE_VALIDATE_AFTER_INGESTION"] = "0"  # validated here, timed apart
     admin_url, bench_url = database_urls()
     database_run(admin_url, f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
@@ -302,6 +339,7 @@ def main() -> None:
             base_url=f"http://127.0.0.1:{port}",
             now=now,
             batch=args.batch,
+            plan=plan,
         )
         connection.close()
         server = server_start(port, args.workers)
