@@ -315,6 +315,20 @@ INGESTION_FILE_MAX_BYTES = env_int("MDM_INGESTION_FILE_MAX_BYTES", 100 * 1024 * 
 # (minutes) are added up: when the sum passes the threshold (meters), a second person approves.
 TWO_PERSON_THRESHOLD = env_int("MDM_TWO_PERSON_THRESHOLD", 50)
 TWO_PERSON_WINDOW_MINUTES = env_int("MDM_TWO_PERSON_WINDOW_MINUTES", 60)
+# A command device not final this long (minutes) after its request was sent is timed out.
+COMMAND_TIMEOUT_MINUTES = env_int("MDM_COMMAND_TIMEOUT_MINUTES", 60)
+# Seconds between polls of an open transaction: starts at the base, doubles while nothing
+# changes, up to the maximum; transactionids per transaction_status call.
+COMMAND_POLL_BASE_SECONDS = env_int("MDM_COMMAND_POLL_BASE_SECONDS", 10)
+COMMAND_POLL_MAX_SECONDS = env_int("MDM_COMMAND_POLL_MAX_SECONDS", 300)
+COMMAND_POLL_MAX_TRANSACTIONS = env_int("MDM_COMMAND_POLL_MAX_TRANSACTIONS", 100)
+# Beat tick (seconds): how often due polls, scheduled requests and lost dispatches are looked for.
+COMMAND_TICK_SECONDS = env_int("MDM_COMMAND_TICK_SECONDS", 10)
+# Send attempts before a transaction is given up (MDC unreachable), first back-off (seconds,
+# doubling); a pending dispatch not attempted this long after it was due is enqueued again.
+COMMAND_DISPATCH_MAX_ATTEMPTS = env_int("MDM_COMMAND_DISPATCH_MAX_ATTEMPTS", 6)
+COMMAND_DISPATCH_BACKOFF_SECONDS = env_int("MDM_COMMAND_DISPATCH_BACKOFF_SECONDS", 15)
+COMMAND_DISPATCH_GRACE_SECONDS = env_int("MDM_COMMAND_DISPATCH_GRACE_SECONDS", 120)
 # The registry offers device_creation on registration and shows the MDC's confirmation through
 # these (settings, not imports: the registry may not import the commands app above it).
 REGISTRY_DEVICE_CREATION_SEND = "apps.commands.registration.device_creation_send"

@@ -4,7 +4,7 @@ permissions (view to read, send to create and retry, cancel to cancel, approve t
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from apps.commands import services
 from apps.commands.filters import CommandDeviceFilter, CommandRequestFilter
 from apps.commands.models import CommandRequest
-from apps.commands.selectors import request_devices, requests_history
+from apps.commands.selectors import commands_catalogue, request_devices, requests_history
 from apps.commands.serializers import (
     CancelSerializer,
     CommandDeviceSerializer,
@@ -30,7 +30,6 @@ ACTION_PERMISSIONS = {
     "approve": services.APPROVE_PERMISSION,
     "reject": services.APPROVE_PERMISSION,
 }
-
 
 
 class CommandRequestViewSet(
@@ -83,6 +82,22 @@ class CommandRequestViewSet(
             scheduled_at=data.get("scheduled_at"),
         )
         return self._detail(created, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        responses=dict,
+        parameters=[
+            OpenApiParameter(
+                "mdc", str, description="Only this MDC (its code): the commands of its profile"
+            )
+        ],
+    )
+    @action(detail=False, methods=["get"])
+    def catalogue(self, request):
+        """The commands each registered MDC is offered (those of its UDIL profile), with their
+        parameters as the protocol package defines them (the console's forms are made from
+        these)."""
+        return Response(commands_catalogue(mdc_code=request.query_params.get("mdc")))
 
     @extend_schema(request=CancelSerializer, responses=dict)
     @action(detail=True, methods=["post"])

@@ -5,44 +5,27 @@ from __future__ import annotations
 from django.db import models
 
 from apps.core.choices import BadgeChoices, IntegerBadgeChoices, badge_colours
-from apps.udil.catalog import ON_DEMAND_TYPE_CHOICES, SERVICES, WRITE_COMMANDS
+from apps.udil.catalog import ON_DEMAND_TYPE_CHOICES
+from apps.udil.catalog_v33 import PARAMETER_READ_TYPE_CHOICES
+from apps.udil.commands import COMMAND_DEFS
 
 ON_DEMAND = "on_demand_request"
+PARAMETER_READ = "on_demand_parameter_read"
 CANCEL = "transaction_cancel"
+#: Commands that read from the meter (rows or parameters come back), with their ``type``.
+ON_DEMAND_COMMANDS = frozenset(c.name for c in COMMAND_DEFS if c.kind == "on_demand")
 
-
-class Command(models.TextChoices):
-    """The eleven write commands of spec 3.4, the on-demand read (3.5) and the cancel (3.5.3)."""
-
-    AUX_RELAY_OPERATIONS = "aux_relay_operations", "Relay operation (connect/disconnect)"
-    TIME_SYNCHRONIZATION = "time_synchronization", "Time synchronization"
-    SANCTIONED_LOAD_CONTROL = "sanctioned_load_control", "Sanctioned load control"
-    LOAD_SHEDDING_SCHEDULING = "load_shedding_scheduling", "Load shedding scheduling"
-    TIME_OF_USE_CHANGE = "time_of_use_change", "Time of use change"
-    DEVICE_CREATION = "device_creation", "Device creation"
-    UPDATE_IP_PORT = "update_ip_port", "Update IP and port"
-    METER_DATA_SAMPLING = "meter_data_sampling", "Meter data sampling"
-    ACTIVATE_METER_OPTICAL_PORT = "activate_meter_optical_port", "Activate optical port"
-    WAKE_UP_SIM_NUMBER_UPDATE = "wake_up_sim_number_update", "Wake-up SIM numbers"
-    METER_STATUS_UPDATE = "meter_status_update", "Meter status (activate/deactivate)"
-    ON_DEMAND_REQUEST = ON_DEMAND, "On-demand read"
-    TRANSACTION_CANCEL = CANCEL, "Cancel"
-
-
-assert {c.value for c in Command} == {*WRITE_COMMANDS, ON_DEMAND, CANCEL}
-assert all(c.value in SERVICES for c in Command)
+#: Every command of every profile (apps.udil.commands: the protocol's table), by common name.
+Command = models.TextChoices("Command", [(c.name.upper(), (c.name, c.label)) for c in COMMAND_DEFS])
+Command.__doc__ = "The commands of apps.udil.commands.COMMAND_DEFS (writes, on-demand, cancel)."
 
 #: Commands a person picks in the console (a cancel is made from a request's page).
 SENDABLE_COMMANDS = tuple(c for c in Command if c.value != CANCEL)
 
-
-class OnDemandType(models.TextChoices):
-    INST = "INST", dict(ON_DEMAND_TYPE_CHOICES)["INST"]
-    BILL = "BILL", dict(ON_DEMAND_TYPE_CHOICES)["BILL"]
-    MBIL = "MBIL", dict(ON_DEMAND_TYPE_CHOICES)["MBIL"]
-    LPRO = "LPRO", dict(ON_DEMAND_TYPE_CHOICES)["LPRO"]
-    EVNT = "EVNT", dict(ON_DEMAND_TYPE_CHOICES)["EVNT"]
-    VISL = "VISL", dict(ON_DEMAND_TYPE_CHOICES)["VISL"]
+#: The ``type`` of an on-demand read: the data (2019 on_demand_request, 3.3
+#: on_demand_data_read) or the parameter (3.3 on_demand_parameter_read) it reads.
+_READ_TYPES = {**dict(ON_DEMAND_TYPE_CHOICES), **dict(PARAMETER_READ_TYPE_CHOICES)}
+OnDemandType = models.TextChoices("OnDemandType", [(k, (k, v)) for k, v in _READ_TYPES.items()])
 
 
 @badge_colours(

@@ -1,5 +1,6 @@
 """Console forms. The command's parameter form is generated from the protocol package's Param
-definitions; its validation messages are the protocol package's own."""
+definitions, for the profiles of the MDCs it goes to; its validation messages are the
+protocol package's own. 3.3's time-of-use profiles get a row editor (apps.commands.widgets)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from apps.commands.choices import SENDABLE_COMMANDS
 from apps.commands.services import command_params, params_validate
+from apps.commands.widgets import TouProfileField
 
 
 class SelectionForm(forms.Form):
@@ -29,6 +31,8 @@ class SelectionForm(forms.Form):
 def _field_for(param) -> forms.Field:
     label = f"{param.name}{' *' if param.required else ''}"
     common = {"label": label, "required": False, "help_text": param.description}
+    if param.kind == "tou":
+        return TouProfileField(kind=param.item_kind, **common)
     if param.choices:
         choices = [("", "—")] + [(str(v), f"{v} · {text}") for v, text in param.choices]
         return forms.ChoiceField(choices=choices, **common)
@@ -58,11 +62,14 @@ class CommandParamsForm(forms.Form):
         help_text="Pakistan Standard Time. Empty: send now.",
     )
 
-    def __init__(self, *args, command: str, **kwargs):
+    def __init__(self, *args, command: str, profiles: list[str] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.command = command
+        #: The UDIL profiles of the selected meters' MDCs: the form has the parameters of
+        #: each (3.3's time of use is day/week/season/holiday profiles, 2019's slabs).
+        self.profiles = profiles or None
         self.param_names = []
-        for param in command_params(command):
+        for param in command_params(command, self.profiles):
             self.fields[param.name] = _field_for(param)
             self.param_names.append(param.name)
         self.order_fields([*self.param_names, "scheduled_at"])
@@ -77,7 +84,7 @@ class CommandParamsForm(forms.Form):
         if self.errors:
             return cleaned
         try:
-            self.wire_params = params_validate(self.command, self.raw_params())
+            self.wire_params = params_validate(self.command, self.raw_params(), self.profiles)
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
                 target = name if name in self.fields else None

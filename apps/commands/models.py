@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apps.commands.choices import (
     CANCEL,
-    ON_DEMAND,
+    ON_DEMAND_COMMANDS,
     Command,
     OnDemandType,
     Outcome,
@@ -23,7 +23,10 @@ class CommandRequest(models.Model):
 
     command = models.CharField(max_length=40, choices=Command.choices, db_index=True)
     on_demand_type = models.CharField(
-        max_length=4, choices=OnDemandType.choices, blank=True, help_text="on_demand_request only"
+        max_length=4,
+        choices=OnDemandType.choices,
+        blank=True,
+        help_text="On-demand reads only: the data or parameter type read.",
     )
     params = models.JSONField(
         default=dict,
@@ -75,7 +78,7 @@ class CommandRequest(models.Model):
     @property
     def command_label(self) -> str:
         label = Command(self.command).label
-        if self.command == ON_DEMAND and self.on_demand_type:
+        if self.command in ON_DEMAND_COMMANDS and self.on_demand_type:
             return f"{label} {self.on_demand_type}"
         return label
 

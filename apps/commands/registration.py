@@ -30,7 +30,12 @@ _FIELDS = (
 )
 
 
-def _params(values: dict[str, Any]) -> dict[str, str]:
+#: The registry's 2019 communication_type -> 3.3's (1 Mode-I non keep-alive, woken up or
+#: periodic; 2 Mode-II keep-alive).
+_COMMUNICATION_TYPE_3_3 = {0: 2, 1: 1, 2: 1}
+
+
+def _params(values: dict[str, Any], profile: str = "2019") -> dict[str, str]:
     params = {}
     for name in _FIELDS:
         value = values[name]
@@ -39,6 +44,14 @@ def _params(values: dict[str, Any]) -> dict[str, str]:
         if name == "mdi_reset_time":
             value = value.strftime("%H:%M:%S")
         params[name] = str(value)
+    if profile == "3.3":  # 3.3's values (docs/udil-notes.md, "3.3 services")
+        kind = values["communication_type"]
+        params["communication_type"] = str(_COMMUNICATION_TYPE_3_3.get(kind, 2))
+        if params["communication_type"] == "1":
+            params.setdefault("communication_interval", "0")
+        else:
+            params.pop("communication_interval", None)
+        params["bidirectional_device"] = "0"
     return params
 
 
@@ -46,19 +59,22 @@ def _params(values: dict[str, Any]) -> dict[str, str]:
 def device_creation_send(*, actor, meters) -> list[CommandRequest]:
     """Send ``device_creation`` for these meters (ids or a queryset) to their MDCs through
     :func:`command_request_create` (validated, audited, tracked like any command): one
-    request per set of device parameters, each fanned out per MDC and batch as usual."""
+    request per UDIL profile and set of device parameters (in the profile's values), each
+    fanned out per MDC and batch as usual."""
     from apps.registry.models import Meter
 
     ids = list(meters.values_list("pk", flat=True)) if hasattr(meters, "values_list") else meters
     groups: dict[tuple, list[int]] = defaultdict(list)
-    for values in Meter.objects.filter(pk__in=list(ids)).order_by("pk").values("pk", *_FIELDS):
-        params = _params(values)
-        groups[tuple(sorted(params.items()))].append(values["pk"])
+    rows = Meter.objects.filter(pk__in=list(ids)).order_by("pk")
+    for values in rows.values("pk", "mdc__udil_profile", *_FIELDS):
+        profile = values["mdc__udil_profile"] or "2019"
+        params = _params(values, profile)
+        groups[(profile, *sorted(params.items()))].append(values["pk"])
     return [
         command_request_create(
             actor=actor,
             command=Command.DEVICE_CREATION,
-            params=dict(key),
+            params=dict(key[1:]),
             meters=meter_ids,
             note="Created at the MDC on registration",
         )

@@ -3,7 +3,7 @@ restart loses nothing: the tick finds what is due and enqueues it again."""
 
 from __future__ import annotations
 
-from apps.commands import conf
+from django.conf import settings
 
 TICK_TASK_NAME = "commands: poll open transactions, release scheduled, recover lost dispatches"
 TICK_TASK = "apps.commands.tasks.commands_tick"
@@ -14,7 +14,7 @@ def beat_schedule_ensure() -> None:
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
     every, _ = IntervalSchedule.objects.get_or_create(
-        every=conf.TICK_SECONDS, period=IntervalSchedule.SECONDS
+        every=settings.COMMAND_TICK_SECONDS, period=IntervalSchedule.SECONDS
     )
     PeriodicTask.objects.update_or_create(
         name=TICK_TASK_NAME,

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from apps.commands import conf
 from apps.commands.choices import (
     FINAL_REQUEST_STATES,
     Outcome,
@@ -18,12 +18,14 @@ from apps.commands.choices import (
     TransactionState,
 )
 from apps.commands.models import CommandDevice, CommandRequest, CommandTransaction
+from apps.udil.commands import command_params, commands_of
+from apps.udil.profiles import get_profile
 
 
 def mdcs_with_polls_due(*, now=None) -> list[int]:
     """MDCs with open transactions to poll now, or overdue ones to time out."""
     now = now or timezone.now()
-    overdue = now - timedelta(minutes=conf.timeout_minutes())
+    overdue = now - timedelta(minutes=settings.COMMAND_TIMEOUT_MINUTES)
     return list(
         CommandTransaction.objects.filter(state=TransactionState.OPEN, target__isnull=True)
         .filter(Q(next_poll_at__lte=now) | Q(sent_at__lt=overdue))
@@ -140,6 +142,8 @@ class Selection:
     mdcs: list[tuple[str, int]]
     unknown_ids: list[str]
     pasted: bool
+    #: The UDIL profiles of those MDCs (the command's parameters are each profile's).
+    profiles: list[str] = field(default_factory=list)
 
 
 def meters_selected(*, data, pasted: str = "") -> Selection:
@@ -163,11 +167,56 @@ def meters_selected(*, data, pasted: str = "") -> Selection:
     else:  # no criterion at all: nothing, never the whole fleet by accident
         meters = Meter.objects.none()
     meters = meters.order_by()
-    mdcs = list(meters.values_list("mdc__code").annotate(n=Count("pk")).order_by("mdc__code"))
+    per_mdc = list(
+        meters.values_list("mdc__code", "mdc__udil_profile")
+        .annotate(n=Count("pk"))
+        .order_by("mdc__code")
+    )
     return Selection(
         meters=meters,
-        count=sum(n for _, n in mdcs),
-        mdcs=mdcs,
+        count=sum(n for _, _, n in per_mdc),
+        mdcs=[(code, n) for code, _, n in per_mdc],
         unknown_ids=unknown,
         pasted=bool(ids),
+        profiles=sorted({profile for _, profile, _ in per_mdc}),
     )
+
+
+def _param_row(param) -> dict:
+    return {
+        "name": param.name,
+        "kind": param.kind,
+        "required": param.required,
+        "description": param.description,
+        "choices": [[str(v), label] for v, label in param.choices or ()],
+        "is_array": param.is_array,
+    }
+
+
+def commands_catalogue(*, mdc_code: str | None = None) -> dict:
+    """The commands each registered MDC is offered (its UDIL profile's), with their service
+    names and parameters: ``{"mdcs": [{code, profile}], "profiles": {name: [command...]}}``.
+    An unknown ``mdc_code`` gives no MDCs (and so no profiles)."""
+    from apps.registry.models import Mdc
+    mdcs = Mdc.objects.order_by("code")
+    if mdc_code:
+        mdcs = mdcs.filter(code=str(mdc_code)[:100])
+    rows = [
+        {"code": code, "profile": profile}
+        for code, profile in mdcs.values_list("code", "udil_profile")
+    ]
+    profiles = {}
+    for name in sorted({r["profile"] for r in rows}):
+        profile = get_profile(name)
+        profiles[profile.name] = [
+            {
+                "command": c.name,
+                "label": c.label,
+                "kind": c.kind,
+                "service": profile.service(c.name).name,
+                "params": [_param_row(p) for p in command_params(profile, c.name)],
+            }
+            for c in commands_of(profile)
+            if c.sendable
+        ]
+    return {"mdcs": rows, "profiles": profiles}

@@ -3,6 +3,7 @@ its progress live, cancel, retry, approve; the history of all commands."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,7 @@ from django.views import View
 from django.views.generic import DetailView
 from django_tables2 import RequestConfig
 
-from apps.commands import conf, services
+from apps.commands import services
 from apps.commands.choices import Command, Outcome, RequestState, TransactionState
 from apps.commands.filters import CommandDeviceFilter, CommandRequestFilter
 from apps.commands.forms import CancelForm, CommandParamsForm, DecisionForm, SelectionForm
@@ -101,7 +102,9 @@ class CommandNewView(PermissionRequiredMixin, View):
             "pasted": form.cleaned_data["pasted"],
         }
         params_form = CommandParamsForm(
-            request.POST if step in ("review", "confirm") else None, command=command
+            request.POST if step in ("review", "confirm") else None,
+            command=command,
+            profiles=selection.profiles,
         )
         context["params_form"] = params_form
         if step == "params" or selection.count == 0 or not params_form.is_valid():
@@ -119,7 +122,7 @@ class CommandNewView(PermissionRequiredMixin, View):
                 needs_approval=services.two_person_needed(
                     actor=request.user, command=command, params=wire, devices=selection.count
                 ),
-                threshold=conf.two_person_threshold(),
+                threshold=settings.TWO_PERSON_THRESHOLD,
             )
             return render(request, self.template_name, context)
         try:

@@ -1,6 +1,7 @@
 """HTTP: the UDIL services of each simulated MDC (machine to machine), and the admin pages.
 
-``POST /sim/<code>/<service>`` for every service of NOTES.md "The wire". These endpoints
+``POST /sim/<code>/<service>`` for every service of the MDC's UDIL profile (2019: NOTES.md
+"The wire"; 3.3: its renamed and new services, apps.udil.catalog_v33). These endpoints
 authenticate with the UDIL private key, not a Django login, so they are exempt from the login
 and CSRF middleware. Views are thin: they decode, call :mod:`apps.simulator.services`, encode.
 """
@@ -35,9 +36,9 @@ from apps.simulator.services import (
     sim_transaction_status,
 )
 from apps.simulator.tables import SimMdcTable
-from apps.udil.catalog import SERVICES
 from apps.udil.codec import decode_request
 from apps.udil.errors import ValidationErrors
+from apps.udil.profiles import get_profile
 
 
 def _respond(mdc: SimMdc | None, status: int, encoded: tuple[bytes, str]) -> HttpResponse:
@@ -67,9 +68,10 @@ def service_view(request: HttpRequest, code: str, service: str) -> HttpResponse:
     mdc = SimMdc.objects.filter(code=code).first()
     if mdc is None:
         return _error(None, 404, f"no simulated MDC '{code}'")
-    svc = SERVICES.get(service.lower())
+    profile = get_profile(mdc.udil_profile)
+    svc = profile.services.get(service.lower())
     if svc is None:
-        return _error(mdc, 404, f"unknown service '{service}'")
+        return _error(mdc, 404, f"unknown service '{service}' (UDIL {profile.name})")
     if request.method != "POST":
         return _error(mdc, 405, f"{svc.name} takes POST")
     now = clock.now()
@@ -117,7 +119,12 @@ def service_view(request: HttpRequest, code: str, service: str) -> HttpResponse:
         params, tid, _ = decode_request(svc, headers, form)
         if svc.kind in ("write", "on_demand"):
             payload = sim_command_submit(
-                mdc=mdc, service=svc.name, params=params, transactionid=tid, now=now
+                mdc=mdc,
+                service=profile.common_name(svc.name),
+                params=params,
+                transactionid=tid,
+                now=now,
+                wire_name=svc.name,
             )
         elif svc.kind == "status":
             payload = sim_transaction_status(

@@ -6,7 +6,8 @@ responses), protocol profiles (revisions) and an HTTP client for the MDM.
 Read ``docs/udil-notes.md`` (in this repository) for the fixes applied to the OCR'd spec;
 every "NOTES.md" cited in the code means that file.
 
-Modules: errors, timefmt, values, datasets, catalog (the web services), profiles, codec, client.
+Modules: errors, timefmt, values, datasets (datasets_v33), catalog (the web services; 3.3's in
+catalog_v33 and tou), profiles (2019, 3.3), commands (the commands as data), codec, client.
 """
 
 from .catalog import SERVICES, WRITE_COMMANDS, Param, Service, get_service
@@ -44,7 +45,7 @@ from .errors import (
     UdilStatusError,
     ValidationErrors,
 )
-from .profiles import PROFILE_2019, PROFILES, Profile, get_profile
+from .profiles import PROFILE_3_3, PROFILE_2019, PROFILES, Profile, get_profile
 from .timefmt import PKT, format_datetime, parse_datetime, parse_time
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "MONTHLY_BILLING",
     "PKT",
     "PROFILES",
+    "PROFILE_3_3",
     "PROFILE_2019",
     "SERVICES",
     "TRANSACTION_STATUS",

@@ -398,6 +398,8 @@ class Service:
     spec_section: str
     checks: tuple[Check, ...] = ()
     dataset: DataSet | None = None
+    #: At most this many devices per request (3.3's on-demand reads name one device).
+    max_devices: int | None = None
     _by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -791,7 +793,8 @@ TRANSACTION_CANCEL = Service(
 )
 
 
-def _read(ds: DataSet) -> Service:
+def read_service_of(ds: DataSet) -> Service:
+    """The read API service of a data set (3.3 of its path)."""
     return Service(
         name=ds.read_path or ds.code,
         path=ds.read_path or ds.code,
@@ -822,7 +825,7 @@ WRITE_COMMANDS: tuple[str, ...] = (
     "meter_status_update",
 )
 
-READ_SERVICES: dict[str, Service] = {ds.code: _read(ds) for ds in DATASETS.values()}
+READ_SERVICES: dict[str, Service] = {ds.code: read_service_of(ds) for ds in DATASETS.values()}
 
 SERVICES: dict[str, Service] = {
     s.name: s

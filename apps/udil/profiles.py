@@ -6,8 +6,8 @@ of each registered MDC; the MDM looks the profile up by name with
 :func:`get_profile` and resolves paths with :meth:`Profile.path_for`, applying
 that MDC's per-service path overrides (real vendors differ from NOTES.md).
 
-Only the 2019 text is implemented (``PROFILE_2019``). Adding UDIL 3.3 (2025)
-is a new Profile, not a rewrite::
+``PROFILE_2019`` is the 2019 text; ``PROFILE_3_3`` (UDIL 3.3, 2025) is derived from it,
+a new Profile, not a rewrite::
 
     PROFILE_3_3 = PROFILE_2019.derive(
         "3.3",
@@ -24,10 +24,12 @@ so callers keep calling ``client.call("time_of_use_change", ...)``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .catalog import SERVICES, Service
+from .catalog import SERVICES, Service, read_service_of
+from .catalog_v33 import ALIASES_3_3, REMOVED_3_3, SERVICES_3_3
 from .datasets import DATASETS, TRANSACTION_STATUS, DataSet
+from .datasets_v33 import DATASETS_3_3
 from .errors import UdilError
 
 
@@ -42,6 +44,23 @@ class Profile:
     transaction_status: DataSet = TRANSACTION_STATUS
     description: str = ""
     aliases: Mapping[str, str] = field(default_factory=dict)
+    #: transaction_status ``indv_status`` as the MDC writes it -> the 2019 meaning the MDM
+    #: keeps (1 going well or done, 0 failed); values not named keep their 2019 meaning.
+    indv_status_map: Mapping[int, int] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        """Does this profile have the service (or alias) ``name``."""
+        key = name.strip().lower()
+        return self.aliases.get(key, key) in self.services
+
+    def common_name(self, own: str) -> str:
+        """The name MDM code uses for one of this profile's services (its alias, if any)."""
+        key = own.strip().lower()
+        return next((common for common, mine in self.aliases.items() if mine == key), key)
+
+    def indv_status(self, value: int | None) -> int | None:
+        """A transaction_status ``indv_status`` in the 2019 meaning (see ``indv_status_map``)."""
+        return self.indv_status_map.get(value, value) if value is not None else None
 
     def service(self, name: str) -> Service:
         """Service by name (or alias). UdilError if this profile lacks it."""
@@ -89,17 +108,25 @@ class Profile:
         remove_services: tuple[str, ...] = (),
         aliases: Mapping[str, str] | None = None,
         description: str = "",
+        indv_status_map: Mapping[int, int] | None = None,
     ) -> Profile:
         """A new profile: this one's definitions updated with the given ones."""
         merged = {k: v for k, v in self.services.items() if k not in remove_services}
         merged.update(services or {})
+        for ds in (datasets or {}).values():  # read services follow their data set's definition
+            reads = [k for k, v in merged.items() if v.kind == "read" and v.dataset.code == ds.code]
+            for key in reads:
+                merged[key] = replace(merged[key], dataset=ds)
+            if not reads and ds.read_path:
+                merged[ds.read_path] = read_service_of(ds)
         return Profile(
             name=name,
             services=merged,
             datasets={**self.datasets, **(datasets or {})},
             transaction_status=self.transaction_status,
             description=description,
-            aliases={**self.aliases, **(aliases or {})},
+            aliases={k: v for k, v in {**self.aliases, **(aliases or {})}.items() if v in merged},
+            indv_status_map={**self.indv_status_map, **(indv_status_map or {})},
         )
 
 
@@ -110,9 +137,22 @@ PROFILE_2019 = Profile(
     description="UDIL, USAID/SEP, February 19, 2019, with the fixes of NOTES.md",
 )
 
+#: UDIL 3.3 (PITC, September 2025): renamed and new services (apps.udil.catalog_v33), the
+#: 3.3 data sets (apps.udil.datasets_v33), and transaction_status indv_status 0 in progress,
+#: 1 done, 2 failed (docs/udil-notes.md, "3.3 services").
+PROFILE_3_3 = PROFILE_2019.derive(
+    "3.3",
+    services=SERVICES_3_3,
+    datasets=DATASETS_3_3,
+    remove_services=REMOVED_3_3,
+    aliases=ALIASES_3_3,
+    indv_status_map={0: 1, 1: 1, 2: 0},
+    description="UDIL 3.3, PITC, September 2025",
+)
+
 DEFAULT_PROFILE = PROFILE_2019
 
-PROFILES: dict[str, Profile] = {PROFILE_2019.name: PROFILE_2019}
+PROFILES: dict[str, Profile] = {p.name: p for p in (PROFILE_2019, PROFILE_3_3)}
 
 
 def register(profile: Profile) -> Profile:

@@ -13,14 +13,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from apps.registry.selectors import mdc_client
+from apps.udil.commands import AUTO_PARAMS as AUTO_PARAMS
 from apps.udil.profiles import get_profile
 
 SEND_PERMISSION = "commands.send_commandrequest"
 APPROVE_PERMISSION = "commands.approve_commandrequest"
 CANCEL_PERMISSION = "commands.cancel_commandrequest"
-
-#: Parameters the MDM fills in itself: the devices (from the selection) and the request time.
-AUTO_PARAMS = frozenset({"global_device_id", "device_identity", "request_datetime"})
 
 
 def transactionid_new() -> str:

@@ -6,17 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.commands import conf
 from apps.commands.choices import Command, Outcome, RequestState, TransactionState
 from apps.commands.models import CommandDevice, CommandRequest, CommandTransaction
-from apps.udil.codec import response_devices
+from apps.commands.spec import answer_of
+from apps.udil.codec import response_devices, response_rows
 from apps.udil.errors import MalformedBody, MdcUnavailable, UdilError, UdilStatusError
 
 from ._shared import mdc_client_for
+from .effects import DeviceAnswer, DeviceRows, _on_demand_load, _parameters_record
 from .progress import _requests_refresh
 
 
@@ -92,12 +94,12 @@ def _unreachable(tx: CommandTransaction, exc: Exception, now: datetime) -> Dispa
     """The MDC did not answer usably: try again later (doubling), or give up after
     ``DISPATCH_MAX_ATTEMPTS``."""
     reason = f"{type(exc).__name__}: {exc}"
-    if tx.attempts >= conf.DISPATCH_MAX_ATTEMPTS:
+    if tx.attempts >= settings.COMMAND_DISPATCH_MAX_ATTEMPTS:
         _transaction_fail(tx, f"Not sent after {tx.attempts} attempts. {reason}", now)
         _requests_refresh([tx.request_id], now)
         _audit_send(tx, f"gave up after {tx.attempts} attempts: {reason}")
         return DispatchResult("failed", reason)
-    retry_in = conf.DISPATCH_BACKOFF_SECONDS * 2 ** (tx.attempts - 1)
+    retry_in = settings.COMMAND_DISPATCH_BACKOFF_SECONDS * 2 ** (tx.attempts - 1)
     tx.last_error = reason
     tx.next_attempt_at = now + timedelta(seconds=retry_in)
     tx.save()
@@ -137,8 +139,8 @@ def _answer_record(tx: CommandTransaction, answer: Answer, now: datetime) -> Non
         pending.filter(global_device_id__in=answer.accepted).update(indv_status=1)
         if pending.exists():
             tx.state = TransactionState.OPEN
-            tx.poll_interval_seconds = conf.POLL_BASE_SECONDS
-            tx.next_poll_at = now + timedelta(seconds=conf.POLL_BASE_SECONDS)
+            tx.poll_interval_seconds = settings.COMMAND_POLL_BASE_SECONDS
+            tx.next_poll_at = now + timedelta(seconds=settings.COMMAND_POLL_BASE_SECONDS)
         else:
             tx.state, tx.finished_at = TransactionState.DONE, now
     tx.save()
@@ -173,11 +175,14 @@ def command_dispatch(*, transaction_id: int) -> DispatchResult:
     client = mdc_client_for(tx.mdc)
     try:
         payload = _send(client, tx, devices)
-        answered = response_devices(payload)
+        sync = _sync_rows(tx, payload)
+        answered = response_devices(payload) if sync is None else []
     except (MdcUnavailable, MalformedBody) as exc:
         return _unreachable(tx, exc, now)
     except (UdilStatusError, UdilError) as exc:
         return _refused(tx, exc, now)
+    if sync is not None:
+        return _sync_record(tx, payload, sync, now)
     answer = Answer(
         message=payload.get("message") if isinstance(payload.get("message"), str) else "",
         accepted=[d.global_device_id for d in answered if d.indv_status == 1],
@@ -193,6 +198,64 @@ def command_dispatch(*, transaction_id: int) -> DispatchResult:
     return DispatchResult(
         "sent", answer.message, accepted=len(answer.accepted), refused=len(answer.refused)
     )
+
+
+def _sync_rows(tx: CommandTransaction, payload: dict) -> list[dict] | None:
+    """The rows of a synchronous on-demand answer (3.3, 3.4: the meter was online within the
+    limit, so ``data`` holds the rows, not devices with ``indv_status``), else None."""
+    if tx.target_id or answer_of(tx.request.command) is None:
+        return None
+    rows = response_rows(payload)
+    if rows and all("indv_status" not in row for row in rows):
+        return rows
+    return None
+
+
+def _sync_record(
+    tx: CommandTransaction, payload: dict, rows: list[dict], now: datetime
+) -> DispatchResult:
+    """A synchronous on-demand answer: the rows are loaded (data) or recorded (parameters) at
+    once and the devices are executed; nothing is left to poll."""
+    message = payload.get("message") if isinstance(payload.get("message"), str) else ""
+    by_device: dict[str, list[dict]] = {}
+    for row in rows:
+        by_device.setdefault(str(row.get("global_device_id", "")).strip(), []).append(row)
+    pending = list(
+        tx.devices.filter(outcome=Outcome.PENDING).values("pk", "global_device_id", "meter_id")
+    )
+    if answer_of(tx.request.command) == "rows":
+        _on_demand_load(
+            tx=tx,
+            per_device=[
+                DeviceRows(d["pk"], by_device.get(d["global_device_id"], [])) for d in pending
+            ],
+            mdc=tx.mdc,
+        )
+    else:
+        answers = [
+            DeviceAnswer(d["meter_id"], by_device[d["global_device_id"]][0])
+            for d in pending
+            if d["meter_id"] and by_device.get(d["global_device_id"])
+        ]
+        _parameters_record(tx=tx, answers=answers, now=now)
+    tx.devices.filter(outcome=Outcome.PENDING).update(
+        status_level=5,
+        status_5_datetime=now,
+        indv_status=1,
+        outcome=Outcome.EXECUTED,
+        message="Answered at once (synchronous on-demand read).",
+        finished_at=now,
+    )
+    tx.response_status, tx.response_message = 1, message
+    tx.sent_at, tx.last_error, tx.next_attempt_at = now, "", None
+    tx.state, tx.finished_at = TransactionState.DONE, now
+    tx.save()
+    if tx.request.state == RequestState.DISPATCHING:
+        tx.request.state = RequestState.IN_PROGRESS
+        tx.request.save(update_fields=["state"])
+    _requests_refresh([tx.request_id], now)
+    _audit_send(tx, f"answered synchronously with {len(rows)} rows. {message}".strip())
+    return DispatchResult("sent", message, accepted=len(pending))
 
 
 def _audit_send(tx: CommandTransaction, outcome: str) -> None:

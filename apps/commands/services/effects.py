@@ -3,27 +3,17 @@ meter, and the warehouse rows an on-demand read returned."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, NamedTuple
 
-from apps.commands.choices import Command
 from apps.commands.models import CommandDevice, CommandRequest, CommandTransaction
-from apps.registry.choices import RelayState
+from apps.commands.spec import Effects, decoded, parameter_setting, registry_effects_of
 from apps.registry.services import meters_state_record
-from apps.udil.catalog import SERVICES
+from apps.udil.commands import COMMAND_DEFS, params_union
 from apps.udil.datasets import by_on_demand_type
-from apps.udil.timefmt import format_datetime
+from apps.udil.profiles import PROFILES
 from apps.warehouse.guard import RowGuard, owned_device_ids
 from apps.warehouse.services import rows_load
-
-
-class Effects(NamedTuple):
-    """``fields``: Meter field values; ``settings``: entries of ``Meter.device_settings``."""
-
-    fields: dict[str, Any]
-    settings: dict[str, Any]
 
 
 class DeviceRows(NamedTuple):
@@ -33,98 +23,29 @@ class DeviceRows(NamedTuple):
     rows: list[dict]
 
 
-#: Commands whose only effect is a group of settings: command -> (settings name, parameters).
-_SETTINGS_BY_COMMAND: dict[str, tuple[str, tuple[str, ...]]] = {
-    Command.LOAD_SHEDDING_SCHEDULING: (
-        "load_shedding",
-        ("start_datetime", "end_datetime", "load_shedding_slabs"),
-    ),
-    Command.TIME_OF_USE_CHANGE: (
-        "time_of_use",
-        ("season", "days", "time_slab", "tariff_identification", "activation_datetime"),
-    ),
-    Command.UPDATE_IP_PORT: (
-        "ip_port",
-        ("primary_ip_address", "secondary_ip_address", "primary_port", "secondary_port"),
-    ),
-    Command.WAKE_UP_SIM_NUMBER_UPDATE: (
-        "wake_up_numbers",
-        ("wakeup_number_1", "wakeup_number_2", "wakeup_number_3"),
-    ),
-    Command.ACTIVATE_METER_OPTICAL_PORT: (
-        "optical_port",
-        ("optical_port_on_datetime", "optical_port_off_datetime"),
-    ),
-    Command.DEVICE_CREATION: (
-        "mdc_registration",
-        (
-            "device_type",
-            "communication_mode",
-            "communication_type",
-            "communication_interval",
-            "sim_number",
-            "sim_id",
-            "mdi_reset_date",
-            "mdi_reset_time",
-            "phase",
-            "meter_type",
-        ),
-    ),
-}
-
-_SANCTIONED_LOAD_PARAMS = (
-    "load_limit",
-    "maximum_retries",
-    "retry_interval",
-    "threshold_duration",
-    "retry_clear_interval",
-)
-_SAMPLING_PARAMS = ("activation_datetime", "sampling_interval", "sampling_initial_time")
-
-
 def _param_value(request: CommandRequest, name: str) -> Any:
     """A stored parameter for the registry: arrays as JSON, the rest as the wire text."""
-    value = request.params.get(name)
-    param = SERVICES[request.command].param(name)
-    if param.is_array and isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+    param = _PARAMS.get((request.command, name))
+    return decoded(request.params.get(name), bool(param and param.is_array))
 
 
-def _settings_of(request: CommandRequest, *names: str) -> dict[str, Any]:
-    return {n: _param_value(request, n) for n in names if request.params.get(n) not in (None, "")}
+#: (command, parameter name) -> Param over every profile (a parameter's type is the same in
+#: every profile that has it).
+_PARAMS = {
+    (c.name, p.name): p for c in COMMAND_DEFS for p in params_union(PROFILES.values(), c.name)
+}
 
 
 def registry_effects(request: CommandRequest, at: datetime) -> Effects:
-    """What an executed command tells the registry about a meter: ``(field values, settings)``.
+    """What an executed command tells the registry about a meter: ``(field values, settings)``
+    (apps.commands.spec, per command).
 
     Settings are stored under ``Meter.device_settings[name]`` as ``{"value", "transactionid",
     "at"}`` (the registry's convention, see ``meter_state_record``).
     """
-    c, p = request.command, request.params
-    if c == Command.AUX_RELAY_OPERATIONS:
-        state = RelayState.CONNECTED if p["relay_operate"] == "1" else RelayState.DISCONNECTED
-        return Effects({"relay_state": state}, {"relay": int(p["relay_operate"])})
-    if c == Command.METER_STATUS_UPDATE:
-        status = int(p["meter_activation_status"])
-        return Effects({"activation_status": status}, {"activation_status": status})
-    if c == Command.SANCTIONED_LOAD_CONTROL:
-        return Effects(
-            {"load_limit_kw": Decimal(p["load_limit"])},
-            {"sanctioned_load": _settings_of(request, *_SANCTIONED_LOAD_PARAMS)},
-        )
-    if c in _SETTINGS_BY_COMMAND:
-        name, params = _SETTINGS_BY_COMMAND[c]
-        return Effects({}, {name: _settings_of(request, *params)})
-    if c == Command.METER_DATA_SAMPLING:
-        data_type = p.get("data_type", "").lower()
-        return Effects({}, {f"sampling_{data_type}": _settings_of(request, *_SAMPLING_PARAMS)})
-    if c == Command.TIME_SYNCHRONIZATION:
-        return Effects({}, {"time_synchronized": format_datetime(at)})
-    return Effects({}, {})
+    return registry_effects_of(
+        request.command, request.params, lambda n: _param_value(request, n), at
+    )
 
 
 def _effects_apply(*, tx: CommandTransaction, meter_ids: list[int], now: datetime) -> int:
@@ -168,3 +89,28 @@ def _on_demand_load(*, tx: CommandTransaction, per_device: list[DeviceRows], mdc
         ["response_rows"],
     )
     return result.inserted + result.updated + result.unchanged
+
+
+class DeviceAnswer(NamedTuple):
+    """What an on-demand parameter read returned for one device (meter-visuals columns)."""
+
+    meter_id: int
+    values: dict[str, Any]
+
+
+def _parameters_record(*, tx: CommandTransaction, answers: list[DeviceAnswer], now) -> int:
+    """Record each device's answer to an on-demand parameter read in the registry, under
+    ``device_settings["read_<type>"]`` (one set-based write per answer)."""
+    name = parameter_setting(tx.request.on_demand_type or tx.request.params.get("type", ""))
+    written = 0
+    for item in answers:
+        values = {k: v for k, v in item.values.items() if k not in ("global_device_id", "msn")}
+        written += meters_state_record(
+            actor=None,
+            meters=[item.meter_id],
+            transactionid=tx.transactionid,
+            at=now,
+            settings={name: values},
+            target=tx,
+        )
+    return written

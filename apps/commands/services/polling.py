@@ -8,20 +8,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.commands import conf
-from apps.commands.choices import ON_DEMAND, Outcome, TransactionState
+from apps.commands.choices import Outcome, TransactionState
 from apps.commands.models import CommandDevice, CommandTransaction
+from apps.commands.spec import answer_of
 from apps.registry.models import Mdc
 from apps.udil.codec import response_rows
 from apps.udil.datasets import TRANSACTION_STATUS
 from apps.udil.errors import MalformedBody, MdcUnavailable, UdilError
+from apps.udil.profiles import Profile, get_profile
 
 from ._shared import mdc_client_for
-from .effects import DeviceRows, _effects_apply, _on_demand_load
+from .effects import DeviceAnswer, DeviceRows, _effects_apply, _on_demand_load, _parameters_record
 from .progress import _requests_refresh
 
 
@@ -192,7 +194,7 @@ def transactions_poll(*, mdc_id: int, due_only: bool = True) -> PollResult:
     if due_only:
         open_txs = open_txs.filter(next_poll_at__lte=now)
     due = list(open_txs.order_by("next_poll_at", "pk").values_list("pk", "transactionid"))
-    step = max(1, conf.POLL_MAX_TRANSACTIONS)
+    step = max(1, settings.COMMAND_POLL_MAX_TRANSACTIONS)
     for start in range(0, len(due), step):
         chunk = due[start : start + step]
         fetched = _status_rows_fetch(mdc, [tid for _, tid in chunk], result)
@@ -210,7 +212,8 @@ def transactions_poll(*, mdc_id: int, due_only: bool = True) -> PollResult:
 
 def _backed_off(seconds: int) -> int:
     """The next poll interval when nothing changed: doubled, within the configured bounds."""
-    return min(max(conf.POLL_BASE_SECONDS, seconds * 2), conf.POLL_MAX_SECONDS)
+    base, top = settings.COMMAND_POLL_BASE_SECONDS, settings.COMMAND_POLL_MAX_SECONDS
+    return min(max(base, seconds * 2), top)
 
 
 def _poll_backoff(transaction_ids: list[int], now: datetime) -> None:
@@ -232,6 +235,7 @@ class _Merge:
     changed_txs: set[int] = field(default_factory=set)
     executed: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     on_demand: dict[int, list[DeviceRows]] = field(default_factory=lambda: defaultdict(list))
+    parameters: dict[int, list[DeviceAnswer]] = field(default_factory=lambda: defaultdict(list))
 
 
 def _open_transactions(transaction_ids: list[int]) -> dict[str, CommandTransaction]:
@@ -264,9 +268,11 @@ def _status_rows_merge(
     devices: dict[tuple[int, str], dict[str, Any]],
     result: PollResult,
     now: datetime,
+    profile: Profile,
 ) -> _Merge:
     """Merge each status row into its device (``devices`` is updated in place); rows of no
-    open transaction or device of this batch are counted as bad."""
+    open transaction or device of this batch are counted as bad. ``indv_status`` is read in
+    the MDC's profile (3.3: 0 in progress, 1 done, 2 failed) and kept in the 2019 meaning."""
     merge = _Merge()
     for raw in rows:
         try:
@@ -279,21 +285,29 @@ def _status_rows_merge(
         if current is None:
             result.bad_rows += 1
             continue
+        answer = answer_of(tx.request.command)
+        response = row.extras.get("response_data")
         if current["outcome"] == Outcome.PENDING:
-            message = raw.get("message") or notes.get(row["global_device_id"])
-            new = _device_state(current, {**row, "message": message}, now)
+            # 3.3 writes a device's remarks in response_data (4.3); 2019 MDCs in the message
+            remark = response if isinstance(response, str) and answer is None else None
+            message = raw.get("message") or remark or notes.get(row["global_device_id"])
+            indv = profile.indv_status(row["indv_status"])
+            new = _device_state(current, {**row, "indv_status": indv, "message": message}, now)
             if new is not None:
                 merge.changes.append(new)
                 merge.changed_txs.add(tx.pk)
                 devices[(tx.pk, row["global_device_id"])] = new
                 if new["outcome"] == Outcome.EXECUTED and current["meter_id"]:
                     merge.executed[tx.pk].append(current["meter_id"])
-        response = row.extras.get("response_data") if tx.request.command == ON_DEMAND else None
-        if response and current["response_rows"] is None:
-            items = response if isinstance(response, list) else [response]
-            merge.on_demand[tx.pk].append(
-                DeviceRows(current["id"], [r for r in items if isinstance(r, dict)])
-            )
+        if not response or answer is None or current["response_rows"] is not None:
+            continue
+        items = [r for r in (response if isinstance(response, list) else [response])]
+        items = [r for r in items if isinstance(r, dict)]
+        if answer == "rows":
+            merge.on_demand[tx.pk].append(DeviceRows(current["id"], items))
+        elif items and current["meter_id"]:
+            merge.parameters[tx.pk].append(DeviceAnswer(current["meter_id"], items[0]))
+            current["response_rows"] = len(items)
     return merge
 
 
@@ -316,7 +330,7 @@ def _transactions_reschedule(
             tx.state, tx.finished_at, tx.next_poll_at = TransactionState.DONE, now, None
             continue
         if tx.pk in changed_txs:
-            tx.poll_interval_seconds = conf.POLL_BASE_SECONDS
+            tx.poll_interval_seconds = settings.COMMAND_POLL_BASE_SECONDS
         else:
             tx.poll_interval_seconds = _backed_off(tx.poll_interval_seconds)
         tx.next_poll_at = now + timedelta(seconds=tx.poll_interval_seconds)
@@ -342,7 +356,13 @@ def _status_apply(
     result.rows_touched += len(txs)
     devices = _devices_of(txs)
     merge = _status_rows_merge(
-        rows=rows, notes=notes, txs=txs, devices=devices, result=result, now=now
+        rows=rows,
+        notes=notes,
+        txs=txs,
+        devices=devices,
+        result=result,
+        now=now,
+        profile=get_profile(mdc.udil_profile),
     )
     written = _devices_bulk_write(merge.changes, now)
     result.devices_changed += written
@@ -353,6 +373,8 @@ def _status_apply(
         result.rows_touched += _effects_apply(tx=by_pk[tx_pk], meter_ids=meter_ids, now=now)
     for tx_pk, per_device in merge.on_demand.items():
         result.warehouse_rows += _on_demand_load(tx=by_pk[tx_pk], per_device=per_device, mdc=mdc)
+    for tx_pk, answers in merge.parameters.items():
+        result.rows_touched += _parameters_record(tx=by_pk[tx_pk], answers=answers, now=now)
     _transactions_reschedule(list(txs.values()), devices, merge.changed_txs, now)
     _requests_refresh({tx.request_id for tx in txs.values()}, now)
 
@@ -361,7 +383,7 @@ def _status_apply(
 def _devices_time_out(*, mdc_id: int, now: datetime) -> int:
     """Devices still pending ``MDM_COMMAND_TIMEOUT_MINUTES`` after their transaction was sent
     are timed out (one UPDATE); transactions left with nothing pending are closed."""
-    minutes = conf.timeout_minutes()
+    minutes = settings.COMMAND_TIMEOUT_MINUTES
     cutoff = now - timedelta(minutes=minutes)
     overdue = CommandTransaction.objects.filter(
         mdc_id=mdc_id, state=TransactionState.OPEN, sent_at__lt=cutoff

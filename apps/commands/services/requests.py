@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
@@ -12,10 +13,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.commands import conf
-from apps.commands.choices import ON_DEMAND, Outcome, RequestState, TransactionState
+from apps.commands.choices import ON_DEMAND_COMMANDS, Outcome, RequestState, TransactionState
 from apps.commands.models import CommandDevice, CommandRequest, CommandTransaction
 from apps.registry.models import Mdc, Meter
+from apps.udil.profiles import get_profile
 
 from ._shared import (
     APPROVE_PERMISSION,
@@ -55,12 +56,24 @@ def _meters_queryset(meters) -> models.QuerySet:
     return qs.order_by()
 
 
-def _transactions_create(request: CommandRequest, per_mdc: dict[int, int]) -> None:
-    """One transaction per MDC and batch of ``mdc.batch_size`` meters."""
+def _single_device_mdcs(command: str, mdc_ids) -> list[int]:
+    """MDCs whose profile carries this command one device per request (3.3's on-demand reads)."""
+    return [
+        pk
+        for pk, name in Mdc.objects.filter(pk__in=mdc_ids).values_list("pk", "udil_profile")
+        if get_profile(name).service(command).max_devices == 1
+    ]
+
+
+def _transactions_create(
+    request: CommandRequest, per_mdc: dict[int, int], single: list[int]
+) -> None:
+    """One transaction per MDC and batch of ``mdc.batch_size`` meters (one meter each for the
+    MDCs in ``single``)."""
     batch_sizes = dict(Mdc.objects.filter(pk__in=per_mdc).values_list("pk", "batch_size"))
     txs = []
     for mdc_id, count in sorted(per_mdc.items()):
-        size = max(1, batch_sizes[mdc_id])
+        size = 1 if mdc_id in single else max(1, batch_sizes[mdc_id])
         for index, start in enumerate(range(0, count, size)):
             txs.append(
                 CommandTransaction(
@@ -74,7 +87,7 @@ def _transactions_create(request: CommandRequest, per_mdc: dict[int, int]) -> No
     CommandTransaction.objects.bulk_create(txs, batch_size=2000)
 
 
-def _devices_create(request: CommandRequest, meters: models.QuerySet) -> int:
+def _devices_create(request: CommandRequest, meters: models.QuerySet, single: list[int]) -> int:
     """One INSERT ... SELECT of the device rows, each in its MDC's batch (the same order,
     global_device_id, as the transactions were counted in)."""
     meter_sql, meter_params = meters.values("pk").query.sql_with_params()
@@ -88,7 +101,8 @@ def _devices_create(request: CommandRequest, meters: models.QuerySet) -> int:
             FROM (
                 SELECT m.id, m.global_device_id, m.msn, m.mdc_id,
                        (row_number() OVER (PARTITION BY m.mdc_id ORDER BY m.global_device_id)
-                        - 1) / c.batch_size AS batch
+                        - 1) / (CASE WHEN c.id = ANY(%s) THEN 1 ELSE c.batch_size END)
+                       AS batch
                 FROM {Meter._meta.db_table} m
                 JOIN {Mdc._meta.db_table} c ON c.id = m.mdc_id
                 WHERE m.id IN ({meter_sql})
@@ -96,7 +110,7 @@ def _devices_create(request: CommandRequest, meters: models.QuerySet) -> int:
             JOIN {CommandTransaction._meta.db_table} t
               ON t.request_id = %s AND t.mdc_id = x.mdc_id AND t.batch_index = x.batch
             """,
-            [request.pk, Outcome.PENDING, *meter_params, request.pk],
+            [request.pk, Outcome.PENDING, single, *meter_params, request.pk],
         )
         return cursor.rowcount
 
@@ -105,8 +119,21 @@ def _fan_out(request: CommandRequest, meters: models.QuerySet) -> FanOut:
     """Create the request's transactions (per MDC, per batch of ``mdc.batch_size``) and its
     device rows, in a few statements whatever the number of meters."""
     per_mdc = dict(meters.values("mdc_id").annotate(n=Count("id")).values_list("mdc_id", "n"))
-    _transactions_create(request, per_mdc)
-    return FanOut(devices=_devices_create(request, meters), mdcs=len(per_mdc))
+    single = _single_device_mdcs(request.command, per_mdc)
+    _transactions_create(request, per_mdc, single)
+    return FanOut(devices=_devices_create(request, meters, single), mdcs=len(per_mdc))
+
+
+def _profiles_of_meters(meters: models.QuerySet) -> list[str]:
+    """The UDIL profiles of the MDCs these meters are registered at (the command is validated
+    for each; none when no meter is chosen, which is refused later)."""
+    return sorted(
+        set(
+            Mdc.objects.filter(pk__in=meters.values("mdc_id")).values_list(
+                "udil_profile", flat=True
+            )
+        )
+    )
 
 
 def _two_person_recent_locked(*, actor, now: datetime) -> int:
@@ -125,7 +152,7 @@ def _request_settle(
     if fan.devices == 0:
         raise ValidationError({"meters": "Choose at least one meter."})
     request.device_count, request.mdc_count = fan.devices, fan.mdcs
-    request.approval_required = approval and fan.devices + recent > conf.two_person_threshold()
+    request.approval_required = approval and fan.devices + recent > settings.TWO_PERSON_THRESHOLD
     if request.approval_required:
         request.state = RequestState.AWAITING_APPROVAL
     elif request.scheduled_at is not None and request.scheduled_at > now:
@@ -177,16 +204,16 @@ def command_request_create(
     the request is dispatched when this transaction commits (or at ``scheduled_at``).
     """
     _require(actor, SEND_PERMISSION)
-    wire = params_validate(command, params or {})
+    qs = _meters_queryset(meters)
+    wire = params_validate(command, params or {}, profiles=_profiles_of_meters(qs))
     if scheduled_at is not None and timezone.is_naive(scheduled_at):
         raise ValidationError({"scheduled_at": "Must include a time zone."})
-    qs = _meters_queryset(meters)
     now = timezone.now()
     approval = _is_two_person(command, wire)
     recent = _two_person_recent_locked(actor=actor, now=now) if approval else 0
     request = CommandRequest.objects.create(
         command=command,
-        on_demand_type=wire.get("type", "") if command == ON_DEMAND else "",
+        on_demand_type=wire.get("type", "") if command in ON_DEMAND_COMMANDS else "",
         params=wire,
         requested_by=actor,
         requested_by_name=_actor_name(actor),
@@ -291,7 +318,7 @@ def transactions_lost(*, now: datetime | None = None) -> list[int]:
     """Pending transactions of released requests that no dispatch has tried in time (a task lost
     with a broker or worker): their ids, to enqueue again. Dispatch is idempotent."""
     now = now or timezone.now()
-    late = now - timedelta(seconds=conf.DISPATCH_GRACE_SECONDS)
+    late = now - timedelta(seconds=settings.COMMAND_DISPATCH_GRACE_SECONDS)
     return list(
         CommandTransaction.objects.filter(
             state=TransactionState.PENDING,

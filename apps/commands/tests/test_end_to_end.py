@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -413,8 +414,6 @@ def test_failures_at_the_meter(sim_env, make_user):
 
 
 def test_mdc_down_then_retry_with_the_same_transactionid(sim_env, make_user, monkeypatch):
-    from apps.commands import conf
-
     env = sim_env(code="simu", meters=2)
     request = command_request_create(
         actor=make_user("Operator"),
@@ -429,7 +428,7 @@ def test_mdc_down_then_retry_with_the_same_transactionid(sim_env, make_user, mon
 
     first = command_dispatch(transaction_id=tx.pk)
     assert first.status == "retry"
-    assert first.retry_in == conf.DISPATCH_BACKOFF_SECONDS
+    assert first.retry_in == settings.COMMAND_DISPATCH_BACKOFF_SECONDS
     tx.refresh_from_db()
     assert (tx.state, tx.attempts) == (TransactionState.PENDING, 1)
     assert "MdcUnavailable" in tx.last_error
@@ -439,7 +438,7 @@ def test_mdc_down_then_retry_with_the_same_transactionid(sim_env, make_user, mon
     assert (tx.state, tx.attempts) == (TransactionState.OPEN, 2)
     assert SimCommand.objects.get(mdc=env.sim).transactionid == tx.transactionid
     # After too many attempts a transaction fails, with its devices.
-    monkeypatch.setattr(conf, "DISPATCH_MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(settings, "COMMAND_DISPATCH_MAX_ATTEMPTS", 1)
     other = command_request_create(
         actor=make_user("Operator"),
         command="time_synchronization",
@@ -488,7 +487,7 @@ def test_dispatch_retried_after_a_worker_crash_does_not_act_twice(sim_env, make_
 
 
 def test_timeouts(sim_env, make_user, monkeypatch):
-    monkeypatch.setenv("MDM_COMMAND_TIMEOUT_MINUTES", "5")
+    monkeypatch.setattr(settings, "COMMAND_TIMEOUT_MINUTES", 5)
     env = sim_env(code="simt", meters=2, command_pace_seconds=3600)
     request = command_request_create(
         actor=make_user("Operator"),

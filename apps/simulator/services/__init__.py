@@ -18,7 +18,6 @@ The package by concern (each name below is importable from here, as before the s
 from apps.simulator.models import CredentialsIn
 
 from .commands import (
-    NEEDS_RELAY,
     SUCCESS_MESSAGES,
     UNREACHABLE,
     sim_command_submit,
@@ -38,6 +37,7 @@ from .fleet import (
     sim_meter_add,
     tabular_dsn,
 )
+from .handlers import HANDLERS, SimHandler
 from .protocol import ReadResult, sim_authorize, sim_key_check, sim_read
 from .transactions import (
     TRANSACTION_FIELDS,
@@ -51,10 +51,10 @@ __all__ = [
     "EFFECTS",
     "FAULT_FIELDS",
     "FAULT_LIMITS",
+    "HANDLERS",
     "MAX_LATENCY_MS",
     "MAX_ON_DEMAND_DAYS",
     "MAX_READ_DAYS",
-    "NEEDS_RELAY",
     "PARAMETERIZATION",
     "PROFILE_MIX",
     "Q3",
@@ -65,6 +65,7 @@ __all__ = [
     "ReadResult",
     "SimError",
     "SimFleet",
+    "SimHandler",
     "on_demand_rows",
     "sim_authorize",
     "sim_command_submit",

@@ -6,6 +6,7 @@ levels 0..5 by the time elapsed (:func:`sim_transactions_advance`), applying the
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zlib
 from typing import Any, NamedTuple
 
@@ -15,6 +16,7 @@ from django.db.models import Q
 
 from apps.simulator import generator as gen
 from apps.simulator.models import SimCommand, SimMdc, SimMeter, SimTransaction
+from apps.udil.catalog_v33 import ON_DEMAND_SYNC_SECONDS
 
 from .common import (
     MAX_ON_DEMAND_DAYS,
@@ -28,24 +30,10 @@ from .common import (
     _pk_any,
 )
 from .effects import _effects_apply_isolated, _meters_response
+from .handlers import ACCEPTED_REMARK, HANDLERS
 
-SUCCESS_MESSAGES = {
-    "aux_relay_operations": "Relay will be operated for meters with indv_status 1",
-    "time_synchronization": "Time will be updated for requested meters according to system time",
-    "sanctioned_load_control": "Limits for provided meters will be changed",
-    "load_shedding_scheduling": "Load Shedding Schedule will be programmed in meters with "
-    "indv_status 1",
-    "time_of_use_change": "Tariff will be applied to all meters with indv_status 1",
-    "device_creation": "Meters with indv_status 1 are created Successfully",
-    "update_ip_port": "IP Addresses will be updated in all meters with indv_status 1",
-    "meter_data_sampling": "Sampling interval in meter with indv_status 1 will be changed "
-    "accordingly",
-    "activate_meter_optical_port": "Optical Port will be activated for indv_status 1",
-    "wake_up_sim_number_update": "Wakeup numbers will be updated for indv_status 1",
-    "meter_status_update": "Meter Status will be updated for indv_status 1",
-    "on_demand_request": "MDC will send all data of Meter with indv_status 1",
-}
-NEEDS_RELAY = {"aux_relay_operations", "load_shedding_scheduling", "sanctioned_load_control"}
+#: The acceptance message of each command (apps.simulator.services.handlers).
+SUCCESS_MESSAGES = {name: h.message for name, h in HANDLERS.items()}
 UNREACHABLE = "meter unreachable: no connection could be established"
 #: The meter columns a command's acceptance reads.
 _SUBMIT_METER_COLUMNS = (
@@ -111,33 +99,18 @@ def _active_at(meter: SimMeter, now_epoch: int) -> int:
 
 
 def _refusal(service: str, meter: SimMeter | None, params: dict, now_epoch: int) -> str | None:
-    """Why a device refuses this command (None: accepted)."""
+    """Why a device refuses this command (None: accepted); ``service`` is the command's
+    common name (its handler in :data:`HANDLERS`)."""
     if service == "device_creation":
         return None
     if meter is None or _known_from(meter) > now_epoch:
         return "is not known to this MDC"
     if service != "meter_status_update" and _active_at(meter, now_epoch) == 0:
         return "is inactive (meter_activation_status 0): the MDC does not entertain it"
-    if service in NEEDS_RELAY and not meter.has_relay:
+    handler = HANDLERS[service]
+    if handler.needs_relay and not meter.has_relay:
         return "has no relay connected to it"
-    if (
-        service == "meter_data_sampling"
-        and params["data_type"] == "LPRO"
-        and params["sampling_interval"] not in gen.SUPPORTED_INTERVALS
-    ):
-        supported = ", ".join(str(i) for i in gen.SUPPORTED_INTERVALS)
-        return (
-            f"does not support a load profile interval of {params['sampling_interval']} "
-            f"minutes (supported: {supported})"
-        )
-    if service == "time_of_use_change" and params["tariff_identification"] not in (
-        "1",
-        "2",
-        "3",
-        "4",
-    ):
-        return "has tariff registers 1 to 4 only (tariff_identification)"
-    return None
+    return handler.refuse(params) if handler.refuse else None
 
 
 class _CreationCheck:
@@ -245,7 +218,12 @@ class _Answer(NamedTuple):
 
 
 def _devices_answer(
-    mdc: SimMdc, command: SimCommand, params: dict[str, Any], devices: list[Device], now
+    mdc: SimMdc,
+    command: SimCommand,
+    params: dict[str, Any],
+    devices: list[Device],
+    now,
+    remarks: bool = False,
 ) -> _Answer:
     """Accept or refuse every device of a command (its meters read in one query); ``params``
     as decoded (the command stores them as JSON)."""
@@ -266,9 +244,10 @@ def _devices_answer(
         if creation is not None:
             why = creation.why(device, meter)
         msn = str(dsn) if dsn is not None else (str(meter.msn) if meter else "")
-        answer.data.append(
-            {"global_device_id": gdi, "msn": msn, "indv_status": "0" if why else "1"}
-        )
+        item = {"global_device_id": gdi, "msn": msn, "indv_status": "0" if why else "1"}
+        if remarks:  # 3.3: each device's answer has its remarks
+            item["remarks"] = f"The meter {why}" if why else ACCEPTED_REMARK
+        answer.data.append(item)
         if why:
             answer.refused.append(Refusal(gdi, why))
             if meter is None and service != "device_creation":
@@ -307,8 +286,14 @@ def sim_command_submit(
     params: dict[str, Any],
     transactionid: str,
     now: dt.datetime | None = None,
+    wire_name: str | None = None,
 ) -> dict[str, Any]:
     """A write command or on-demand request: record it per device and answer at once.
+
+    ``service`` is the command's common name (its handler), ``wire_name`` the service's name
+    in the MDC's profile (3.3's ``update_meter_status``), written as the rows' ``type``. A 3.3
+    MDC gives each device its remarks, and answers an on-demand read of a meter online within
+    the limit synchronously, with the rows themselves (:func:`_sync_answer`).
 
     Resending a known ``transactionid`` returns the first answer and does nothing else.
     Set-based: whatever the number of devices, the meters are read in one query, the
@@ -329,8 +314,10 @@ def sim_command_submit(
             params=_jsonable(params),
             received_at=now,
         )
-        type_code = params["type"] if service == "on_demand_request" else service.upper()
-        answer = _devices_answer(mdc, command, params, devices, now)
+        is_read = service in ON_DEMAND_SERVICES
+        type_code = params["type"] if is_read else (wire_name or service).upper()
+        v33 = mdc.udil_profile == "3.3"
+        answer = _devices_answer(mdc, command, params, devices, now, remarks=v33)
         _transaction_rows_insert(command, answer.rows, type_code, _type_parameters(params), now)
         if answer.accepted_meters:
             SimMeter.objects.filter(_pk_any(SimMeter, answer.accepted_meters)).update(
@@ -345,10 +332,51 @@ def sim_command_submit(
             "data": answer.data,
             "message": _device_message(answer.refused, service),
         }
+        if v33 and is_read and answer.accepted_meters:
+            response = _sync_answer(mdc, command, response, now)
         command.response = response
         command.save(update_fields=["response"])
     sim_transactions_advance(mdc=mdc, now=now)
     return response
+
+
+#: Commands that read the meter (their rows come back as response_data).
+ON_DEMAND_SERVICES = frozenset({"on_demand_request", "on_demand_parameter_read"})
+#: How long (real seconds) the simulator waits for a meter to answer a synchronous on-demand
+#: read: a meter that executes within it (5 x command_pace_seconds) is "online" (the spec's
+#: limit is ON_DEMAND_SYNC_SECONDS; a simulator does not hold a request that long).
+SYNC_WAIT_SECONDS = 3.0
+
+
+def _sync_answer(mdc: SimMdc, command: SimCommand, response: dict, now) -> dict[str, Any]:
+    """3.3 (3.4): a meter online within the limit answers at once: the read's rows in ``data``
+    (its transaction rows are done too); otherwise the device answer stands (asynchronous:
+    the rows come in transaction_status), with the time-out in its remarks."""
+    wait = 5 * max(0.0, mdc.command_pace_seconds)
+    if wait > SYNC_WAIT_SECONDS:
+        for item in response["data"]:
+            if item["indv_status"] == "1":
+                item["remarks"] = (
+                    f"Request time-out: the meter did not connect within "
+                    f"{ON_DEMAND_SYNC_SECONDS} seconds; the data will be in transaction_status"
+                )
+        return response
+    if wait:
+        time.sleep(wait)
+    sim_transactions_advance(mdc=mdc, now=now + dt.timedelta(seconds=wait))
+    rows = [
+        row
+        for data in SimTransaction.objects.filter(command=command, status_level=5)
+        .order_by("id")
+        .values_list("response_data", flat=True)
+        for row in (data or [])
+    ]
+    return {
+        "status": "1",
+        "transactionid": command.transactionid,
+        "data": rows,
+        "message": f"{len(rows)} rows read from the meter",
+    }
 
 
 def _transaction_rows_insert(

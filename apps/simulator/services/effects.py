@@ -9,15 +9,18 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 
 from apps.audit.services import audit_record
 from apps.simulator import generator as gen
 from apps.simulator.models import Profile, SimCommand, SimMdc, SimMeter, SimTransaction, Tamper
+from apps.udil.catalog_v33 import PARAMETER_READ_COLUMNS
 
 from .common import PendingRow, _jsonb, _JsonbConcat, _parse, _pk_any
 from .fleet import _build_meter, _meter_attributes
+from .handlers import HANDLERS
 
 log = logging.getLogger("apps.simulator.services")
 
@@ -30,6 +33,11 @@ PARAMETERIZATION = {
     "meter_data_sampling",
     "activate_meter_optical_port",
     "wake_up_sim_number_update",
+    "update_device_metadata",
+    "update_mdi_reset_date",
+    "apms_tripping_events",
+    "update_major_alarms",
+    "parameterization_cancellation",
 }
 
 
@@ -41,6 +49,8 @@ class Effect:
         self.t5 = t5
         self.history: list[list] = []
         self.fields: dict[str, Any] = {}
+        #: entries merged into the meter's ``settings`` (what a parameter read answers)
+        self.settings: dict[str, Any] = {}
 
     def dated(self, key: str, value: Any, when: dt.datetime | None = None) -> None:
         self.history.append([gen.epoch_of(when or self.t5), key, value])
@@ -77,9 +87,26 @@ def _load_shedding(p: dict, effect: Effect) -> None:
     end = gen.epoch_of(_parse(p["end_datetime"]))
     slabs = [[s["action_time"], int(s["relay_operate"])] for s in p["load_shedding_slabs"]]
     effect.dated("ls", {"start": start, "end": end, "slabs": slabs})
+    _remember(effect, "lsch", p)
+
+
+def _tou_of_day_profile(slabs: list[str]) -> dict[str, Any]:
+    """A 3.3 day profile (tariff start times; tariff n from the n-th start until the next, the
+    last one through midnight to the first) as the generator's slabs."""
+    pairs = [[slabs[i][:5], slabs[i + 1][:5], i + 1] for i in range(len(slabs) - 1)]
+    return {"slabs": pairs, "default": len(slabs)}
 
 
 def _time_of_use(p: dict, effect: Effect) -> None:
+    if p.get("day_profile"):  # 3.3: the calendar; the meter runs the first week's Monday
+        days = {d["name"]: d["tariff_slabs"] for d in p["day_profile"]}
+        weeks = {w["name"]: w["weekly_day_profile"] for w in p.get("week_profile") or []}
+        first_week = next(iter(weeks.values()), None)
+        monday = days.get(first_week[0]) if first_week else None
+        tou = _tou_of_day_profile(monday or next(iter(days.values())))
+        effect.dated("tou", tou, when=max(effect.t5, _parse(p["activation_datetime"])))
+        _remember(effect, "tiou", p)
+        return
     slab = p["time_slab"]
     tariff = int(p["tariff_identification"])
     pairs = [[slab[i][:5], slab[i + 1][:5], tariff] for i in range(0, len(slab), 2)]
@@ -107,6 +134,7 @@ def _sampling(p: dict, effect: Effect) -> None:
         effect.fields["lp_interval"] = interval
     else:
         effect.dated("inst" if p["data_type"] == "INST" else "bill", interval, when=when)
+    _remember(effect, "mdsm", p)
 
 
 def _optical_port(p: dict, effect: Effect) -> None:
@@ -125,6 +153,50 @@ def _meter_status(p: dict, effect: Effect) -> None:
     effect.fields["activation_status"] = value
 
 
+def _remember(effect: Effect, key: str, p: dict) -> None:
+    """Keep a command's parameters in the meter's settings (what a 3.3 parameter read of
+    them answers), with when they were programmed."""
+    value = {k: v for k, v in p.items() if k not in ("global_device_id", "request_datetime")}
+    value["at"] = gen.dt_text(gen.epoch_of(effect.t5))
+    effect.settings[key] = value
+
+
+def _metadata(p: dict, effect: Effect) -> None:
+    effect.fields["communication_mode"] = int(p["communication_mode"])
+    effect.fields["communication_type"] = int(p["communication_type"])
+    effect.fields["communication_interval"] = p.get("communication_interval")
+    effect.fields["phase"] = int(p["phase"])
+    effect.fields["meter_type"] = int(p["meter_type"])
+    _remember(effect, "dmdt", p)
+
+
+def _mdi_reset(p: dict, effect: Effect) -> None:
+    hh, mm, ss = (int(x) for x in p["mdi_reset_time"].split(":"))
+    effect.fields["mdi_reset_date"] = int(p["mdi_reset_date"])
+    effect.fields["mdi_reset_time"] = dt.time(hh, mm, ss)
+
+
+def _tripping(p: dict, effect: Effect) -> None:
+    _remember(effect, p["type"].lower(), p)
+
+
+def _major_alarms(p: dict, effect: Effect) -> None:
+    _remember(effect, "pmal", p)
+
+
+def _parameterization_cancel(p: dict, effect: Effect) -> None:
+    """The programmed operation returns to the meter's factory default."""
+    kind = p["type"]
+    if kind == "SANC":
+        effect.dated("load_limit", None)
+        effect.fields["load_limit"] = None
+    elif kind == "LSCH":
+        effect.dated("ls", None)
+    elif kind == "TIOU":
+        effect.dated("tou", dict(gen.DEFAULT_TOU))
+    effect.settings[kind.lower()] = {"cancelled": gen.dt_text(gen.epoch_of(effect.t5))}
+
+
 #: The handler of each write service's effect on a meter (services not here change nothing
 #: on the meter: on-demand reads and device creation have their own steps).
 EFFECTS: dict[str, Callable[[dict, Effect], None]] = {
@@ -138,7 +210,13 @@ EFFECTS: dict[str, Callable[[dict, Effect], None]] = {
     "activate_meter_optical_port": _optical_port,
     "wake_up_sim_number_update": _wakeup_numbers,
     "meter_status_update": _meter_status,
+    "update_device_metadata": _metadata,
+    "update_mdi_reset_date": _mdi_reset,
+    "apms_tripping_events": _tripping,
+    "update_major_alarms": _major_alarms,
+    "parameterization_cancellation": _parameterization_cancel,
 }
+assert set(EFFECTS) <= set(HANDLERS)
 
 
 def _effect(service: str, p: dict, t5: dt.datetime) -> Effect:
@@ -206,7 +284,7 @@ def _effects_apply(
     meter_ids = [r.meter_id for r in rows if r.meter_id is not None]
     if not meter_ids:
         return
-    if service == "on_demand_request":
+    if service in ("on_demand_request", "on_demand_parameter_read"):
         _on_demand_answer(mdc, command, rows, meter_ids, t5)
     _meters_update(service, _effect(service, command.params, t5), meter_ids, t5)
 
@@ -216,11 +294,12 @@ def _on_demand_answer(
 ) -> None:
     """Each device's rows of an on-demand request, read at level 5, on its transaction row."""
     meters = SimMeter.objects.in_bulk(meter_ids)
+    reader = parameter_rows if command.service == "on_demand_parameter_read" else on_demand_rows
     SimTransaction.objects.bulk_update(
         [
             SimTransaction(
                 pk=r.id,
-                response_data=on_demand_rows(
+                response_data=reader(
                     mdc=mdc, meter=meters[r.meter_id], params=command.params, at=t5
                 ),
             )
@@ -236,6 +315,9 @@ def _meters_update(service: str, effect: Effect, meter_ids: list[int], t5: dt.da
     """One UPDATE of the meters: the effect, and "executed" as the answer to their last
     command where that command is still this one."""
     fields = dict(effect.fields)
+    if effect.settings:
+        base = fields.get("settings", F("settings"))
+        fields["settings"] = _JsonbConcat(base, _jsonb(effect.settings))
     if effect.history:
         fields["history"] = _JsonbConcat(F("history"), _jsonb(effect.history))
         fields["version"] = F("version") + len(effect.history)
@@ -375,3 +457,76 @@ def on_demand_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetim
             item["db_datetime"] = stamp
         out.append(item)
     return out
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return gen.dt_text(gen.epoch_of(value))
+    if isinstance(value, dt.time):
+        return value.strftime("%H:%M:%S")
+    if isinstance(value, list | dict):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _parameter_values(meter: SimMeter, kind: str, at: dt.datetime) -> dict[str, Any]:
+    """A parameter-read type's values from the meter's state (unprefixed column names)."""
+    spec_settings = meter.settings or {}
+    kept = spec_settings.get(kind.lower()) or {}
+    if kind == "AUXR":
+        return {"status": meter.relay_state}
+    if kind == "DVTM":
+        return {"meter_clock": at}
+    if kind == "SANC":
+        control = spec_settings.get("load_control") or {}
+        return {"load_limit": meter.load_limit, **control}
+    if kind == "IPPO":
+        return {
+            "primary_ip_address": meter.primary_ip,
+            "secondary_ip_address": meter.secondary_ip,
+            "primary_port": meter.primary_port,
+            "secondary_port": meter.secondary_port,
+        }
+    if kind == "OPPO":
+        return {
+            "optical_port_on_datetime": meter.optical_port_on,
+            "optical_port_off_datetime": meter.optical_port_off,
+        }
+    if kind == "WSIM":
+        numbers = [*(meter.wakeup_numbers or []), "", "", ""]
+        return {f"wakeup_number_{i}": numbers[i - 1] for i in (1, 2, 3)}
+    if kind == "MSIM":
+        return {"id": meter.sim_id}
+    if kind == "MTST":
+        return {"meter_activation_status": meter.activation_status}
+    if kind == "DMDT":
+        return {
+            "communication_mode": meter.communication_mode,
+            "bidirectional_device": kept.get("bidirectional_device", 0),
+            "communication_type": meter.communication_type,
+            "communication_interval": meter.communication_interval or 0,
+            "initial_communication_time": kept.get("initial_communication_time", ""),
+            "phase": meter.phase,
+            "meter_type": meter.meter_type,
+        }
+    if kind == "MDI":
+        return {"reset_date": meter.mdi_reset_date, "reset_time": meter.mdi_reset_time}
+    return kept  # TIOU, LSCH, MDSM, tripping functions, PMAL: as last programmed
+
+
+def parameter_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetime) -> list:
+    """3.3 on_demand_parameter_read: one row of the type's meter-visuals columns (3.1.6),
+    read from the meter at ``at``."""
+    kind = params["type"]
+    prefix = kind.lower()
+    values = _parameter_values(meter, kind, at)
+    row = {"global_device_id": meter.global_device_id, "msn": str(meter.msn)}
+    for column in PARAMETER_READ_COLUMNS[kind]:
+        short = column[len(prefix) + 1 :] if column.startswith(prefix + "_") else column
+        if short == "datetime":
+            row[column] = _text(at)
+        else:
+            row[column] = _text(values.get(short, values.get(column)))
+    return [row]

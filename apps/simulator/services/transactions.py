@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from django.db import transaction
 
 from apps.simulator.models import SimCommand, SimMdc, SimTransaction
+from apps.udil.catalog_v33 import PARAMETER_READ_COLUMNS as PARAMETER_READ_TYPES
 from apps.udil.datasets import CANCELLABLE_STATUS_LEVELS, ON_DEMAND_TYPES, TRANSACTION_STATUS
 from apps.udil.timefmt import format_datetime
 
@@ -44,7 +45,7 @@ def sim_transaction_status(
     rows = list(
         SimTransaction.objects.filter(mdc=mdc, transactionid__in=transactionids)
         .order_by("command_receiving_datetime", "id")
-        .values(*TRANSACTION_FIELDS, "message", "response_data")
+        .values(*TRANSACTION_FIELDS, "message", "response_data", "done")
     )
     found = {r["transactionid"] for r in rows}
     unknown = [t for t in transactionids if t not in found]
@@ -52,10 +53,13 @@ def sim_transaction_status(
         raise SimError(400, f"transactionid: unknown transaction {', '.join(unknown)}")
     data = []
     notes = []
+    v33 = mdc.udil_profile == "3.3"
     for row in rows:
         item = transaction_row(row)
-        if row["type"] in ON_DEMAND_TYPES:
+        if row["type"] in ON_DEMAND_TYPES or row["type"] in PARAMETER_READ_TYPES:
             item["response_data"] = row["response_data"] or []
+        if v33:
+            _as_3_3(item, row)
         data.append(item)
         if row["message"]:
             notes.append(f"{row['global_device_id']}: {row['message']}")
@@ -63,6 +67,21 @@ def sim_transaction_status(
     if unknown:
         message = f"unknown transactionid {', '.join(unknown)}; {message}"
     return {"status": "1", "transactionid": transactionids[0], "data": data, "message": message}
+
+
+def _as_3_3(item: dict[str, Any], row: dict[str, Any]) -> None:
+    """A row as 3.3 writes it (3.4.3): ``indv_status`` 0 in progress, 1 done, 2 failed (or
+    cancelled, or refused); a write's per-device remarks in ``response_data``; no
+    cancellation datetime is empty (docs/udil-notes.md, "3.3 services")."""
+    executed = row["status_level"] == 5 and row["indv_status"] == 1
+    finished = row["done"] or row["request_cancelled"]
+    item["indv_status"] = "1" if executed else "2" if finished else "0"
+    if not row["request_cancel_datetime"]:
+        item["request_cancel_datetime"] = ""
+    if "response_data" not in item:
+        item["response_data"] = row["message"] or (
+            "Command executed successfully on meter" if executed else "Command is in process"
+        )
 
 
 class CancelRow(NamedTuple):

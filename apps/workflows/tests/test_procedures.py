@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
@@ -125,7 +126,7 @@ def test_refused_or_timed_out_command_stops_the_order(wf_env, make_user, monkeyp
 
 
 def _timed_out_command_stops_the_order(wf_env, make_user, monkeypatch):
-    monkeypatch.setenv("MDM_COMMAND_TIMEOUT_MINUTES", "5")
+    monkeypatch.setattr(settings, "COMMAND_TIMEOUT_MINUTES", 5)
     env = wf_env(code="wft", meters=1, command_pace_seconds=3600)
     order = work_order_start(
         actor=make_user("Operator"), procedure="cp6", consumer=env.consumers[0]
