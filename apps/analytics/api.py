@@ -26,6 +26,7 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("node", int, description="node id (load curve, silent meters)"),
     OpenApiParameter("hours", int, description="silent after this many hours"),
     OpenApiParameter("top", int, description="at most this many suspects"),
+    OpenApiParameter("tariff", str, description="load curve of one tariff's consumers"),
 ]
 
 
@@ -133,8 +134,16 @@ class LoadApi(AnalyticsApi):
     @extend_schema(parameters=PERIOD_PARAMETERS, responses=dict, summary="Hourly load curve")
     def get(self, request):
         p = self.period(request)
+        if p["tariff"]:
+            from apps.analytics.load_selectors import tariff_load_curve
+
+            points = tariff_load_curve(
+                tariff=p["tariff"], start=p["start"], end=p["end"],
+                feeder_id=p["node"] if p["level"] == "feeder" else None,
+            )  # fmt: skip
+            return Response({"results": [{"hour": _text(h), "kwh": _text(v)} for h, v in points]})
         if not p["node"]:
-            raise ValidationError({"node": ["Required: the id of the node."]})
+            raise ValidationError({"node": ["Required: the id of the node (or a tariff)."]})
         points = selectors.load_curve(
             level=p["level"], node_id=p["node"], start=p["start"], end=p["end"]
         )

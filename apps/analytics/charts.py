@@ -55,3 +55,16 @@ def events_chart(rows) -> SafeString:
         figure.add_bar(x=[d.isoformat() for d, _ in mine], y=[n for _, n in mine], name=str(code))
     figure.update_layout(barmode="stack", yaxis={"title": "events"}, legend={"orientation": "h"})
     return figure_html(figure)
+
+
+def loading_chart(rows) -> SafeString:
+    figure = go.Figure(
+        go.Bar(
+            x=[row.code for row in rows],
+            y=[float(row.loading_pct or 0) for row in rows],
+            marker_color=["#dc3545" if (row.loading_pct or 0) >= 100 else "#ffc107"
+                          if (row.loading_pct or 0) >= 80 else "#198754" for row in rows],
+        )
+    )  # fmt: skip
+    figure.update_layout(yaxis={"title": "peak % of kVA rating"})
+    return figure_html(figure)

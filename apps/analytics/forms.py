@@ -21,6 +21,7 @@ class PeriodForm(forms.Form):
     node = forms.IntegerField(required=False, min_value=1)
     hours = forms.IntegerField(required=False, min_value=1, max_value=24 * 90)
     top = forms.IntegerField(required=False, min_value=1, max_value=10000)
+    tariff = forms.CharField(required=False, max_length=20, help_text="load curve of one tariff")
 
     def __init__(self, data=None, *, levels=None, default_days: int = 7, **kwargs):
         super().__init__(data, **kwargs)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.analytics import report_views, views
+from apps.analytics import load_views, report_views, views
 
 app_name = "analytics"
 
@@ -14,6 +14,9 @@ urlpatterns = [
     path("load/", views.LoadView.as_view(), name="load"),
     path("events/", views.EventsView.as_view(), name="events"),
     path("commands/", views.CommandsView.as_view(), name="commands"),
+    path("consumers/", load_views.ConsumersView.as_view(), name="consumers"),
+    path("transformers/", load_views.TransformersView.as_view(), name="transformers"),
+    path("events/list/", load_views.EventsListView.as_view(), name="events-list"),
     path("reports/", report_views.ReportsView.as_view(), name="reports"),
     path(
         "reports/<int:pk>/<str:fmt>/",

@@ -29,7 +29,10 @@ PAGES = (
     ("health", "Communication health"),
     ("completeness", "Completeness"),
     ("load", "Load"),
+    ("consumers", "Top consumers"),
+    ("transformers", "Transformer loading"),
     ("events", "Events"),
+    ("events-list", "Event list"),
     ("commands", "Commands"),
     ("reports", "Reports"),
 )
@@ -154,9 +157,23 @@ class LoadView(AnalyticsPage):
     title = "Load curve"
     levels = ("feeder", "transformer", "subdivision", "mdc")
 
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "show_tariff": True}
+
     def content(self, period):
+        from apps.analytics import load_selectors
+
+        if period["tariff"]:
+            feeder = period["node"] if period["level"] == "feeder" else None
+            points = load_selectors.tariff_load_curve(
+                tariff=period["tariff"], start=period["start"], end=period["end"],
+                feeder_id=feeder,
+            )  # fmt: skip
+            return {"chart": charts.load_chart(points) if points else None,
+                    "hint": f"No consumption of tariff {period['tariff']} in this period."}
         if not period["node"]:
-            return {"chart": None, "hint": "Choose a node (its id) to draw its load curve."}
+            return {"chart": None, "hint": "Choose a node (its id) or a tariff to draw its load"
+                    f" curve (tariffs: {', '.join(load_selectors.tariffs()) or 'none'})."}
         points = selectors.load_curve(
             level=period["level"], node_id=period["node"], start=period["start"],
             end=period["end"],
