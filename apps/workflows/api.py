@@ -28,7 +28,6 @@ from apps.workflows.serializers import (
 VIEW = "workflows.view_workorder"
 
 
-
 class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = WorkOrder.objects.all()
     serializer_class = WorkOrderSerializer
@@ -57,9 +56,17 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         serializer = WorkOrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        consumer = Consumer.objects.filter(reference_no=data["consumer"]).first()
-        if consumer is None:
-            raise ValidationError({"consumer": f"No consumer {data['consumer']!r}."})
+        from apps.billing.models import ReadingCycle
+
+        consumer = cycle = None
+        if data.get("consumer"):
+            consumer = Consumer.objects.filter(reference_no=data["consumer"]).first()
+            if consumer is None:
+                raise ValidationError({"consumer": f"No consumer {data['consumer']!r}."})
+        if data.get("cycle"):
+            cycle = ReadingCycle.objects.filter(pk=data["cycle"]).first()
+            if cycle is None:
+                raise ValidationError({"cycle": f"No reading cycle {data['cycle']}."})
         meters = {}
         for name in ("meter", "new_meter"):
             if data.get(name):
@@ -73,6 +80,8 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             consumer=consumer,
             meter=meters.get("meter"),
             new_meter=meters.get("new_meter"),
+            cycle=cycle,
+            options=data["options"],
             note=data["note"],
         )
         return self._detail(order, status.HTTP_201_CREATED)
@@ -99,6 +108,7 @@ class WorkOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             procedure=data["procedure"],
             consumers=self._bulk_consumers(data),
             note=data["note"],
+            options=data["options"],
         )
         return Response(
             {

@@ -46,3 +46,4 @@ class StepKind(BadgeChoices):
     MANUAL = "manual", "Manual step (recorded)"
     COMMAND = "command", "UDIL command"
     EFFECT = "effect", "Effect in the registry"
+    BILLING = "billing", "Billing run (background)"

@@ -14,8 +14,32 @@ from apps.workflows.procedures import PROCEDURES, ProcedureCode
 
 class WorkOrder(models.Model):
     procedure = models.CharField(max_length=10, choices=ProcedureCode.choices, db_index=True)
+    # Every CP is for a consumer but CP10 (billing), which is for a reading cycle.
     consumer = models.ForeignKey(
-        "registry.Consumer", on_delete=models.PROTECT, related_name="work_orders"
+        "registry.Consumer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="work_orders",
+    )
+    cycle = models.ForeignKey(
+        "billing.ReadingCycle",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The reading cycle billed (CP10).",
+    )
+    billing_run = models.ForeignKey(
+        "billing.BillingRun",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The billing run the order started (CP10) or computed (CP4/CP14 final).",
+    )
+    options = models.JSONField(
+        default=dict, blank=True, help_text='What the starter asked, e.g. {"cycle_reading": true}.'
     )
     meter = models.ForeignKey(
         "registry.Meter", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -67,6 +91,13 @@ class WorkOrder(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("workflows:order-detail", args=[self.pk])
+
+    @property
+    def subject(self) -> str:
+        """Whom or what the order is for: the consumer, or the reading cycle (CP10)."""
+        if self.consumer_id:
+            return self.consumer.reference_no
+        return f"cycle {self.cycle}" if self.cycle_id else ""
 
     @property
     def procedure_def(self):

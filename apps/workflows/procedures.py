@@ -10,7 +10,9 @@ A step is one of:
   until the command request is final and stops, with the MDC's reason, if the meter did not
   execute it;
 - ``effect``: a change the engine applies itself (``effect`` names a function in
-  ``apps.workflows.services.effects``), or a check that stops the order with a reason.
+  ``apps.workflows.services.effects``), or a check that stops the order with a reason;
+- ``billing``: the order's billing run of its reading cycle (CP10), started with the acting
+  user's authority and computed by a worker; the order waits until it is computed (or failed).
 
 Adding a CP, or changing one, is an edit of this table, not of the engine.
 """
@@ -63,6 +65,10 @@ class Procedure:
     #: Connection statuses of the consumer the CP may start from (a reconnection is for a
     #: disconnected consumer, a new connection for a pending one).
     consumer_statuses: tuple[str, ...] = ("active", "disconnected")
+    #: The order is for a reading cycle, not a consumer (CP10 billing).
+    needs_cycle: bool = False
+    #: Options the starter may ask for (``WorkOrder.options``), with what each means.
+    options: tuple[tuple[str, str], ...] = ()
 
     def step(self, key: str) -> StepDef:
         return next(s for s in self.steps if s.key == key)
@@ -139,9 +145,9 @@ _PERMANENT = (
     _reading("final_reading", "Final reading"),
     StepDef(
         "final_determinant",
-        "Final billing determinant (Revenue Office)",
-        StepKind.MANUAL,
-        permission=RECORD_BILLING,
+        "Final billing determinant (from the final reading)",
+        StepKind.EFFECT,
+        effect="final_determinant",
     ),
     _status("deactivate", "Meter deactivated at its MDC (meter_status_update 0)", "0"),
     _consumer("consumer_closed", "Consumer closed", "closed"),
@@ -154,12 +160,11 @@ _NEW_CONNECTION = (
     _relay("connect", "Relay connect", "1"),
     _reading("initial_reading", "Initial reading"),
     _consumer("consumer_active", "Consumer active", "active"),
-    # Billing's reading cycles are its own (apps.billing); the assignment is recorded here.
     StepDef(
         "first_cycle",
-        "First reading cycle assigned (Revenue Office)",
-        StepKind.MANUAL,
-        permission=RECORD_BILLING,
+        "First reading cycle assigned (billing account in a reading batch)",
+        StepKind.EFFECT,
+        effect="first_cycle",
     ),
 )
 _METER_CHANGE = (
@@ -169,6 +174,31 @@ _METER_CHANGE = (
     _status("activate_new", "New meter activated (meter_status_update 1)", "1", "new_meter"),
     _reading("initial_reading", "Initial reading of the new meter", "new_meter"),
     StepDef("meter_swap", "New meter serves the consumer", StepKind.EFFECT, effect="meter_swap"),
+    StepDef(
+        "billing_continuity",
+        "Billing continuity: the cycle bills the old meter to its final reading and the new "
+        "one from its initial reading",
+        StepKind.EFFECT,
+        effect="billing_continuity",
+    ),
+)
+CYCLE_READING = "cycle_reading"
+_BILLING = (
+    StepDef("run_determinants", "Determinants computed (billing run)", StepKind.BILLING),
+    StepDef(
+        "review_exceptions",
+        "Exceptions reviewed (Revenue Office)",
+        StepKind.MANUAL,
+        permission=RECORD_BILLING,
+    ),
+    _approval("bcs_approve", "Billing Control Section approves the run", APPROVE_BILLING_CONTROL),
+    StepDef("lock", "Run approved and locked", StepKind.EFFECT, effect="billing_run_approve"),
+    StepDef(
+        "export",
+        "Run exported to the billing system (drop directory, mirrored back)",
+        StepKind.EFFECT,
+        effect="billing_run_export",
+    ),
 )
 
 PROCEDURES: dict[str, Procedure] = {
@@ -215,7 +245,25 @@ PROCEDURES: dict[str, Procedure] = {
             "cp6",
             "CP6 meter reading",
             START_FIELD,
-            (_reading("reading", "On-demand reading"),),
+            (
+                _reading("reading", "On-demand reading"),
+                StepDef(
+                    CYCLE_READING,
+                    "Used as the cycle's reading (when asked)",
+                    StepKind.EFFECT,
+                    effect="cycle_reading",
+                ),
+            ),
+            options=((CYCLE_READING, "use the reading as the consumer's cycle reading"),),
+        ),
+        Procedure(
+            "cp10",
+            "CP10 billing (reading cycle run)",
+            START_REVENUE,
+            _BILLING,
+            needs_meter=False,
+            needs_cycle=True,
+            consumer_statuses=(),
         ),
         Procedure(
             "cp4",
@@ -244,15 +292,7 @@ PROCEDURES: dict[str, Procedure] = {
             "cp7",
             "CP7 meter change",
             START_FIELD,
-            (
-                *_METER_CHANGE,
-                StepDef(
-                    "billing_continuity",
-                    "Billing continuity across both meters recorded (Revenue Office)",
-                    StepKind.MANUAL,
-                    permission=RECORD_BILLING,
-                ),
-            ),
+            _METER_CHANGE,
             needs_new_meter=True,
         ),
         Procedure(
@@ -288,6 +328,7 @@ class ProcedureCode(models.TextChoices):
     CP7 = "cp7", PROCEDURES["cp7"].label
     CP8 = "cp8", PROCEDURES["cp8"].label
     CP9 = "cp9", PROCEDURES["cp9"].label
+    CP10 = "cp10", PROCEDURES["cp10"].label
     CP13 = "cp13", PROCEDURES["cp13"].label
     CP14 = "cp14", PROCEDURES["cp14"].label
     CP15 = "cp15", PROCEDURES["cp15"].label

@@ -13,9 +13,9 @@ from apps.workflows.models import WorkOrder, WorkOrderStep
 
 
 def work_orders() -> QuerySet[WorkOrder]:
-    return WorkOrder.objects.select_related("consumer", "meter", "subdivision").order_by(
-        "-created_at", "-id"
-    )
+    return WorkOrder.objects.select_related(
+        "consumer", "meter", "subdivision", "cycle", "billing_run"
+    ).order_by("-created_at", "-id")
 
 
 def order_steps(order: WorkOrder) -> QuerySet[WorkOrderStep]:
@@ -40,12 +40,14 @@ def is_overdue(order: WorkOrder, now: dt.datetime | None = None) -> bool:
 def consumer_history(consumer) -> dict:
     """What the consumer page shows: meters (now and those that served it in work orders),
     work orders with their steps, readings and events of its meters, the billing mirror."""
-    from apps.billing.models import MirrorBill
+    from apps.billing.models import CycleReading, Determinant, MeterChange, MirrorBill
     from apps.registry.models import Meter
     from apps.warehouse.models import BillingReading, MeterEvent
 
     orders = list(work_orders().filter(consumer=consumer).prefetch_related("steps"))
-    meter_ids = {o.meter_id for o in orders if o.meter_id}
+    meter_ids = {o.meter_id for o in orders if o.meter_id} | {
+        o.new_meter_id for o in orders if o.new_meter_id
+    }
     meters = list(
         Meter.objects.filter(consumer=consumer).union(Meter.objects.filter(pk__in=meter_ids))
     )
@@ -65,7 +67,33 @@ def consumer_history(consumer) -> dict:
             )[:20]
         ),
         "bills": list(MirrorBill.objects.filter(consumer=consumer).order_by("-month", "-id")[:12]),
+        "determinants": list(
+            Determinant.objects.filter(consumer=consumer)
+            .select_related("run__cycle")
+            .order_by("-run__created_at", "-id")[:12]
+        ),
+        "meter_changes": list(
+            MeterChange.objects.filter(consumer=consumer).select_related("old_meter", "new_meter")
+        ),
+        "cycle_readings": list(
+            CycleReading.objects.filter(consumer=consumer)
+            .select_related("cycle", "meter")
+            .order_by("-cycle__reading_date")[:12]
+        ),
     }
+
+
+def billable_cycles(limit: int = 50) -> list:
+    """Reading cycles a CP10 order may bill: those without an approved run, newest first."""
+    from apps.billing.choices import CYCLE_RUN_KINDS, RunStatus
+    from apps.billing.models import BillingRun, ReadingCycle
+
+    locked = BillingRun.objects.filter(status=RunStatus.APPROVED, kind__in=CYCLE_RUN_KINDS)
+    return list(
+        ReadingCycle.objects.exclude(pk__in=locked.values("cycle_id")).order_by(
+            "-reading_date", "batch"
+        )[:limit]
+    )
 
 
 def consumers_for_bulk(

@@ -27,7 +27,9 @@ class WorkOrderStepSerializer(serializers.ModelSerializer):
 
 
 class WorkOrderSerializer(serializers.ModelSerializer):
-    consumer = serializers.CharField(source="consumer.reference_no")
+    consumer = serializers.CharField(source="consumer.reference_no", default=None)
+    cycle = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    billing_run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     meter = serializers.CharField(source="meter.global_device_id", default=None)
     new_meter = serializers.CharField(source="new_meter.global_device_id", default=None)
     subdivision = serializers.CharField(source="subdivision.code", default=None)
@@ -39,9 +41,12 @@ class WorkOrderSerializer(serializers.ModelSerializer):
             "id",
             "procedure",
             "consumer",
+            "cycle",
+            "billing_run",
             "meter",
             "new_meter",
             "subdivision",
+            "options",
             "state",
             "current_step",
             "step_since",
@@ -66,7 +71,18 @@ class WorkOrderDetailSerializer(WorkOrderSerializer):
 
 class WorkOrderCreateSerializer(serializers.Serializer):
     procedure = serializers.ChoiceField(choices=ProcedureCode.choices)
-    consumer = serializers.CharField(max_length=50, help_text="Consumer reference number.")
+    consumer = serializers.CharField(
+        max_length=50, required=False, help_text="Consumer reference number (every CP but CP10)."
+    )
+    cycle = serializers.IntegerField(
+        required=False, min_value=1, help_text="CP10: the reading cycle to bill (its id)."
+    )
+    options = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        default=dict,
+        help_text='Options of the procedure, e.g. CP6 {"cycle_reading": true}.',
+    )
     meter = serializers.CharField(
         max_length=50, required=False, help_text="Global device id (default: its only meter)."
     )
@@ -86,6 +102,12 @@ class BulkStartSerializer(serializers.Serializer):
     )
     subdivision_code = serializers.CharField(
         max_length=50, required=False, help_text="CP6: consumers with a meter in this subdivision."
+    )
+    options = serializers.DictField(
+        child=serializers.BooleanField(),
+        required=False,
+        default=dict,
+        help_text='Options of the procedure, e.g. CP6 {"cycle_reading": true}.',
     )
     note = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
 

@@ -10,6 +10,7 @@ class WorkOrderTable(tables.Table):
     id = tables.Column(linkify=True, verbose_name="#")
     procedure = tables.Column(verbose_name="Type")
     consumer = tables.Column(accessor="consumer__reference_no", verbose_name="Consumer")
+    cycle = tables.Column(accessor="cycle", verbose_name="Cycle (CP10)")
     meter = tables.Column(accessor="meter__global_device_id", verbose_name="Meter")
     subdivision = tables.Column(accessor="subdivision__code", verbose_name="Subdivision")
     state = BadgeColumn(WorkOrderState)
@@ -22,6 +23,7 @@ class WorkOrderTable(tables.Table):
             "created_at",
             "procedure",
             "consumer",
+            "cycle",
             "meter",
             "subdivision",
             "state",

@@ -19,6 +19,7 @@ from apps.workflows.filters import WorkOrderFilter
 from apps.workflows.models import WorkOrder
 from apps.workflows.procedures import BULK_PROCEDURES, PROCEDURES
 from apps.workflows.selectors import (
+    billable_cycles,
     consumer_history,
     consumers_for_bulk,
     is_overdue,
@@ -50,7 +51,43 @@ class WorkOrderListView(FilteredTableView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["bulk_procedures"] = [(p, PROCEDURES[p].label) for p in BULK_PROCEDURES]
+        context["billable_cycles"] = billable_cycles()
         return context
+
+
+def _options(request, procedure: str) -> dict:
+    """The procedure's options ticked on the form (a checkbox named after each)."""
+    defn = PROCEDURES.get(procedure)
+    return {key: True for key, _ in (defn.options if defn else ()) if request.POST.get(key)}
+
+
+class WorkOrderCycleStartView(PermissionRequiredMixin, View):
+    """CP10: bill a reading cycle (the service checks the Revenue Office's permission)."""
+
+    permission_required = VIEW
+
+    def post(self, request):
+        from apps.billing.models import ReadingCycle
+
+        cycle_id = request.POST.get("cycle", "")
+        cycle = None
+        if cycle_id.isascii() and cycle_id.isdigit() and len(cycle_id) < 18:
+            cycle = ReadingCycle.objects.filter(pk=int(cycle_id)).first()
+        if cycle is None:
+            messages.error(request, "Choose a reading cycle.")
+            return redirect("workflows:order-list")
+        try:
+            order = services.work_order_start(
+                actor=request.user,
+                procedure="cp10",
+                cycle=cycle,
+                note=request.POST.get("note", "")[:500],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, _error_text(exc))
+            return redirect("workflows:order-list")
+        messages.success(request, f"Started work order #{order.pk}.")
+        return redirect(order.get_absolute_url())
 
 
 class WorkOrderBulkStartView(PermissionRequiredMixin, View):
@@ -77,7 +114,10 @@ class WorkOrderBulkStartView(PermissionRequiredMixin, View):
             return redirect("workflows:order-list")
         try:
             result = services.work_orders_bulk_start(
-                actor=request.user, procedure=procedure, consumers=consumers
+                actor=request.user,
+                procedure=procedure,
+                consumers=consumers,
+                options=_options(request, procedure),
             )
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _error_text(exc))
@@ -162,7 +202,7 @@ class ConsumerView(PermissionRequiredMixin, View):
         startable = [
             (code, p.label)
             for code, p in PROCEDURES.items()
-            if request.user.has_perm(p.start_permission)
+            if not p.needs_cycle and request.user.has_perm(p.start_permission)
         ]
         return render(
             request,
@@ -189,13 +229,15 @@ class ConsumerView(PermissionRequiredMixin, View):
         if new_gdid and new_meter is None:
             messages.error(request, f"No registered meter {new_gdid[:50]!r}.")
             return redirect("workflows:consumer", pk=consumer.pk)
+        procedure = request.POST.get("procedure", "")
         try:
             order = services.work_order_start(
                 actor=request.user,
-                procedure=request.POST.get("procedure", ""),
+                procedure=procedure,
                 consumer=consumer,
                 meter=meter,
                 new_meter=new_meter,
+                options=_options(request, procedure),
                 note=request.POST.get("note", "")[:500],
             )
         except (ValidationError, PermissionDenied) as exc:

@@ -2,7 +2,8 @@
 
 ::
 
-    work_order_start         -> a WorkOrder and its steps from the procedure table, then advance
+    work_order_start         -> a WorkOrder (for a consumer, or CP10 for a reading cycle) and its
+                                steps from the procedure table, then advance
     work_order_step_approve  -> an approval step by a person holding its permission
     work_order_step_perform  -> a manual step recorded by a person holding its permission, or a
                                 stopped order's failed step tried again
@@ -29,6 +30,7 @@ from apps.audit.services import audit_record
 from apps.workflows.choices import FINAL_ORDER_STATES, StepKind, StepState, WorkOrderState
 from apps.workflows.models import WorkOrder, WorkOrderStep
 from apps.workflows.procedures import PROCEDURES, StepDef
+from apps.workflows.services.billing import billing_run_judge, billing_run_send
 from apps.workflows.services.effects import EFFECTS, StepStopped
 
 
@@ -232,6 +234,13 @@ def _advance(order: WorkOrder, now: dt.datetime) -> WorkOrder:
             step.started_at = step.started_at or now
             _done(step, now, result)
             continue
+        if step.kind == StepKind.BILLING:
+            sendable = step.state in (StepState.PENDING, StepState.READY)
+            if sendable and not billing_run_send(order, step, now, _stop):
+                break
+            if billing_run_judge(order, step, now, _stop, _done) is not True:
+                break
+            continue
         # A command step: send it once, then wait for its request to be final.
         sendable = step.state in (StepState.PENDING, StepState.READY)
         if sendable and not _command_send(order, step, defn, now):
@@ -245,7 +254,7 @@ def _locked(order: WorkOrder | int) -> WorkOrder:
     pk = order if isinstance(order, int) else order.pk
     return (
         WorkOrder.objects.select_for_update(of=("self",))
-        .select_related("consumer", "meter", "new_meter")
+        .select_related("consumer", "meter", "new_meter", "cycle", "billing_run")
         .get(pk=pk)
     )
 
@@ -275,19 +284,97 @@ def _new_meter_check(defn, meter, new_meter):
     return new_meter
 
 
+def _options_check(defn, options: dict | None) -> dict:
+    allowed = dict(defn.options)
+    unknown = sorted(set(options or {}) - set(allowed))
+    if unknown:
+        offered = ", ".join(allowed) or "none"
+        raise ValidationError(
+            {"options": f"{defn.label} has no option {', '.join(unknown)} (options: {offered})."}
+        )
+    return {k: bool(v) for k, v in (options or {}).items()}
+
+
+def _cycle_order_start(*, actor, defn, cycle, note: str, options: dict) -> WorkOrder:
+    """CP10: an order for a reading cycle (one unfinished order per cycle)."""
+    from apps.billing.models import ReadingCycle
+
+    if cycle is None:
+        raise ValidationError({"cycle": f"{defn.label} is for a reading cycle: name one."})
+    cycle = ReadingCycle.objects.select_for_update().get(pk=getattr(cycle, "pk", cycle))
+    open_order = (
+        WorkOrder.objects.filter(cycle=cycle, procedure=defn.code)
+        .exclude(state__in=FINAL_ORDER_STATES)
+        .first()
+    )
+    if open_order is not None:
+        raise ValidationError({"cycle": f"Cycle {cycle} already has work order #{open_order.pk}."})
+    now = timezone.now()
+    order = WorkOrder.objects.create(
+        procedure=defn.code,
+        cycle=cycle,
+        state=WorkOrderState.OPEN,
+        note=note[:500],
+        options=options,
+        started_by=actor,
+        started_by_name=_name(actor),
+        acting_user=actor,
+        step_since=now,
+    )
+    return _steps_create(actor, order, defn, f"Started {defn.label} for cycle {cycle}", now)
+
+
+def _steps_create(actor, order: WorkOrder, defn, summary: str, now) -> WorkOrder:
+    WorkOrderStep.objects.bulk_create(
+        WorkOrderStep(order=order, position=i, key=s.key, label=s.label, kind=s.kind)
+        for i, s in enumerate(defn.steps)
+    )
+    audit_record(
+        actor=actor,
+        action="workflows.order.start",
+        target=order,
+        summary=summary,
+        detail={
+            "procedure": defn.code,
+            "meter": order.meter.global_device_id if order.meter else None,
+            "new_meter": order.new_meter.global_device_id if order.new_meter else None,
+            "cycle": order.cycle_id,
+            "options": order.options,
+        },
+    )
+    return _advance(order, now)
+
+
 @transaction.atomic
 def work_order_start(
-    *, actor, procedure: str, consumer, meter=None, new_meter=None, note: str = ""
+    *,
+    actor,
+    procedure: str,
+    consumer=None,
+    meter=None,
+    new_meter=None,
+    cycle=None,
+    options: dict | None = None,
+    note: str = "",
 ) -> WorkOrder:
     """Start a CP for a consumer (and its meter: the one given, else its only meter; a meter
-    change names the registered meter replacing it). A consumer has at most one unfinished
-    work order, so starting twice starts once."""
+    change names the registered meter replacing it), or CP10 for a reading cycle. A consumer
+    (a cycle) has at most one unfinished work order, so starting twice starts once."""
     from apps.registry.models import Consumer, Meter
 
     if procedure not in PROCEDURES:
         raise ValidationError({"procedure": f"Unknown procedure {procedure!r}."})
     defn = PROCEDURES[procedure]
     _require(actor, defn.start_permission)
+    options = _options_check(defn, options)
+    if defn.needs_cycle:
+        if consumer is not None:
+            raise ValidationError({"consumer": f"{defn.label} is for a cycle, not a consumer."})
+        return _cycle_order_start(actor=actor, defn=defn, cycle=cycle, note=note, options=options)
+    if consumer is None:
+        raise ValidationError({"consumer": f"{defn.label} is for a consumer: name one."})
+    if cycle is not None:
+        raise ValidationError({"cycle": f"{defn.label} is for a consumer, not a cycle."})
     consumer = Consumer.objects.select_for_update().get(pk=getattr(consumer, "pk", consumer))
     if consumer.connection_status not in defn.consumer_statuses:
         raise ValidationError(
@@ -330,30 +417,20 @@ def work_order_start(
         subdivision=_subdivision_of(meter),
         state=WorkOrderState.OPEN,
         note=note[:500],
+        options=options,
         started_by=actor,
         started_by_name=_name(actor),
         acting_user=actor,
         step_since=now,
     )
-    WorkOrderStep.objects.bulk_create(
-        WorkOrderStep(order=order, position=i, key=s.key, label=s.label, kind=s.kind)
-        for i, s in enumerate(defn.steps)
+    return _steps_create(
+        actor, order, defn, f"Started {defn.label} for {consumer.reference_no}", now
     )
-    audit_record(
-        actor=actor,
-        action="workflows.order.start",
-        target=order,
-        summary=f"Started {defn.label} for {consumer.reference_no}",
-        detail={
-            "procedure": procedure,
-            "meter": meter.global_device_id if meter else None,
-            "new_meter": new_meter.global_device_id if new_meter else None,
-        },
-    )
-    return _advance(order, now)
 
 
-def work_orders_bulk_start(*, actor, procedure: str, consumers, note: str = "") -> dict:
+def work_orders_bulk_start(
+    *, actor, procedure: str, consumers, note: str = "", options: dict | None = None
+) -> dict:
     """Start a bulk procedure (CP6, CP13) for each consumer; each is its own order (and its own
     transaction), so one consumer that cannot start never stops the others. A disconnect's
     two-person rule applies through the command service (the requester's rolling window)."""
@@ -366,7 +443,13 @@ def work_orders_bulk_start(*, actor, procedure: str, consumers, note: str = "") 
     for consumer in consumers:
         try:
             started.append(
-                work_order_start(actor=actor, procedure=procedure, consumer=consumer, note=note).pk
+                work_order_start(
+                    actor=actor,
+                    procedure=procedure,
+                    consumer=consumer,
+                    note=note,
+                    options=options,
+                ).pk
             )
         except ValidationError as exc:
             refused.append(
@@ -518,5 +601,12 @@ def work_orders_due_enqueue() -> list[int]:
         .values_list("order_id", flat=True)
         .distinct()[:1000]
     )
+    billed = WorkOrderStep.objects.filter(
+        state=StepState.WAITING,
+        kind=StepKind.BILLING,
+        order__state=WorkOrderState.WAITING,
+        order__billing_run__status__in=["ready", "failed", "approved"],
+    ).values_list("order_id", flat=True)
+    ids = sorted({*ids, *billed[:1000]})
     _enqueue_advance(ids)
     return ids

@@ -35,8 +35,10 @@ class Env:
 def wf_env(live_server):
     from apps.registry.models import Circle, Disco, Division, Feeder, Subdivision, Transformer
 
-    def make(code: str = "wfa", meters: int = 2, subdivision: str = "SD1", **settings) -> Env:
-        sim, fleet = make_sim_mdc(code=code, meters=meters, days=1, **settings)
+    def make(
+        code: str = "wfa", meters: int = 2, subdivision: str = "SD1", days: int = 1, **settings
+    ) -> Env:
+        sim, fleet = make_sim_mdc(code=code, meters=meters, days=days, **settings)
         mdc = Mdc.objects.create(
             code=code,
             name=f"Registry view of {code}",

@@ -157,25 +157,58 @@ def test_cp6_reading_for_several_mdcs_in_bulk(wf_env, make_user):
     drive(*orders)
     for order in orders:
         assert order.state == WorkOrderState.COMPLETED, order.reason
-        assert order.steps.get().result["active_energy_pos_tl"]
+        assert order.steps.get(key="reading").result["active_energy_pos_tl"]
 
 
 def test_cp4_permanent_disconnection(wf_env, make_user):
-    env = wf_env(code="wf4", meters=1)
+    from apps.billing.choices import RunKind, RunStatus
+    from apps.billing.models import BillingAccount, ReadingCycle
+    from apps.warehouse.models import BillingReading
+
+    env = wf_env(code="wf4", meters=1, days=3)
     consumer, meter = env.consumers[0], env.meters[0]
     order = work_order_start(actor=make_user("Operator"), procedure="cp4", consumer=consumer)
     with pytest.raises(PermissionDenied):
         work_order_step_approve(actor=make_user("Operator"), order=order)
     order = work_order_step_approve(actor=make_user("SDO"), order=order)
     drive(order)
-    assert (order.state, order.current_step) == (WorkOrderState.OPEN, "final_determinant")
-    with pytest.raises(PermissionDenied):  # the billing step is the Revenue Office's
-        work_order_step_perform(actor=make_user("SDO"), order=order)
-    order = work_order_step_perform(
-        actor=make_user("Revenue Officer"), order=order, note="final bill 4411"
+    # The final determinant is computed from the final reading: without a billing account
+    # there is nothing to bill into, and the order says so.
+    assert (order.state, order.current_step) == (WorkOrderState.STOPPED, "final_determinant")
+    assert "has no billing account (reading batch)" in order.reason
+    final = order.steps.get(key="final_reading").result
+    at = dt.datetime.fromisoformat(final["meter_datetime"])
+    earlier = (
+        BillingReading.objects.filter(
+            global_device_id=meter.global_device_id, meter_datetime__lt=at
+        )
+        .order_by("-meter_datetime")
+        .first()
     )
+    assert earlier is not None  # the final read's window brought the day before too
+    BillingAccount.objects.create(consumer=consumer, reading_batch="04")
+    ReadingCycle.objects.create(
+        batch="04", reading_date=timezone.localtime(at).date(), cutoff=at - dt.timedelta(hours=1)
+    )
+    with pytest.raises(PermissionDenied):  # the order's step is the subdivision's to retry
+        work_order_step_perform(actor=make_user("Viewer"), order=order)
+    order = work_order_step_perform(actor=make_user("SDO"), order=order, note="account added")
     drive(order)
     assert order.state == WorkOrderState.COMPLETED, order.reason
+    run = order.billing_run
+    assert (run.kind, run.status, run.consumer_id, run.cutoff) == (
+        RunKind.FINAL,
+        RunStatus.READY,
+        consumer.pk,
+        at,
+    )
+    det = run.determinants.get()
+    assert det.present_datetime == at
+    assert det.present_total == Decimal(final["active_energy_pos_tl"])
+    assert det.previous_datetime == earlier.meter_datetime
+    assert det.units_total == det.present_total - earlier.active_energy_pos_tl > 0
+    result = order.steps.get(key="final_determinant").result
+    assert (result["billing_run"], result["units_total"]) == (run.pk, str(det.units_total))
     meter.refresh_from_db()
     consumer.refresh_from_db()
     assert (meter.relay_state, meter.activation_status, meter.consumer_id) == (
@@ -217,6 +250,7 @@ def _cp15_checks_the_mirror_arrears(wf_env, make_user):
 
 
 def _cp2_new_connection_end_to_end(wf_env, make_user):
+    from apps.billing.models import BillingAccount, ReadingCycle
     from apps.registry.models import Consumer, Meter
     from apps.simulator.models import SimMeter
 
@@ -227,9 +261,12 @@ def _cp2_new_connection_end_to_end(wf_env, make_user):
     meter = Meter.objects.create(
         global_device_id="m77000001", msn=4077000001, mdc=env.mdc, consumer=consumer
     )
-    order = work_order_start(actor=make_user("Operator"), procedure="cp2", consumer=consumer)
+    operator = make_user("Operator")
+    order = work_order_start(actor=operator, procedure="cp2", consumer=consumer)
     drive(order)
-    assert (order.state, order.current_step) == (WorkOrderState.OPEN, "first_cycle"), order.reason
+    # The first reading cycle is its neighbours' batch: a meter placed nowhere has none.
+    assert (order.state, order.current_step) == (WorkOrderState.STOPPED, "first_cycle")
+    assert "No reading batch for NEW-1" in order.reason
     created = SimMeter.objects.get(mdc=env.sim, global_device_id="m77000001")
     assert (created.msn, created.activation_status, created.relay_state) == (4077000001, 1, 1)
     consumer.refresh_from_db()
@@ -237,17 +274,30 @@ def _cp2_new_connection_end_to_end(wf_env, make_user):
     assert consumer.connection_status == "active"
     assert (meter.activation_status, meter.relay_state) == (1, "connected")
     assert meter.device_settings["mdc_registration"]["value"]
+    # Placed on the transformer of a consumer read in batch 07, it is read in batch 07 too.
+    Meter.objects.filter(pk=meter.pk).update(transformer=env.meters[0].transformer)
+    BillingAccount.objects.create(consumer=env.consumers[0], reading_batch="07")
+    upcoming = ReadingCycle.objects.create(
+        batch="07",
+        reading_date=timezone.localdate() + dt.timedelta(days=5),
+        cutoff=timezone.now() + dt.timedelta(days=5),
+    )
     with pytest.raises(PermissionDenied):
-        work_order_step_perform(actor=make_user("Operator"), order=order)
-    order = work_order_step_perform(actor=make_user("Revenue Officer"), order=order, note="B07")
-    assert order.state == WorkOrderState.COMPLETED
+        work_order_step_perform(actor=make_user("Viewer"), order=order)
+    order = work_order_step_perform(actor=operator, order=order, note="placed on T")
+    assert order.state == WorkOrderState.COMPLETED, order.reason
+    assert order.steps.get(key="first_cycle").result == {
+        "batch": "07",
+        "first_cycle": upcoming.reading_date.isoformat(),
+    }
+    assert BillingAccount.objects.get(consumer=consumer).reading_batch == "07"
 
 
 def test_cp9_meter_change_and_cp2_new_connection(wf_env, make_user):
     from apps.registry.models import Meter
     from apps.simulator.models import SimMeter
 
-    env = wf_env(code="wf9", meters=1)
+    env = wf_env(code="wf9", meters=1, days=3)
     consumer, old = env.consumers[0], env.meters[0]
     new = Meter.objects.create(global_device_id="m77000009", msn=4077000009, mdc=env.mdc)
     operator = make_user("Operator")
@@ -275,5 +325,73 @@ def test_cp9_meter_change_and_cp2_new_connection(wf_env, make_user):
             work_order_step_approve(actor=make_user(role), order=order)
     order = work_order_step_approve(actor=make_user("Billing Control Section"), order=order)
     assert order.state == WorkOrderState.COMPLETED
+    _billing_continuity_across_both_meters(order, old, new)
     # (in the same test: one live server and database flush fewer)
     _cp2_new_connection_end_to_end(wf_env, make_user)
+
+
+def _billing_continuity_across_both_meters(order, old, new):
+    """The cycle spanning the change bills the old meter up to its final reading and the new
+    one from its initial reading, for the same consumer."""
+    import time
+
+    from apps.billing.models import BillingAccount, MeterChange, ReadingCycle
+    from apps.billing.services.runs import run_compute
+    from apps.billing.tests.conftest import reading
+    from apps.warehouse.models import BillingReading
+
+    change = MeterChange.objects.get(consumer=order.consumer)
+    assert (change.old_meter_id, change.new_meter_id, change.work_order_id) == (
+        old.pk,
+        new.pk,
+        order.pk,
+    )
+    final_at = dt.datetime.fromisoformat(
+        order.steps.get(key="final_reading").result["meter_datetime"]
+    )
+    assert change.final_reading_at == final_at
+    old_rows = list(
+        BillingReading.objects.filter(global_device_id=old.global_device_id).order_by(
+            "meter_datetime"
+        )
+    )
+    last = old_rows[-1]
+    assert len(old_rows) >= 2 and last.meter_datetime == final_at
+    # The new meter's readings after its initial one (what later pulls bring).
+    first_new = change.initial_reading_at.replace(microsecond=0) + dt.timedelta(seconds=1)
+    time.sleep(max(0.0, (first_new + dt.timedelta(seconds=1) - timezone.now()).total_seconds()))
+    # (a new meter the simulator had read at its initial reading starts from that reading)
+    initial = (
+        BillingReading.objects.filter(global_device_id=new.global_device_id)
+        .order_by("-meter_datetime")
+        .values_list("active_energy_pos_tl", flat=True)
+        .first()
+    )
+    base = initial if initial is not None else Decimal(0)
+    reading(new, first_new, tl=base + 100)
+    reading(new, first_new + dt.timedelta(seconds=1), tl=base + Decimal("112.5"))
+    new_units = Decimal("12.5") if initial is None else Decimal("112.5")
+    BillingAccount.objects.create(consumer=order.consumer, reading_batch="09")
+    ReadingCycle.objects.create(
+        batch="09",
+        reading_date=timezone.localdate() - dt.timedelta(days=40),
+        cutoff=old_rows[0].meter_datetime - dt.timedelta(days=40),
+    )
+    spanning = ReadingCycle.objects.create(
+        batch="09",
+        reading_date=timezone.localdate(),
+        cutoff=timezone.now() + dt.timedelta(minutes=5),
+    )
+    from apps.billing.models import BillingRun
+
+    run = run_compute(run_id=BillingRun.objects.create(cycle=spanning).pk)
+    det = run.determinants.get(consumer=order.consumer)
+    old_units = last.active_energy_pos_tl - old_rows[0].active_energy_pos_tl
+    assert det.units_total == old_units + new_units, (det.units_total, old_units, new_units)
+    assert (det.global_device_id, det.old_global_device_id) == (
+        new.global_device_id,
+        old.global_device_id,
+    )
+    assert det.present_total == base + Decimal("112.5")
+    assert det.previous_total == old_rows[0].active_energy_pos_tl
+    assert "METER_CHANGED" in det.discrepancies
