@@ -76,7 +76,15 @@ def udil_error_fields(message: str, *, transport: str) -> dict[str, list[str]]:
         name = UDIL_PARAM_FIELDS.get(param)
         if name:
             label = FIELD_LABELS.get(name, name)
-            found.setdefault(name, []).append(f"The MDC says the {label} {problem.strip()}.")
+            problem = problem.strip()
+            if problem == "is required":
+                text = (
+                    f"The MDC received no {label} ('{param}: {problem}'): the field is empty, "
+                    "or sent where the MDC does not look for it (see 'Credentials in')."
+                )
+            else:
+                text = f"The MDC says the {label} {problem} ('{param}: {problem}')."
+            found.setdefault(name, []).append(text)
     if found:
         return found
     lowered = message.lower()

@@ -94,6 +94,7 @@ class NodeDetailView(PermissionRequiredMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("level", "pk")}  # URL kwargs
         above = list(reversed(LEVEL_ORDER[: LEVEL_ORDER.index(self.level)]))
         queryset = self.model.objects.all()
         if above:

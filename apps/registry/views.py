@@ -15,10 +15,17 @@ from django.views.generic import DetailView, FormView, TemplateView
 from apps.core.panels import sections_render
 from apps.core.views import FilteredTableView
 from apps.registry import connection, filters, selectors, services, tables
-from apps.registry.choices import ActivationStatus, ConnectionStatus, RelayState
+from apps.registry.choices import ActivationStatus, ConnectionStatus, Dataset, RelayState
 from apps.registry.detail import consumer_url
 from apps.registry.field_lists import SECRET_FIELDS
-from apps.registry.forms import ConsumerForm, MdcForm, MeterForm, MeterImportForm, NodeForm
+from apps.registry.forms import (
+    ConsumerForm,
+    MdcForm,
+    MeterForm,
+    MeterImportForm,
+    NodeForm,
+    table_choices,
+)
 from apps.registry.models import (
     Circle,
     Consumer,
@@ -111,8 +118,26 @@ class MdcDetailView(PermissionRequiredMixin, DetailView):
             meters_active=by_status.get(ActivationStatus.ACTIVE, 0),
             meters_inactive=by_status.get(ActivationStatus.INACTIVE, 0),
             sections=sections_render(self.request, mdc),
+            settings_rows=_mdc_settings_rows(mdc),
             **kwargs,
         )
+
+
+def _mdc_settings_rows(mdc: Mdc) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The MDC's JSON settings as labelled rows: (title, [(label, value)])."""
+    datasets = dict(Dataset.choices)
+    tables = dict(table_choices())
+
+    def rows(value: dict, labels: dict, template: str) -> list[tuple[str, str]]:
+        items = sorted((value or {}).items(), key=lambda item: str(labels.get(item[0], item[0])))
+        return [(str(labels.get(key, key)), template.format(val)) for key, val in items]
+
+    return [
+        ("Window per request", rows(mdc.window_minutes, datasets, "{} min")),
+        ("Pull intervals", rows(mdc.pull_intervals, datasets, "every {} min")),
+        ("Path overrides", rows(mdc.path_overrides, {}, "{}")),
+        ("Tabular views", rows(mdc.tabular_views, tables, "{}")),
+    ]
 
 
 class MdcFormView(ServiceFormView):
