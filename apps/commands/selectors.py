@@ -199,8 +199,8 @@ def commands_catalogue(*, mdc_code: str | None = None) -> dict:
     An unknown ``mdc_code`` gives no MDCs (and so no profiles)."""
     from apps.registry.models import Mdc
     mdcs = Mdc.objects.order_by("code")
-    if mdc_code:
-        mdcs = mdcs.filter(code=str(mdc_code)[:100])
+    if mdc_code:  # any text: a code nobody has (or one with a NUL) matches no MDC
+        mdcs = mdcs.filter(code=str(mdc_code)[:100].replace("\x00", ""))
     rows = [
         {"code": code, "profile": profile}
         for code, profile in mdcs.values_list("code", "udil_profile")
