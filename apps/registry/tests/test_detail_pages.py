@@ -212,3 +212,13 @@ def test_consumer_page_has_its_change_log(client_as, admin_user):
     consumer = services.consumer_create(actor=admin_user, reference_no="REF-9", name="Mill")
     page = client_as("Administrator").get(reverse("workflows:consumer", args=[consumer.pk]))
     assert "registry.consumer.create" in page.content.decode()
+
+
+def test_the_hierarchy_tree_links_every_node_to_its_page(client_as, network):
+    transformer, _ = network
+    page = client_as("Viewer").get(reverse("registry:hierarchy")).content.decode()
+    links = _links(page)
+    node = transformer
+    for parent in ("feeder", "subdivision", "division", "circle", "disco", None):
+        assert node.get_absolute_url() in links, node
+        node = getattr(node, parent) if parent else None
