@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from apps.commands.choices import SENDABLE_COMMANDS
 from apps.commands.services import command_params, params_validate
 from apps.commands.widgets import TouProfileField
+from apps.udil.profiles import get_profile
 
 
 class SelectionForm(forms.Form):
@@ -26,6 +27,18 @@ class SelectionForm(forms.Form):
         "When given, the filters are ignored.",
     )
     selection = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, profiles: list[str] | None = None, **kwargs):
+        """``profiles``: the UDIL profiles of the meters chosen so far; the command list is
+        then the commands every one of them offers (a 2019 MDC has no update_major_alarms)."""
+        super().__init__(*args, **kwargs)
+        if profiles:
+            offered = [get_profile(name) for name in profiles]
+            self.fields["command"].choices = [("", "— choose a command —")] + [
+                (c.value, c.label)
+                for c in SENDABLE_COMMANDS
+                if all(profile.has(c.value) for profile in offered)
+            ]
 
 
 def _field_for(param) -> forms.Field:

@@ -79,6 +79,10 @@ class CommandNewView(PermissionRequiredMixin, View):
         if filter_data:
             context["selection"] = meters_selected(data=filter_data)
             context["selection_query"] = filter_data.urlencode()
+            context["form"] = SelectionForm(
+                initial={"command": data.get("command", "")},
+                profiles=context["selection"].profiles,
+            )
         return render(request, self.template_name, context)
 
     def post(self, request):

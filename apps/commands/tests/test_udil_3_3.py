@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.commands.choices import Outcome, RequestState, TransactionState
-from apps.commands.forms import CommandParamsForm
+from apps.commands.forms import CommandParamsForm, SelectionForm
 from apps.commands.models import CommandRequest
 from apps.commands.services import command_request_create, transactions_poll
 from apps.commands.tasks import command_dispatch_task
@@ -402,3 +402,33 @@ def test_api_offers_each_mdc_the_commands_of_its_profile(env_of, client_as):
     assert tou["day_profile"]["kind"] == "tou"
     one = client_as("Operator").get("/api/commands/requests/catalogue/?mdc=cat33").json()
     assert list(one["profiles"]) == ["3.3"]
+
+
+def test_console_offers_the_commands_of_the_selected_mdcs_profiles(env_of, client_as):
+    from django.urls import reverse
+
+    old, new = env_of("con19", "2019", meters=1), env_of("con33", "3.3", meters=1)
+    client = client_as("Operator")
+
+    def offered(env: Env) -> set[str]:
+        page = client.get(reverse("commands:request-new"), {"mdc": env.mdc.code})
+        assert page.context["selection"].profiles == [env.mdc.udil_profile]
+        return {value for value, _ in page.context["form"].fields["command"].choices if value}
+
+    assert "update_major_alarms" in offered(new)
+    assert "update_major_alarms" not in offered(old)
+    both = {v for v, _ in SelectionForm(profiles=["2019", "3.3"]).fields["command"].choices}
+    assert "update_major_alarms" not in both  # every selected MDC must offer it
+    assert {"aux_relay_operations", "time_of_use_change"} <= both
+    # the parameters step shows the TOU editor for a 3.3 selection, with its script
+    page = client.post(
+        reverse("commands:request-new"),
+        {
+            "step": "params",
+            "command": "time_of_use_change",
+            "pasted": new.meters[0].global_device_id,
+        },
+    )
+    html = page.content.decode()
+    assert 'class="tou-rows"' in html and "js/tou-editor.js" in html
+    assert 'id="selection-profiles"' in html
