@@ -5,10 +5,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from apps.core.views import SearchView
+
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("admin/", admin.site.urls),
+    path("search/", SearchView.as_view(), name="search"),
     path("audit/", include("apps.audit.urls")),
     path("registry/", include("apps.registry.urls")),
     path("warehouse/", include("apps.warehouse.urls")),
@@ -21,9 +24,7 @@ urlpatterns = [
     path("conformance/", include("apps.conformance.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves Swagger UI's start-up script as a file: the CSP allows no inline script
-    path(
-        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
-    ),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/accounts/", include("apps.accounts.api_urls")),
     path("api/audit/", include("apps.audit.api_urls")),
     path("api/registry/", include("apps.registry.api_urls")),

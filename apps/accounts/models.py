@@ -81,3 +81,45 @@ class ExportJob(models.Model):
         if not self.rows_expected:
             return 0
         return min(99, self.rows_written * 100 // self.rows_expected)
+
+
+class TablePreference(models.Model):
+    """A user's choice of columns and page size for one list table (the column chooser).
+    ``table`` is the table class's dotted name; an empty ``columns`` means its defaults."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="table_preferences"
+    )
+    table = models.CharField(max_length=150)
+    columns = models.JSONField(default=list, blank=True)
+    per_page = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "table"], name="table_preference_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.table}"
+
+
+class SavedFilter(models.Model):
+    """A list page's filter query string kept under a name by its user."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
+    )
+    path = models.CharField(max_length=200, help_text="The list page's path.")
+    name = models.CharField(max_length=100)
+    query = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "path", "name"], name="saved_filter_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.accounts import views
+from apps.accounts import preference_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -16,5 +16,12 @@ urlpatterns = [
     path("exports/", views.ExportJobListView.as_view(), name="export-list"),
     path(
         "exports/<int:pk>/download/", views.ExportJobDownloadView.as_view(), name="export-download"
+    ),
+    path("tables/", preference_views.TableConfigView.as_view(), name="table-config"),
+    path("filters/", preference_views.SavedFilterCreateView.as_view(), name="saved-filter-create"),
+    path(
+        "filters/<int:pk>/delete/",
+        preference_views.SavedFilterDeleteView.as_view(),
+        name="saved-filter-delete",
     ),
 ]

@@ -1,9 +1,9 @@
-import django_tables2 as tables
 
 from apps.audit.models import AuditEntry
+from apps.core.tables import MdmTable
 
 
-class AuditEntryTable(tables.Table):
+class AuditEntryTable(MdmTable):
     class Meta:
         model = AuditEntry
         fields = ("at", "actor_name", "action", "target_type", "target_id", "summary")

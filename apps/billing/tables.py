@@ -11,12 +11,12 @@ from apps.billing.models import (
     ReadingCycle,
     Tariff,
 )
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, DeviceIdColumn, MdmTable
 
 ATTRS = {"class": "table table-sm table-hover"}
 
 
-class BillingRunTable(tables.Table):
+class BillingRunTable(MdmTable):
     id = tables.Column(linkify=True, verbose_name="#")
     cycle = tables.Column(orderable=False)
     status = BadgeColumn(RunStatus)
@@ -29,14 +29,14 @@ class BillingRunTable(tables.Table):
         attrs = ATTRS
 
 
-class ReadingCycleTable(tables.Table):
+class ReadingCycleTable(MdmTable):
     class Meta:
         model = ReadingCycle
         fields = ("batch", "reading_date", "cutoff", "source")
         attrs = ATTRS
 
 
-class BillingAccountTable(tables.Table):
+class BillingAccountTable(MdmTable):
     reference_no = tables.Column(accessor="consumer__reference_no", verbose_name="Reference")
     name = tables.Column(accessor="consumer__name", orderable=False)
     status = BadgeColumn(AccountStatus)
@@ -53,7 +53,7 @@ class BillingAccountTable(tables.Table):
         order_by = ("reference_no",)
 
 
-class TariffTable(tables.Table):
+class TariffTable(MdmTable):
     bands = tables.Column(empty_values=(), orderable=False, verbose_name="Register bands")
 
     class Meta:
@@ -69,7 +69,8 @@ class TariffTable(tables.Table):
         )
 
 
-class DeterminantTable(tables.Table):
+class DeterminantTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     reading_mode = BadgeColumn(ReadingMode)
     vee_flag = BadgeColumn(VeeFlag)
     discrepancies = tables.Column(orderable=False)
@@ -90,7 +91,7 @@ class DeterminantTable(tables.Table):
         return "|".join(value)
 
 
-class MirrorBillTable(tables.Table):
+class MirrorBillTable(MdmTable):
     reference_no = tables.Column(accessor="consumer__reference_no", verbose_name="Reference")
     paid = tables.Column(verbose_name="Paid", orderable=False)
 

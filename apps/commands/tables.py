@@ -2,10 +2,10 @@ import django_tables2 as tables
 
 from apps.commands.choices import Outcome, RequestState, StatusLevel
 from apps.commands.models import CommandDevice, CommandRequest
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, DeviceIdColumn, MdmTable
 
 
-class CommandRequestTable(tables.Table):
+class CommandRequestTable(MdmTable):
     id = tables.Column(linkify=True, verbose_name="#")
     command = tables.Column(accessor="command_label", verbose_name="Command", order_by="command")
     state = BadgeColumn(RequestState)
@@ -28,7 +28,8 @@ class CommandRequestTable(tables.Table):
         attrs = {"class": "table table-sm table-hover"}
 
 
-class CommandDeviceTable(tables.Table):
+class CommandDeviceTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     mdc = tables.Column(accessor="transaction__mdc__code", verbose_name="MDC")
     transactionid = tables.Column(accessor="transaction__transactionid", verbose_name="Transaction")
     status_level = BadgeColumn(StatusLevel)

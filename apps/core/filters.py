@@ -78,3 +78,68 @@ def time_from(field_name: str, label: str = "From") -> LocalDateTimeFilter:
 def time_until(field_name: str, label: str = "Until") -> LocalDateTimeFilter:
     """Exclusive: ``until`` 2026-12-02 00:00 ends with the last interval of 1 December."""
     return LocalDateTimeFilter(field_name=field_name, lookup_expr="lt", label=label)
+
+
+class CodeOrIdChoiceField(forms.ModelChoiceField):
+    """A choice of object named by its code (``?mdc=demo_alpha``, what people type and links
+    carry), case-insensitively; a number that is no code is taken as the internal id, so links
+    and API clients of before keep working. Options read "code · name"."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        key = self.to_field_name or "pk"
+        found = self.queryset.filter(**{f"{key}__iexact": text}).first()
+        if found is None and text.isdigit() and len(text) < 19:
+            found = self.queryset.filter(pk=int(text)).first()
+        if found is None:
+            raise ValidationError(
+                f"Select a valid choice: no {self.queryset.model._meta.verbose_name} has the "
+                f"code or id {text[:60]}.",
+                code="invalid_choice",
+            )
+        return found
+
+    def label_from_instance(self, obj):
+        code, name = getattr(obj, "code", ""), getattr(obj, "name", "")
+        return f"{code} · {name}" if code and name and code != name else str(code or obj)
+
+
+class CodeChoiceFilter(django_filters.ModelChoiceFilter):
+    """Filter by an object's code (or, for old links, its id): MDCs, hierarchy nodes."""
+
+    field_class = CodeOrIdChoiceField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "code")
+        super().__init__(*args, **kwargs)
+
+
+class ParentedSelect(forms.Select):
+    """A select of hierarchy nodes whose options carry their parent's id (``data-parent``) and
+    which names the select of the level above (``data-parent-select``), so
+    ``static/js/hierarchy-filter.js`` narrows each level to the choices above it."""
+
+    def __init__(self, *args, parent_attr: str = "", parent_select: str = "", **kwargs):
+        self.parent_attr = parent_attr
+        super().__init__(*args, **kwargs)
+        if parent_select:
+            self.attrs["data-parent-select"] = parent_select
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None and self.parent_attr:
+            option["attrs"]["data-parent"] = getattr(instance, self.parent_attr, "")
+        return option
+
+
+def node_filter(*, field_name: str, queryset, label: str, parent: str = "", parent_select=""):
+    """A hierarchy level's filter (by id; options narrowed by the level above in the page)."""
+    return django_filters.ModelChoiceFilter(
+        field_name=field_name,
+        queryset=queryset,
+        label=label,
+        widget=ParentedSelect(parent_attr=parent, parent_select=parent_select),
+    )

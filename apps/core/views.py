@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils.module_loading import import_string
+from django.views.generic import TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.paginators import LazyPaginator
 
 from apps.core.export import csv_response, table_rows
+from apps.core.search import search, single_exact_hit
+from apps.core.tables import PAGE_SIZES, MdmTable
 
 
 def bounded_count(queryset, limit: int) -> tuple[int, bool]:
@@ -91,9 +95,49 @@ class FilteredTableView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         )
         return redirect(settings.EXPORT_LIST_URL)
 
+    def _preference(self) -> tuple[list[str], int | None]:
+        """The user's (columns, per_page) for this table (accounts.TablePreference, read by
+        label: core imports no higher app)."""
+        if not hasattr(self, "_preference_cache"):
+            table_class = self.get_table_class()
+            found = None
+            if issubclass(table_class, MdmTable) and self.request.user.is_authenticated:
+                found = (
+                    apps.get_model("accounts", "TablePreference")
+                    .objects.filter(user=self.request.user, table=table_class.preference_key())
+                    .first()
+                )
+            self._preference_cache = (
+                (list(found.columns or []), found.per_page) if found else ([], None)
+            )
+        return self._preference_cache
+
+    def get_paginate_by(self, table_data):
+        asked = self.request.GET.get("per_page", "")
+        if asked.isdigit() and int(asked) in PAGE_SIZES:
+            return int(asked)
+        return self._preference()[1] or self.paginate_by
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        columns, _ = self._preference()
+        if columns and isinstance(table, MdmTable):
+            table.show_columns(columns)
+        return table
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["title"] = self.title
+        table = context.get("table")
+        if isinstance(table, MdmTable):
+            context["table_key"] = table.preference_key()
+            context["table_chooser"] = table.chooser()
+            context["page_sizes"] = PAGE_SIZES
+            context["per_page"] = self.get_paginate_by(None)
+        if self.request.user.is_authenticated:
+            context["saved_filters"] = apps.get_model("accounts", "SavedFilter").objects.filter(
+                user=self.request.user, path=self.request.path
+            )
         can_create = self.create_url_name and (
             self.create_permission is None or self.request.user.has_perm(self.create_permission)
         )
@@ -105,4 +149,33 @@ class FilteredTableView(PermissionRequiredMixin, SingleTableMixin, FilterView):
             count, more = bounded_count(self.object_list, settings.LIST_COUNT_LIMIT)
         context["row_count"], context["row_count_more"] = count, more
         context["row_count_text"] = row_count_text(count, more)
+        page = getattr(table, "page", None)
+        if page is not None and count:
+            first = (page.number - 1) * paginator.per_page + 1
+            shown = len(page.object_list)
+            if shown:
+                context["row_range_text"] = f"{first:,} to {first + shown - 1:,} of "
         return context
+
+
+class SearchView(PermissionRequiredMixin, TemplateView):
+    """The navigation bar's search (see apps.core.search): results grouped by kind; a single
+    exact hit (a device id, MSN, MDC code, reference number, request number) opens it."""
+
+    permission_required = "registry.view_meter"
+    template_name = "core/search.html"
+
+    def get(self, request, *args, **kwargs):
+        q = request.GET.get("q", "")[:100]
+        groups = search(user=request.user, q=q)
+        hit = single_exact_hit(groups)
+        if hit is not None:
+            return redirect(hit.url)
+        return self.render_to_response(
+            {
+                "title": "Search",
+                "q": q.strip(),
+                "groups": groups,
+                "total": sum(len(g.hits) for g in groups),
+            }
+        )

@@ -8,6 +8,7 @@ from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from apps.core.filters import CodeChoiceFilter, node_filter
 from apps.registry.choices import (
     ActivationStatus,
     ConnectionStatus,
@@ -113,7 +114,7 @@ class MeterFilter(django_filters.FilterSet):
     search = django_filters.CharFilter(
         method="filter_search", label="Search", help_text="msn or global device id"
     )
-    mdc = django_filters.ModelChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
+    mdc = CodeChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
     activation_status = django_filters.ChoiceFilter(choices=ActivationStatus.choices)
     device_type = django_filters.ChoiceFilter(choices=DeviceType.choices)
     phase = django_filters.ChoiceFilter(choices=Phase.choices)
@@ -123,19 +124,27 @@ class MeterFilter(django_filters.FilterSet):
     disco = django_filters.ModelChoiceFilter(
         field_name=_DISCO, queryset=Disco.objects.all(), label="DISCO"
     )
-    circle = django_filters.ModelChoiceFilter(
-        field_name=_CIRCLE, queryset=Circle.objects.all(), label="Circle"
+    # each level narrows the next in the page (static/js/hierarchy-filter.js)
+    circle = node_filter(
+        field_name=_CIRCLE, queryset=Circle.objects.all(), label="Circle",
+        parent="disco_id", parent_select="disco",
     )
-    division = django_filters.ModelChoiceFilter(
-        field_name=_DIVISION, queryset=Division.objects.all(), label="Division"
+    division = node_filter(
+        field_name=_DIVISION, queryset=Division.objects.all(), label="Division",
+        parent="circle_id", parent_select="circle",
     )
-    subdivision = django_filters.ModelChoiceFilter(
-        field_name=_SUBDIVISION, queryset=Subdivision.objects.all(), label="Subdivision"
+    subdivision = node_filter(
+        field_name=_SUBDIVISION, queryset=Subdivision.objects.all(), label="Subdivision",
+        parent="division_id", parent_select="division",
     )
-    feeder = django_filters.ModelChoiceFilter(
-        field_name=_FEEDER, queryset=Feeder.objects.all(), label="Feeder"
+    feeder = node_filter(
+        field_name=_FEEDER, queryset=Feeder.objects.all(), label="Feeder",
+        parent="subdivision_id", parent_select="subdivision",
     )
-    transformer = django_filters.ModelChoiceFilter(queryset=Transformer.objects.all())
+    transformer = node_filter(
+        field_name="transformer", queryset=Transformer.objects.all(), label="Transformer",
+        parent="feeder_id", parent_select="feeder",
+    )
     consumer = django_filters.CharFilter(
         field_name="consumer__reference_no", lookup_expr="iexact", label="Consumer reference"
     )

@@ -7,7 +7,7 @@ import django_tables2 as tables
 from django.conf import settings
 from django.urls import reverse
 
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, MdmTable
 from apps.registry.choices import ActivationStatus, ConnectionStatus, RelayState
 from apps.registry.models import (
     Circle,
@@ -24,7 +24,7 @@ from apps.registry.models import (
 _ATTRS = {"class": "table table-sm table-hover"}
 
 
-class RegistryTable(tables.Table):
+class RegistryTable(MdmTable):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         default = getattr(getattr(type(self), "Meta", None), "default_columns", None)

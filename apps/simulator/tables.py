@@ -1,9 +1,10 @@
 import django_tables2 as tables
 
+from apps.core.tables import MdmTable
 from apps.simulator.models import SimMdc
 
 
-class SimMdcTable(tables.Table):
+class SimMdcTable(MdmTable):
     code = tables.Column(linkify=True)
     meters = tables.Column(accessor="meters__count", verbose_name="Meters", orderable=False)
 

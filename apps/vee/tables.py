@@ -2,14 +2,14 @@
 
 import django_tables2 as tables
 
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, MdmTable
 from apps.vee.choices import ExceptionStatus, Severity, VersionKind
 from apps.vee.models import Rule, ValidationException, ValueVersion
 
 ATTRS = {"class": "table table-sm table-hover"}
 
 
-class ValidationExceptionTable(tables.Table):
+class ValidationExceptionTable(MdmTable):
     id = tables.Column(linkify=True, verbose_name="#")
     rule = tables.Column(accessor="rule__name", verbose_name="Rule", orderable=False)
     meter = tables.Column(accessor="meter__global_device_id", verbose_name="Meter")
@@ -31,7 +31,7 @@ class ValidationExceptionTable(tables.Table):
         return ", ".join(f"{k}: {v}" for k, v in (value or {}).items() if v is not None)[:160]
 
 
-class RuleTable(tables.Table):
+class RuleTable(MdmTable):
     rule_set = tables.Column(accessor="rule_set__name", verbose_name="Rule set")
     severity = BadgeColumn(Severity)
 
@@ -42,7 +42,7 @@ class RuleTable(tables.Table):
         orderable = False
 
 
-class ValueVersionTable(tables.Table):
+class ValueVersionTable(MdmTable):
     kind = BadgeColumn(VersionKind)
 
     class Meta:

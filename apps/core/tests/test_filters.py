@@ -57,7 +57,7 @@ def _api_rows(client, params) -> list[tuple[str, str]]:
 def _page_devices(client, params) -> set[str]:
     page = client.get("/warehouse/load-profile/", params).content.decode()
     table = page[page.index("<tbody") :]
-    return set(re.findall(r"<td >(m\d{8})</td>", table))
+    return set(re.findall(r"<td >(?:<a href=\"[^\"]*\">)?(m\d{8})(?:</a>)?</td>", table))
 
 
 def test_page_and_api_filter_alike(client_as, fleet):

@@ -27,6 +27,16 @@ def _billing(gid: str, at: str, **values) -> dict:
     return row
 
 
+def by_column(header: list[str], cells: list[str]) -> dict[str, str]:
+    """A billing CSV row by column name (headers are the fields' human labels)."""
+    from apps.warehouse.models import BillingReading
+    from apps.warehouse.tables import BillingReadingTable
+
+    table = BillingReadingTable(BillingReading.objects.none())
+    names = {str(column.header): column.name for column in table.columns.iterall()}
+    return {names[h]: cell for h, cell in zip(header, cells, strict=True)}
+
+
 def _csv(response) -> list[list[str]]:
     assert response.status_code == 200
     assert response.streaming, "CSV exports stream"
@@ -64,10 +74,10 @@ def test_csv_export_writes_pakistan_time_as_on_screen(client_as):
     client = client_as("Viewer")
     header, *body = _csv(client.get("/warehouse/billing/", {**RANGE, "_export": "csv"}))
     assert len(body) == 1
-    row = dict(zip(header, body[0], strict=True))
-    assert row["Meter datetime"] == "2026-12-01 00:00:00"
-    assert row["Db datetime"] == "2026-12-01 00:00:00"
-    assert row["Active energy pos tl"] == "-1.500"  # numbers are not formulas
+    row = by_column(header, body[0])
+    assert row["meter_datetime"] == "2026-12-01 00:00:00"
+    assert row["db_datetime"] == "2026-12-01 00:00:00"
+    assert row["active_energy_pos_tl"] == "-1.500"  # numbers are not formulas
     page = client.get("/warehouse/billing/", RANGE).content.decode()
     assert "12/01/2026 midnight" in page  # the same day and time on screen
 
