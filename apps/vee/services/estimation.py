@@ -2,13 +2,18 @@
 
 Methods (``choices.Method``):
 
-- ``linear``: between the energy of the interval before and the one after the period; with
-  only one side known it falls back to a flat fill, with neither to the like-day average;
+- ``linear``: between the mean energy of the few known intervals before the period and of those
+  after it (``SMOOTH_INTERVALS``), when the intervals next to it are known; with only one side
+  known it falls back to a flat fill, with neither to the like-day average;
 - ``flat_fill``: the known neighbour's energy repeated;
 - ``like_day``: the average of the same interval on the N most recent like days (weekday or
-  weekend) that are neither estimated nor missing;
+  weekend) whose interval is known, leaving out days with an estimated interval or an outage
+  (an interval recorded without voltage, or an outage event);
+- ``demand``: the reading after a register gap carries the demand (kW) of its own interval:
+  times the interval, that interval's energy, kept as long as it fits in the gap's delta;
 - scaling: for a gap of a register MDC both ends are readings, so the energy of the whole gap
-  is known; the estimates are scaled to add up to it exactly (register readings win).
+  is known; the estimates are scaled to add up to it exactly, less what ``demand`` states
+  (register readings win).
 
 Each estimate is a new version (the previous current one stays as history) with its method and
 its inputs. The automatic choice (``method=None``) is linear up to
@@ -32,6 +37,9 @@ from apps.vee.services.rule_sql import pkt
 
 #: Like days are looked for this many weeks back.
 LIKE_DAY_WEEKS = 4
+#: Linear interpolation runs between the means of this many known intervals either side (one
+#: interval's energy is noisy: the mean of a few is a steadier end).
+SMOOTH_INTERVALS = 4
 
 TARGETS = """
 DROP TABLE IF EXISTS vee_targets;
@@ -78,7 +86,15 @@ _PAST = actual_at_sql(gid="t.gid", channel="t.channel_id", at="p.past_at")
 _ENDS = f"""
 DROP TABLE IF EXISTS vee_ends;
 CREATE TEMP TABLE vee_ends ON COMMIT DROP AS
-SELECT t.exception_id, {_BEFORE} AS before_value, {_AFTER} AS after_value
+SELECT t.exception_id, {_BEFORE} AS before_value, {_AFTER} AS after_value,
+       (SELECT avg(h.consumption) FROM vee_history h
+        WHERE h.gid = t.gid AND h.channel_id = t.channel_id
+          AND h.at > t.period_start - make_interval(mins => t.iv * (%(smooth)s + 1))
+          AND h.at <= t.period_start - make_interval(mins => t.iv)) AS before_mean,
+       (SELECT avg(h.consumption) FROM vee_history h
+        WHERE h.gid = t.gid AND h.channel_id = t.channel_id
+          AND h.at > t.period_end
+          AND h.at <= t.period_end + make_interval(mins => t.iv * %(smooth)s)) AS after_mean
 FROM (SELECT DISTINCT ON (exception_id) * FROM vee_targets ORDER BY exception_id) t;
 """
 
@@ -142,8 +158,8 @@ GROUP BY exception_id, at;
 _RAW = """
 DROP TABLE IF EXISTS vee_raw;
 CREATE TEMP TABLE vee_raw ON COMMIT DROP AS
-SELECT t.*, e.before_value, e.after_value, l.value AS like_value, l.days AS like_days,
-       x.method, x.value AS raw, f.fixed
+SELECT t.*, e.before_value, e.after_value, e.before_mean, e.after_mean,
+       l.value AS like_value, l.days AS like_days, x.method, x.value AS raw, f.fixed
 FROM vee_targets t
 JOIN vee_ends e USING (exception_id)
 LEFT JOIN vee_like l ON l.exception_id = t.exception_id AND l.at = t.at
@@ -151,8 +167,8 @@ LEFT JOIN LATERAL (
     SELECT * FROM (VALUES
         (1, 'linear', CASE WHEN t.asked = 'linear' AND e.before_value IS NOT NULL
                             AND e.after_value IS NOT NULL
-                       THEN e.before_value
-                            + (e.after_value - e.before_value) * t.k / (t.n + 1) END),
+                       THEN e.before_mean + (e.after_mean - e.before_mean)
+                            * (t.k + (%(smooth)s - 1) / 2.0) / (t.n + %(smooth)s) END),
         (2, 'like_day', CASE WHEN t.asked = 'like_day' THEN l.value END),
         (3, 'flat_fill', CASE WHEN t.asked IN ('linear', 'flat_fill')
                          THEN COALESCE(e.before_value, e.after_value) END),
@@ -244,6 +260,8 @@ SELECT x.meter_id, x.channel_id, x.at, 'active_kwh', COALESCE(x.last_version, 0)
            'after', jsonb_build_object(
                'at', {pkt("x.period_end + make_interval(mins => x.iv)")},
                'value', x.after_value),
+           'before_mean', CASE WHEN x.method = 'linear' THEN round(x.before_mean, 4) END,
+           'after_mean', CASE WHEN x.method = 'linear' THEN round(x.after_mean, 4) END,
            'like_day_value', CASE WHEN x.method = 'like_day' THEN x.like_value END,
            'like_days', CASE WHEN x.method = 'like_day' THEN (
                SELECT jsonb_agg({pkt("d")}) FROM unnest(x.like_days) d) END,
@@ -304,6 +322,7 @@ def estimates_make(
             "like_days": settings.VEE_LIKE_DAYS,
             "like_span_days": LIKE_DAY_WEEKS * 7,
             "voltage_present": settings.ANALYTICS_VOLTAGE_PRESENT_V,
+            "smooth": SMOOTH_INTERVALS,
             "outage_codes": list(settings.ANALYTICS_OUTAGE_CODES),
             "reason": reason
             or (

@@ -59,8 +59,9 @@ def test_linear_interpolation_of_a_register_gap_is_scaled_to_the_register_delta(
     gap = gaps(meter).get()
     assert estimates_make(exceptions=gaps(meter), method=None, actor=None) == 3
     versions = current(meter)
-    # linear 1.5, 2.0, 2.5 (sum 6) scaled by 9/6
-    assert [versions[at(i)].value for i in (10, 11, 12)] == [D("2.250"), D("3.000"), D("3.750")]
+    # linear from the mean of intervals 6-9 (1) to that of 13-16 (1.5), centred 1.5 intervals
+    # before and 2.5 after: 1.179, 1.25, 1.321 (sum 3.75) scaled by 9/3.75
+    assert [versions[at(i)].value for i in (10, 11, 12)] == [D("2.829"), D("3.000"), D("3.171")]
     first = versions[at(10)]
     assert (first.kind, first.method, first.version, first.exception_id) == (
         VersionKind.ESTIMATED,
@@ -70,7 +71,8 @@ def test_linear_interpolation_of_a_register_gap_is_scaled_to_the_register_delta(
     )
     assert first.inputs["before"]["value"] == 1.0 and first.inputs["after"]["value"] == 3.0
     assert first.inputs["before"]["at"] == "2026-11-02T05:00:00+05:00"
-    assert first.inputs["register_delta"] == 9.0 and first.inputs["scale_factor"] == 1.5
+    assert (first.inputs["before_mean"], first.inputs["after_mean"]) == (1.0, 1.5)
+    assert first.inputs["register_delta"] == 9.0 and first.inputs["scale_factor"] == 2.4
     assert sum(versions[at(i)].value for i in (10, 11, 12)) == D("9")
     gap.refresh_from_db()
     assert gap.status == ExceptionStatus.ESTIMATED
@@ -84,7 +86,8 @@ def test_linear_interpolation_of_an_interval_kind_gap_is_not_scaled(interval_met
     estimates_make(exceptions=gaps(interval_meter), method=None, actor=None)
     versions = current(interval_meter)
     assert sorted(versions) == [at(10), at(11)]
-    assert [versions[at(i)].value for i in (10, 11)] == [D("2.000"), D("3.000")]
+    # from the mean of 6-9 (1) to that of 12-15 (1.75): 1 + 0.75 x 2.5/6, 1 + 0.75 x 3.5/6
+    assert [versions[at(i)].value for i in (10, 11)] == [D("1.313"), D("1.438")]
     assert "register_delta" not in versions[at(10)].inputs
 
 

@@ -93,6 +93,21 @@ def test_api_filters_by_rule_type_mdc_and_severity(fleet, client_as):
     assert aged == []  # everything was found just now
 
 
+def test_queue_filters_by_hierarchy_on_the_page_and_the_api(fleet, client_as):
+    a, b = fleet
+    client = client_as("Viewer")
+    feeder = a.transformer.feeder.code
+    of_feeder = client.get("/api/vee/exceptions/", {"hierarchy": feeder}).json()["results"]
+    assert {r["global_device_id"] for r in of_feeder} == {a.global_device_id}
+    transformer = b.transformer.code
+    of_transformer = client.get("/api/vee/exceptions/", {"hierarchy": transformer}).json()
+    assert {r["global_device_id"] for r in of_transformer["results"]} == {b.global_device_id}
+    page = client.get("/vee/exceptions/", {"hierarchy": feeder}).content.decode()
+    assert a.global_device_id in page and b.global_device_id not in page
+    nowhere = client.get("/api/vee/exceptions/", {"hierarchy": "NO-SUCH-NODE"}).json()
+    assert nowhere["results"] == []
+
+
 def test_gap_estimated_automatically_then_accepted_on_the_page(fleet, client_as):
     a, _b = fleet
     gap = of(a, RuleType.GAP)
