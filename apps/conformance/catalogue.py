@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from apps.udil.datasets import EVENT_CODES
 from apps.udil.profiles import Profile
 
 AUTH, READ, WRITE, ON_DEMAND, TRACKING, CANCEL, RESEND, MALFORMED, EVENTS = (
@@ -32,15 +33,46 @@ class CheckDef:
     target: str = ""
 
 
+def event_codes(profile: Profile) -> frozenset[int]:
+    """The event codes the profile defines: 2019's, or for a later revision 3.3's table
+    (about 110 codes; the 2019 codes keep their numbers in it)."""
+    from apps.udil.profiles import PROFILE_2019
+
+    if profile.name == PROFILE_2019.name:
+        return frozenset(EVENT_CODES)
+    try:
+        from apps.udil.events_v33 import EVENT_CODES_3_3
+    except ImportError:  # the 3.3 code table is the protocol package's; 2019's until it lands
+        return frozenset(EVENT_CODES)
+    return frozenset(EVENT_CODES_3_3)
+
+
 def write_commands(profile: Profile) -> list[str]:
     return [name for name, svc in profile.services.items() if svc.kind == "write"]
 
 
+def on_demand_services(profile: Profile) -> list:
+    return [s for s in profile.services.values() if s.kind == "on_demand"]
+
+
 def on_demand_types(profile: Profile) -> list[str]:
-    svc = next((s for s in profile.services.values() if s.kind == "on_demand"), None)
-    if svc is None:
+    """Types of the profile's first on-demand service (2019 on_demand_request, 3.3
+    on_demand_data_read): their checks keep the codes ``on_demand.<type>`` in every profile."""
+    services = on_demand_services(profile)
+    if not services:
         return []
-    return [code for code, _ in svc.param("type").choices or ()]
+    return [code for code, _ in services[0].param("type").choices or ()]
+
+
+def on_demand_checks(profile: Profile) -> list[tuple[str, str, str]]:
+    """(code, service, type) of every type of every on-demand service of the profile (3.3's
+    on_demand_parameter_read too, as ``on_demand.<service>.<type>``)."""
+    out = []
+    for i, svc in enumerate(on_demand_services(profile)):
+        for type_code, _ in svc.param("type").choices or ():
+            code = f"on_demand.{type_code}" if i == 0 else f"on_demand.{svc.name}.{type_code}"
+            out.append((code, svc.name, type_code))
+    return out
 
 
 def catalogue(profile: Profile) -> list[CheckDef]:
@@ -70,13 +102,13 @@ def catalogue(profile: Profile) -> list[CheckDef]:
                 name,
             )
         )
-    for type_code in on_demand_types(profile):
+    for code, service, type_code in on_demand_checks(profile):
         checks.append(
             CheckDef(
-                f"on_demand.{type_code}",
+                code,
                 ON_DEMAND,
-                f"on_demand_request {type_code}: tracked, response_data rows in their format",
-                type_code,
+                f"{service} {type_code}: answered or tracked, rows in their format",
+                f"{service}:{type_code}",
             )
         )
     checks += [

@@ -24,8 +24,9 @@ from apps.conformance.choices import CheckOutcome
 from apps.conformance.evidence import RecordingTransport, Redactor
 from apps.conformance.formats import rows_problems, value_problem
 from apps.conformance.samples import malformed_params, sample_params
+from apps.udil.catalog_v33 import PARAMETER_READ_COLUMNS
 from apps.udil.codec import decode_response, encode_request, parse_status, response_rows
-from apps.udil.datasets import CANCELLABLE_STATUS_LEVELS, EVENT_CODES, by_on_demand_type
+from apps.udil.datasets import CANCELLABLE_STATUS_LEVELS, ON_DEMAND_TYPES, by_on_demand_type
 from apps.udil.errors import UdilError
 from apps.udil.timefmt import format_datetime, now_pkt
 
@@ -145,6 +146,11 @@ class Suite:
             return Answer(resp.status_code, None, str(exc))
         return Answer(resp.status_code, payload)
 
+    def meters_for(self, svc) -> list:
+        """The picked meters a service may name (3.3's single-device reads: the first)."""
+        limit = getattr(svc, "max_devices", None)
+        return self.meters[:limit] if limit else self.meters
+
     def tid(self) -> str:
         return f"conf{uuid.uuid4().hex[:24]}"
 
@@ -262,6 +268,12 @@ class Suite:
             )
         return answer, problems
 
+    def failed_status(self, row: dict[str, Any]) -> bool:
+        """Did the device fail, by the profile's ``indv_status`` (2019: 0; 3.3: 2, while 0 is
+        still in progress)."""
+        text = str(row.get("indv_status", "")).strip()
+        return text.isdigit() and self.profile.indv_status(int(text)) == 0
+
     def track(self, tid: str) -> tuple[list[dict[str, Any]], list[str]]:
         """Poll transaction_status until every device is final (level 5, failed or cancelled),
         at the MDC's pace: the pause grows up to a bound and the wait has a deadline."""
@@ -291,7 +303,7 @@ class Suite:
                 seen[device] = level
                 done = (
                     level == FINAL_LEVEL
-                    or str(row.get("indv_status", "")).strip() == "0"
+                    or self.failed_status(row)
                     or str(row.get("request_cancelled", "")).strip() == "1"
                 )
                 final = final and done
@@ -327,39 +339,79 @@ class Suite:
         if check.target not in self.commands:
             return not_applicable("left out by the administrator for this run")
         svc = self.profile.service(check.target)
-        params = sample_params(svc, self.meters, now_pkt())
+        params = sample_params(svc, self.meters_for(svc), now_pkt())
         return self._command(svc.name, params, check.target)
 
     def check_on_demand(self, check: cat.CheckDef) -> Verdict:
-        svc = next(s for s in self.profile.services.values() if s.kind == "on_demand")
-        start, end = self.window(by_on_demand_type(check.target).code)
-        params = sample_params(
-            svc,
-            self.meters,
-            now_pkt(),
-            type=check.target,
-            start_datetime=start,
-            end_datetime=end,
-        )
-        if check.target in ("INST", "VISL"):
-            params.pop("start_datetime"), params.pop("end_datetime")
-        verdict = self._command(svc.name, params, f"on_demand_request {check.target}")
-        if verdict.outcome != CheckOutcome.PASSED:
-            return verdict
-        ds = by_on_demand_type(check.target)
-        data = []
-        problems = []
-        for row in self.tracked[-len(self.device_ids) :]:
-            rd = row.get("response_data")
-            try:
-                data += response_rows({"data": rd}) if rd not in (None, "") else []
-            except UdilError as exc:
-                problems.append(f"response_data: {exc}")
-        problems += rows_problems(ds, data)
+        service, type_code = check.target.split(":", 1)
+        svc = self.profile.service(service)
+        meters = self.meters_for(svc)
+        names = {p.name for p in svc.params}
+        parameter_read = type_code not in ON_DEMAND_TYPES
+        given: dict[str, Any] = {"type": type_code}
+        ds = None if parameter_read else self.profile.dataset(by_on_demand_type(type_code).code)
+        if ds is not None and type_code not in ("INST", "VISL") and "start_datetime" in names:
+            given["start_datetime"], given["end_datetime"] = self.window(ds.code)
+        params = sample_params(svc, meters, now_pkt(), **given)
+        if "start_datetime" not in given:
+            params.pop("start_datetime", None), params.pop("end_datetime", None)
+        tid = self.tid()
+        answer, problems = self.send(svc.name, params, tid)
         if problems:
-            return failed(f"{len(data)} response_data rows, not conforming", *problems)
-        verdict.notes.append(f"{len(data)} {ds.table} rows in response_data, all in format")
-        return verdict
+            return failed(problems[0])
+        # 3.3: a meter online within the limit answers at once, with the rows in ``data``
+        sync = [r for r in self._rows(answer) if isinstance(r, dict) and "indv_status" not in r]
+        rows, problems = self.track(tid)
+        if problems:
+            return failed(f"{svc.name} {type_code}: tracking failed", *problems)
+        if not rows:
+            return failed(f"{svc.name} {type_code}: accepted, but no transaction_status rows")
+        data, problems = list(sync), []
+        if not sync:
+            for row in rows:
+                rd = row.get("response_data")
+                try:
+                    data += response_rows({"data": rd}) if rd not in (None, "") else []
+                except UdilError as exc:
+                    problems.append(f"response_data: {exc}")
+        if parameter_read:
+            problems += self._parameter_problems(type_code, data)
+        else:
+            problems += rows_problems(ds, data)
+        how = "answered at once" if sync else "tracked to final"
+        if problems:
+            return failed(f"{svc.name} {type_code}: {len(data)} rows, not conforming", *problems)
+        return passed(
+            f"{svc.name} {type_code}: {how} ({tid}), {len(data)} rows in format",
+            *(f"{r.get('global_device_id')}: level {r.get('status_level')}" for r in rows),
+        )
+
+    def _rows(self, answer: Answer) -> list:
+        try:
+            return response_rows(answer.payload) if answer.payload else []
+        except UdilError:
+            return []
+
+    def _parameter_problems(self, type_code: str, data: list) -> list[str]:
+        """A parameter read's rows: the type's meter-visuals columns, each in its format."""
+        if not data:
+            return [f"no row answered the {type_code} parameter read"]
+        visuals = self.profile.dataset("meter_visuals")
+        wanted = PARAMETER_READ_COLUMNS.get(type_code, ())
+        problems = []
+        for i, row in enumerate(data, 1):
+            if not isinstance(row, dict):
+                problems.append(f"row {i} is not an object")
+                continue
+            if str(row.get("global_device_id", "")).strip() not in self.device_ids:
+                problems.append(f"row {i}: global_device_id {row.get('global_device_id')!r}")
+            for name in wanted:
+                f = visuals.field(name) if name in visuals.field_names else None
+                if name not in row:
+                    problems.append(f"row {i}: {name} is missing")
+                elif f is not None and (why := value_problem(f, row[name], required=False)):
+                    problems.append(f"row {i}: {name} {why}")
+        return problems[:20]
 
     def check_tracking(self, check: cat.CheckDef) -> Verdict:
         if not self.tracked:
@@ -416,7 +468,7 @@ class Suite:
             if (
                 accepted.get(device) == "0"
                 and level in CANCELLABLE_STATUS_LEVELS
-                and str(row.get("indv_status", "")).strip() != "0"
+                and not self.failed_status(row)
             ):
                 problems.append(f"{device}: cancel refused at status_level {level}")
             notes.append(
@@ -456,7 +508,7 @@ class Suite:
     # ------------------------------------------------------------ malformed requests
     def check_malformed(self, check: cat.CheckDef) -> Verdict:
         svc = self.profile.service(check.target)
-        params, broken = malformed_params(svc, self.meters, now_pkt())
+        params, broken = malformed_params(svc, self.meters_for(svc), now_pkt())
         tid = self.tid() if svc.needs_transactionid else None
         answer = self.exchange(svc.name, params, tid=tid, validate=False)
         if answer.http_status == 400 and answer.status == 0 and answer.message:
@@ -472,7 +524,8 @@ class Suite:
         codes = [str(r.get("event_code", "")).strip() for r in self.event_rows]
         if not codes:
             return not_applicable("no events for the picked meters in the window")
-        unknown = sorted({c for c in codes if not c.isdigit() or int(c) not in EVENT_CODES})
+        known = cat.event_codes(self.profile)
+        unknown = sorted({c for c in codes if not c.isdigit() or int(c) not in known})
         if unknown:
             return failed(f"unknown event codes: {', '.join(unknown[:20])}")
         return passed(f"{len(codes)} events, codes {', '.join(sorted(set(codes)))}: all known")

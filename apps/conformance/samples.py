@@ -22,6 +22,14 @@ _CANDIDATES: dict[str, tuple[Any, ...]] = {
     "phone": ("03001234567",),
     "ip": ("10.0.0.1",),
 }
+#: 3.3 update_time_of_use (``tou`` parameters, by name): one day, week, season and holiday
+#: profile naming each other.
+_TOU = {
+    "day_profile": ([{"name": "d1", "tariff_slabs": ["00:00", "17:00"]}],),
+    "week_profile": ([{"name": "w1", "weekly_day_profile": ["d1"] * 7}],),
+    "season_profile": ([{"name": "s1", "week_profile_name": "w1", "start_date": "01-01"}],),
+    "holiday_profile": ([{"name": "h1", "date": "23-03", "day_profile_name": "d1"}],),
+}
 
 
 def _array_candidates(meters: Sequence[Any]) -> tuple[Any, ...]:
@@ -30,6 +38,8 @@ def _array_candidates(meters: Sequence[Any]) -> tuple[Any, ...]:
         [{"action_time": "00:00:00", "relay_operate": "1"}],
         ["00:00", "06:00"],
         ["conformance00000000000000"],  # transaction ids
+        ["111", "121"],  # event codes (3.3 major alarms)
+        [111, 121],
     )
 
 
@@ -59,6 +69,8 @@ def sample_value(param: Param, meters: Sequence[Any], now: dt.datetime, index: i
         return _first_valid(param, [str(c) for c, _ in reversed(param.choices or ())])
     if param.kind == "array":
         return _first_valid(param, _array_candidates(meters))
+    if param.kind == "tou":
+        return _first_valid(param, _TOU.get(param.name, ()))
     return _first_valid(param, _CANDIDATES.get(param.kind, ("1",)))
 
 

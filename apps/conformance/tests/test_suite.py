@@ -17,19 +17,22 @@ from apps.registry.models import Mdc, Meter
 from apps.simulator.models import SimPrivateKey
 from apps.simulator.services import sim_faults_update
 from apps.simulator.testing import make_sim_mdc, sim_base_url
-from apps.udil.profiles import get_profile
+from apps.udil.profiles import PROFILES, get_profile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def registered(live_server):
-    def make(code: str, meters: int = 2, fmt: str = "json", **faults):
+    def make(code: str, meters: int = 2, fmt: str = "json", profile: str = "2019", **faults):
         # 35 days: a monthly billing snapshot (MDI reset) falls inside the history
-        sim, fleet = make_sim_mdc(code=code, meters=meters, days=35, fmt=fmt, **faults)
+        sim, fleet = make_sim_mdc(
+            code=code, meters=meters, days=35, fmt=fmt, udil_profile=profile, **faults
+        )
         mdc = Mdc.objects.create(
             code=code,
             data_format=fmt,
+            udil_profile=profile,
             name=f"Registry view of {code}",
             base_url=sim_base_url(live_server, sim),
             username=sim.username,
@@ -63,9 +66,14 @@ def outcomes(run: ConformanceRun) -> dict[str, str]:
     return dict(run.checks.values_list("code", "outcome"))
 
 
-@pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_simulator_passes_in_full(registered, client_as, fmt):
-    sim, mdc, ids = registered(f"confgood{fmt}", fmt=fmt)
+#: Every profile the protocol package has, in JSON; 2019 in XML too.
+GOOD = [(name, "json") for name in sorted(PROFILES)] + [("2019", "xml")]
+
+
+@pytest.mark.parametrize(("profile", "fmt"), GOOD)
+def test_simulator_passes_in_full(registered, client_as, profile, fmt):
+    sim, mdc, ids = registered(f"confgood{fmt}{profile.replace('.', '')}", fmt=fmt, profile=profile)
+    assert mdc.udil_profile == profile
     admin = client_as("Administrator")
     run = run_suite(admin, mdc, ids)
     results = outcomes(run)
@@ -85,8 +93,10 @@ def test_simulator_passes_in_full(registered, client_as, fmt):
     # every write command of the profile was sent and every read API asked
     profile = get_profile(mdc.udil_profile)
     writes = [n for n, s in profile.services.items() if s.kind == "write"]
-    assert {f"write.{n}" for n in writes} <= set(results)
-    assert len(writes) == 11
+    assert {c for c in results if c.startswith("write.")} == {f"write.{n}" for n in writes}
+    reads = [s.dataset.code for s in profile.services.values() if s.kind == "read" and s.dataset]
+    assert {c for c in results if c.startswith("read.")} == {f"read.{d}" for d in reads}
+    assert len(writes) == {"2019": 11, "3.3": 16}.get(profile.name, len(writes))
 
     # the report: progress, evidence, no secret anywhere
     page = admin.get(f"/conformance/runs/{run.pk}/")
