@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "apps.conformance",
     "apps.simulator",
     "apps.dashboard",
+    "mdm",  # the runtime: the demo's manage.py demo_load (mdm/demo.py uses every app)
 ]
 
 MIDDLEWARE = [
@@ -310,6 +311,10 @@ INGESTION_LOOKBACK_MINUTES = {
 # often (seconds); a delivery upload (page or API) may be this large.
 INGESTION_FILE_SCAN_SECONDS = env_int("MDM_INGESTION_FILE_SCAN_SECONDS", 60)
 INGESTION_FILE_MAX_BYTES = env_int("MDM_INGESTION_FILE_MAX_BYTES", 100 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["ingestion: scan flat-file MDCs' directories"] = {
+    "task": "ingestion.deliveries_scan",
+    "schedule": INGESTION_FILE_SCAN_SECONDS,
+}
 
 # Commands (issue 8/16): a requester's disconnects and deactivations within the rolling window
 # (minutes) are added up: when the sum passes the threshold (meters), a second person approves.
@@ -333,12 +338,19 @@ COMMAND_DISPATCH_GRACE_SECONDS = env_int("MDM_COMMAND_DISPATCH_GRACE_SECONDS", 1
 # these (settings, not imports: the registry may not import the commands app above it).
 REGISTRY_DEVICE_CREATION_SEND = "apps.commands.registration.device_creation_send"
 REGISTRY_MDC_CONFIRMATION = "apps.commands.registration.meters_mdc_confirmation"
+# The registry's connection test tries an MDC over its transport (apps.ingestion.transports).
+REGISTRY_TRANSPORT_PROBE = "apps.ingestion.transports.transport_probe"
 # The consumer page the registry's consumer list links to (apps.workflows: meters, work orders,
 # readings, events, mirror, and the CPs to start).
 REGISTRY_CONSUMER_PAGE = "workflows:consumer"
 
 # The embedded UDIL MDC simulator: on in development and tests, off in production unless asked.
 SIMULATOR_ENABLED = env_bool("MDM_SIMULATOR_ENABLED", default=not PRODUCTION)
+if SIMULATOR_ENABLED:  # simulated flat-file MDCs deliver as often as beat scans for files
+    CELERY_BEAT_SCHEDULE["simulator: flat-file MDCs deliver"] = {
+        "task": "simulator.files_deliver",
+        "schedule": INGESTION_FILE_SCAN_SECONDS,
+    }
 # Where the demo (mdm up) registers the embedded simulated MDCs (their /sim/ base URL).
 SELF_URL = env_str("MDM_SELF_URL", "http://127.0.0.1:8000")
 

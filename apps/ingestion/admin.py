@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.ingestion.models import IngestionRun, RefillWindow, Watermark
+from apps.ingestion.models import FileDelivery, IngestionRun, RefillWindow, Watermark
 
 
 @admin.register(IngestionRun)
@@ -52,3 +52,11 @@ class RefillWindowAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(FileDelivery)
+class FileDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "mdc", "name", "dataset", "state", "rows_received", "run")
+    list_filter = ("state", "source", "dataset")
+    search_fields = ("name", "sha256", "mdc__code")
+    readonly_fields = [field.name for field in FileDelivery._meta.fields]

@@ -1,18 +1,20 @@
-"""REST API of ingestion: runs and watermarks (read-only, same filters as the pages), MDC health,
-and Pull now."""
+"""REST API of ingestion: runs, watermarks and file deliveries (read-only, same filters as the
+pages), MDC health, Pull now and the upload of a flat-file delivery."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.ingestion import selectors
 from apps.ingestion.choices import HealthStatus
-from apps.ingestion.filters import IngestionRunFilter, WatermarkFilter
-from apps.ingestion.models import IngestionRun, Watermark
-from apps.ingestion.services import PullRefused, pull_request
+from apps.ingestion.filters import FileDeliveryFilter, IngestionRunFilter, WatermarkFilter
+from apps.ingestion.models import FileDelivery, IngestionRun, Watermark
+from apps.ingestion.services import PullRefused, delivery_upload, pull_request
 from apps.registry.choices import Dataset
 from apps.registry.models import Mdc
 
@@ -130,3 +132,86 @@ class PullNowView(APIView):
         except PullRefused as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response({"queued": codes}, status=status.HTTP_202_ACCEPTED)
+
+
+class FileDeliverySerializer(serializers.ModelSerializer):
+    mdc_code = serializers.CharField(source="mdc.code", read_only=True)
+
+    class Meta:
+        model = FileDelivery
+        fields = [
+            "id",
+            "mdc",
+            "mdc_code",
+            "dataset",
+            "name",
+            "sha256",
+            "size",
+            "source",
+            "state",
+            "run",
+            "rows_received",
+            "rows_inserted",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_quarantined",
+            "error",
+            "received_at",
+        ]
+
+
+class FileDeliveryViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = selectors.deliveries_list()
+    serializer_class = FileDeliverySerializer
+    filterset_class = FileDeliveryFilter
+    ordering_fields = ["received_at", "rows_received"]
+
+
+class DeliveryUploadSerializer(serializers.Serializer):
+    mdc = serializers.PrimaryKeyRelatedField(queryset=Mdc.objects.all())
+    file = serializers.FileField()
+
+    def validate_file(self, upload):
+        if upload.size > settings.INGESTION_FILE_MAX_BYTES:
+            raise serializers.ValidationError(
+                f"The file is larger than {settings.INGESTION_FILE_MAX_BYTES} bytes."
+            )
+        return upload
+
+
+class DeliveryImportView(APIView):
+    """Upload one flat-file delivery of a file MDC (multipart: ``mdc``, ``file``); it loads at
+    once. 201 with the delivery (``state`` loaded, duplicate or failed); 409 when the MDC does not
+    deliver files, the name states no data set, or a load of that data set is running."""
+
+    required_permission = "ingestion.upload_delivery"
+    serializer_class = DeliveryUploadSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request=DeliveryUploadSerializer,
+        responses={
+            201: FileDeliverySerializer,
+            409: OpenApiResponse(
+                response=inline_serializer(
+                    "DeliveryRefused", fields={"detail": serializers.CharField()}
+                ),
+                description="Not a flat-file MDC, a name that states no data set and time, or a "
+                "load of that data set already running.",
+            ),
+        },
+    )
+    def post(self, request):
+        serializer = DeliveryUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        try:
+            delivery = delivery_upload(
+                actor=request.user,
+                mdc=serializer.validated_data["mdc"],
+                name=upload.name,
+                content=upload.read(),
+            )
+        except PullRefused as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(FileDeliverySerializer(delivery).data, status=status.HTTP_201_CREATED)

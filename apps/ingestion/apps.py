@@ -8,6 +8,7 @@ class IngestionConfig(AppConfig):
         ("Runs", "ingestion:run-list", "ingestion.view_ingestionrun"),
         ("MDC health", "ingestion:health", "ingestion.view_ingestionrun"),
         ("Completeness", "ingestion:completeness", "ingestion.view_ingestionrun"),
+        ("File deliveries", "ingestion:delivery-list", "ingestion.view_filedelivery"),
     ]
 
     def ready(self) -> None:

@@ -25,6 +25,7 @@ class RunTrigger(models.TextChoices):
     SCHEDULE = "schedule", "Schedule"
     MANUAL = "manual", "Pull now"
     RETRY = "retry", "Retry"
+    UPLOAD = "upload", "Upload"
     OTHER = "other", "Other"
 
 
@@ -56,3 +57,20 @@ class HealthStatus(BadgeChoices):
     HEALTHY = "healthy", "Healthy"
     DEGRADED = "degraded", "Degraded"
     UNHEALTHY = "unhealthy", "Unhealthy"
+
+
+@badge_colours(loaded="success", duplicate="secondary", failed="danger")
+class DeliveryState(BadgeChoices):
+    """A flat file an MDC delivered. ``loaded``: its rows went through the loader (bad lines
+    quarantined with their line numbers); ``duplicate``: the same bytes (sha256) were loaded
+    before, so nothing was loaded again; ``failed``: the file could not be read as a delivery
+    (name, encoding, header), nothing was loaded."""
+
+    LOADED = "loaded", "Loaded"
+    DUPLICATE = "duplicate", "Duplicate"
+    FAILED = "failed", "Failed"
+
+
+class DeliverySource(models.TextChoices):
+    DIRECTORY = "directory", "Watched directory"
+    UPLOAD = "upload", "Upload"

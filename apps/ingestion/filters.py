@@ -5,8 +5,8 @@ from __future__ import annotations
 import django_filters
 
 from apps.core.filters import time_from, time_until
-from apps.ingestion.choices import RunOutcome, RunTrigger
-from apps.ingestion.models import IngestionRun, Watermark
+from apps.ingestion.choices import DeliverySource, DeliveryState, RunOutcome, RunTrigger
+from apps.ingestion.models import FileDelivery, IngestionRun, Watermark
 from apps.registry.choices import Dataset
 from apps.registry.models import Mdc
 
@@ -39,3 +39,23 @@ class WatermarkFilter(django_filters.FilterSet):
     class Meta:
         model = Watermark
         fields = ["mdc", "dataset"]
+
+
+class FileDeliveryFilter(django_filters.FilterSet):
+    mdc = django_filters.ModelChoiceFilter(
+        queryset=Mdc.objects.filter(transport="file"), label="MDC"
+    )
+    mdc_code = django_filters.CharFilter(
+        field_name="mdc__code", lookup_expr="iexact", label="MDC code"
+    )
+    dataset = django_filters.ChoiceFilter(choices=Dataset.choices)
+    state = django_filters.ChoiceFilter(choices=DeliveryState.choices)
+    source = django_filters.ChoiceFilter(choices=DeliverySource.choices)
+    received_after = time_from("received_at", label="Received from")
+    received_before = time_until("received_at", label="Received before")
+    search = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name")
+    sha256 = django_filters.CharFilter(field_name="sha256", lookup_expr="istartswith")
+
+    class Meta:
+        model = FileDelivery
+        fields = ["mdc", "dataset", "state", "source"]

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from apps.ingestion.choices import RefillReason, RefillState, RunOutcome, RunTrigger
-from apps.registry.choices import Dataset, Transport
+from apps.ingestion.choices import (
+    DeliverySource,
+    DeliveryState,
+    RefillReason,
+    RefillState,
+    RunOutcome,
+    RunTrigger,
+)
+from apps.registry.choices import Dataset, Transport, dataset_choices
 from apps.registry.models import Mdc
 
 
@@ -22,6 +30,9 @@ class Watermark(models.Model):
     dataset = models.CharField(max_length=20, choices=Dataset.choices)
     position = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
+    # UDIL 3.3 tabular tables have an auto-increment ``id``: where the view has one, the pull
+    # reads ``id > cursor_id`` (rows committed late with an older ``db_datetime`` are not lost).
+    cursor_id = models.BigIntegerField(null=True, blank=True)
     # When the warehouse was last searched for missing intervals of this data set (the search
     # reads days of rows, so it runs at most every ``INGESTION_GAP_SCAN_MINUTES``).
     gaps_scanned_at = models.DateTimeField(null=True, blank=True)
@@ -186,3 +197,46 @@ class AnswerFingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mdc_id}/{self.dataset} {self.start} .. {self.end} {self.digest[:8]}"
+
+
+class FileDelivery(models.Model):
+    """One CSV file a flat-file MDC delivered (watched directory or upload), by its sha256: the
+    same bytes delivered twice load once (the second is recorded as a duplicate)."""
+
+    mdc = models.ForeignKey(Mdc, on_delete=models.CASCADE, related_name="file_deliveries")
+    dataset = models.CharField(max_length=20, choices=dataset_choices, blank=True)
+    name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    source = models.CharField(
+        max_length=10, choices=DeliverySource.choices, default=DeliverySource.DIRECTORY
+    )
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, db_index=True)
+    run = models.ForeignKey(
+        IngestionRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rows_received = models.PositiveIntegerField(default=0)
+    rows_inserted = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_unchanged = models.PositiveIntegerField(default=0)
+    rows_quarantined = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mdc", "sha256"],
+                condition=models.Q(state="loaded"),
+                name="ingestion_file_delivery_loaded_once",
+            )
+        ]
+        verbose_name_plural = "file deliveries"
+        permissions = [("upload_delivery", "Can upload flat-file deliveries")]
+
+    def __str__(self) -> str:
+        return f"{self.mdc.code}/{self.name} {self.state}"

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from apps.audit.models import AuditEntry
 from apps.ingestion.choices import HealthStatus, RunOutcome
-from apps.ingestion.models import IngestionRun, Watermark
+from apps.ingestion.models import FileDelivery, IngestionRun, Watermark
 from apps.ingestion.windows import STATE_DATASETS
 from apps.registry.choices import ActivationStatus, Dataset
 from apps.registry.models import Mdc
@@ -28,6 +28,10 @@ def runs_list() -> QuerySet[IngestionRun]:
 
 def watermarks_list() -> QuerySet[Watermark]:
     return Watermark.objects.select_related("mdc")
+
+
+def deliveries_list() -> QuerySet[FileDelivery]:
+    return FileDelivery.objects.select_related("mdc", "run")
 
 
 @dataclass

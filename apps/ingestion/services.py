@@ -1,4 +1,4 @@
-"""Writes of ingestion: pulls, watermarks, runs and pull schedules.
+"""Writes of ingestion: pulls, flat-file deliveries, watermarks, runs and pull schedules.
 
 A pull reads one data set from one MDC and streams it, one bounded request (or chunk) at a time,
 into the warehouse loader. The watermark only moves after the rows before it are committed, so a
@@ -12,35 +12,21 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit.services import audit_record
-from apps.ingestion import fingerprints, refill
-from apps.ingestion.choices import RunOutcome, RunTrigger
-from apps.ingestion.fetch import FetchedBody, MalformedPayload, answer_source, api_fetcher
-from apps.ingestion.models import IngestionRun, Watermark
-from apps.ingestion.tabular import TabularChunk, tabular_chunks
-from apps.ingestion.windows import (
-    backfill_start,
-    lookback,
-    request_bounds,
-    window_length,
-    windows_count,
-    windows_plan,
-)
-from apps.registry.choices import Dataset, Transport
+from apps.ingestion.choices import DeliverySource, RunTrigger
+from apps.ingestion.flatfiles import DeliveryRejected, delivery_name_parse
+from apps.ingestion.models import FileDelivery, IngestionRun, Watermark
+from apps.ingestion.runs import Tally, abandoned_runs_close, aware, run_finish, watermark_get
+from apps.ingestion.transports import FileTransport, transport_for
+from apps.registry.choices import Dataset
 from apps.registry.models import Mdc
-from apps.registry.selectors import mdc_client, meter_batches, meters_for_pull
 from apps.udil.datasets import DATASETS
-from apps.warehouse.guard import RowGuard, owned_device_ids
-from apps.warehouse.models import QuarantinedRow
-from apps.warehouse.services import payload_quarantine, rows_load, rows_load_split
 
 log = logging.getLogger(__name__)
 
@@ -82,193 +68,7 @@ def _pull_lock(mdc_id: int, dataset_code: str) -> Iterator[bool]:
                 )
 
 
-# --- runs and watermarks -----------------------------------------------------------------------
-
-
-@dataclass
-class _Tally:
-    received: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    quarantined: int = 0
-    payloads: int = 0
-    requests: int = 0
-    windows: int = 0
-    refill_requests: int = 0
-    refills_filled: int = 0
-    refills_open: int = 0
-
-    def add(self, result) -> None:
-        self.received += result.received
-        self.inserted += result.inserted
-        self.updated += result.updated
-        self.unchanged += result.unchanged
-        self.quarantined += result.quarantined
-
-
-def _abandoned_runs_close(*, mdc: Mdc, dataset_code: str) -> int:
-    """Runs of this MDC and data set still marked running belong to a dead worker (the caller
-    holds the lock): close them as failed."""
-    now = timezone.now()
-    return IngestionRun.objects.filter(
-        mdc=mdc, dataset=dataset_code, outcome=RunOutcome.RUNNING
-    ).update(
-        outcome=RunOutcome.FAILED,
-        error_type="Abandoned",
-        error="The worker stopped before the run finished; the next pull redid its window.",
-        finished_at=now,
-    )
-
-
-def runs_abandoned_close(*, older_than: dt.timedelta) -> int:
-    """Close runs marked running for longer than any task may run (a worker was killed)."""
-    cutoff = timezone.now() - older_than
-    return IngestionRun.objects.filter(outcome=RunOutcome.RUNNING, started_at__lt=cutoff).update(
-        outcome=RunOutcome.FAILED,
-        error_type="Abandoned",
-        error="The worker stopped before the run finished.",
-        finished_at=timezone.now(),
-    )
-
-
-def _watermark_get(mdc: Mdc, dataset_code: str) -> dt.datetime | None:
-    position = (
-        Watermark.objects.filter(mdc=mdc, dataset=dataset_code)
-        .values_list("position", flat=True)
-        .first()
-    )
-    return timezone.localtime(position) if position is not None else None
-
-
-_COUNT_FIELDS = [
-    "rows_received",
-    "rows_inserted",
-    "rows_updated",
-    "rows_unchanged",
-    "rows_quarantined",
-    "payloads_quarantined",
-    "requests",
-    "windows_loaded",
-    "retries",
-    "refill_requests",
-    "refills_filled",
-    "refills_open",
-]
-
-
-def _counts_save(run: IngestionRun, tally: _Tally) -> None:
-    """Save the run's counts (in the caller's transaction: the one that wrote the rows)."""
-    run.rows_received = tally.received
-    run.rows_inserted = tally.inserted
-    run.rows_updated = tally.updated
-    run.rows_unchanged = tally.unchanged
-    run.rows_quarantined = tally.quarantined
-    run.payloads_quarantined = tally.payloads
-    run.requests = tally.requests
-    run.windows_loaded = tally.windows
-    run.refill_requests = tally.refill_requests
-    run.refills_filled = tally.refills_filled
-    run.refills_open = tally.refills_open
-    run.save(update_fields=_COUNT_FIELDS)
-
-
-def _progress_commit(
-    run: IngestionRun, tally: _Tally, *, watermark: dt.datetime | None = None
-) -> None:
-    """Save the run's counts and, in the same transaction, move the watermark forward."""
-    with transaction.atomic():
-        if watermark is not None:
-            Watermark.objects.update_or_create(
-                mdc_id=run.mdc_id, dataset=run.dataset, defaults={"position": watermark}
-            )
-            run.watermark_after = watermark
-            run.save(update_fields=["watermark_after"])
-        _counts_save(run, tally)
-
-
-def _answer_load(
-    run: IngestionRun,
-    tally: _Tally,
-    fetched: FetchedBody,
-    *,
-    source: str,
-    known: dict | None = None,
-) -> QuarantinedRow | None:
-    """Load one answer, or quarantine its body (returned), with the run's counts in the same
-    transaction as the rows: a worker killed at any point leaves counts that add up to the
-    rows stored (the next run sees the rest as unchanged, never as inserted twice).
-
-    ``known``: the remembered answers of the pull's windows (``fingerprints``): an answer
-    identical to the one last loaded, still all stored, is counted unchanged without a merge."""
-    counted = replace(tally)
-    counted.requests += 1
-    entry = None
-    where = {"mdc_id": run.mdc_id, "dataset_code": run.dataset, "fetched": fetched}
-    with transaction.atomic():
-        if known is not None and fingerprints.answer_unchanged(known, **where):
-            rows = len(fetched.result.good)
-            counted.received += rows
-            counted.unchanged += rows
-        elif isinstance(fetched.result, MalformedPayload):
-            start, end = request_bounds(fetched.window)
-            entry = payload_quarantine(
-                dataset_code=run.dataset,
-                mdc_id=run.mdc_id,
-                body=fetched.result.body,
-                reason=fetched.result.reason,
-                source=source,
-                window_start=start,
-                window_end=end,
-                device_ids=fetched.device_ids,
-            )
-            counted.payloads += 1
-        else:
-            result = rows_load_split(
-                dataset_code=run.dataset,
-                mdc_id=run.mdc_id,
-                good=fetched.result.good,
-                rejects=fetched.result.rejects,
-                source=source,
-            )
-            counted.add(result)
-            if known is not None:
-                fingerprints.fingerprint_record(known, **where)
-        _counts_save(run, counted)
-    tally.__dict__.update(counted.__dict__)
-    return entry
-
-
-def _run_finish(run: IngestionRun, tally: _Tally, error: BaseException | None) -> None:
-    finished = timezone.now()
-    run.finished_at = finished
-    run.duration_seconds = (finished - run.started_at).total_seconds()
-    progressed = tally.windows > 0 or tally.inserted + tally.updated > 0
-    if error is not None:
-        run.outcome = RunOutcome.PARTIAL if progressed else RunOutcome.FAILED
-        run.error_type = type(error).__name__
-        run.error = str(error)[:4000] or type(error).__name__
-    elif tally.quarantined or tally.payloads:
-        run.outcome = RunOutcome.PARTIAL
-        run.error = (
-            f"{tally.quarantined} rows and {tally.payloads} bodies quarantined "
-            "(see the warehouse quarantine)."
-        )
-    else:
-        run.outcome = RunOutcome.SUCCEEDED
-    _progress_commit(run, tally)
-    run.save(update_fields=["outcome", "error", "error_type", "finished_at", "duration_seconds"])
-
-
 # --- the pull ----------------------------------------------------------------------------------
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    if timezone.is_naive(value):
-        return timezone.make_aware(value)
-    return timezone.localtime(value)
 
 
 def pull_run(
@@ -290,14 +90,32 @@ def pull_run(
     if dataset_code not in DATASETS or dataset_code not in Dataset.values:
         raise PullRefused(f"Unknown data set {dataset_code!r}.")
     mdc = Mdc.objects.get(pk=mdc_id)
+    until = aware(until) or timezone.localtime().replace(microsecond=0)
+    transport = transport_for(mdc)
+
+    def read(run: IngestionRun, watermark: dt.datetime | None, tally: Tally) -> None:
+        transport.pull(
+            run, dataset_code, watermark=watermark, since=since, until=until, tally=tally
+        )
+
+    return _locked_run(mdc=mdc, dataset_code=dataset_code, trigger=trigger, read=read)
+
+
+def _locked_run(
+    *,
+    mdc: Mdc,
+    dataset_code: str,
+    trigger: str,
+    read: Callable[[IngestionRun, dt.datetime | None, Tally], None],
+) -> IngestionRun:
+    """One run of ``read`` under the MDC and data set's lock, recorded (see :func:`pull_run`)."""
     if not mdc.enabled:
         raise PullRefused(f"MDC {mdc.code} is disabled.")
-    until = _aware(until) or timezone.localtime().replace(microsecond=0)
     with _pull_lock(mdc.pk, dataset_code) as acquired:
         if not acquired:
             raise PullAlreadyRunning(f"A pull of {mdc.code}/{dataset_code} is already running.")
-        _abandoned_runs_close(mdc=mdc, dataset_code=dataset_code)
-        watermark = _watermark_get(mdc, dataset_code)
+        abandoned_runs_close(mdc=mdc, dataset_code=dataset_code)
+        watermark = watermark_get(mdc, dataset_code)
         run = IngestionRun.objects.create(
             mdc=mdc,
             dataset=dataset_code,
@@ -307,13 +125,10 @@ def pull_run(
             watermark_before=watermark,
             watermark_after=watermark,
         )
-        tally = _Tally()
+        tally = Tally()
         clock = time.perf_counter()
         try:
-            if mdc.transport == Transport.TABULAR:
-                _tabular_pull(run, mdc, dataset_code, watermark, tally)
-            else:
-                _api_pull(run, mdc, dataset_code, watermark, since, until, tally)
+            read(run, watermark, tally)
         except Exception as exc:  # any failure ends the run and is recorded on it
             log.warning(
                 "pull %s/%s run %s stopped: %s: %s",
@@ -323,9 +138,9 @@ def pull_run(
                 type(exc).__name__,
                 exc,
             )
-            _run_finish(run, tally, exc)
+            run_finish(run, tally, exc)
         else:
-            _run_finish(run, tally, None)
+            run_finish(run, tally, None)
         log.info(
             "pull %s/%s run %s %s: %d rows in %.2fs",
             mdc.code,
@@ -338,123 +153,69 @@ def pull_run(
     return run
 
 
-def _api_pull(
-    run: IngestionRun,
-    mdc: Mdc,
-    dataset_code: str,
-    watermark: dt.datetime | None,
-    since: dt.datetime | None,
-    until: dt.datetime,
-    tally: _Tally,
-) -> None:
-    if watermark is not None:
-        start = watermark - lookback(dataset_code)
-    else:
-        start = _aware(since) or backfill_start(dataset_code, until)
-    length = window_length(dataset_code, mdc.window_minutes)
-    batches = meter_batches(mdc)
-    run.devices = sum(len(batch) for batch in batches)
-    run.window_start = start
-    run.window_end = max(start, until)
-    run.save(update_fields=["devices", "window_start", "window_end"])
-    if not batches:
-        return
-    source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"
-    if until > start:
-        windows = windows_plan(dataset_code=dataset_code, start=start, until=until, length=length)
-        jobs = ((window, batch) for window in windows for batch in batches)
-        total = windows_count(dataset_code=dataset_code, start=start, until=until, length=length)
-        known = fingerprints.fingerprints_for(
-            mdc_id=mdc.pk, dataset_code=dataset_code, start=start, until=until
+# --- flat files --------------------------------------------------------------------------------
+
+
+def delivery_upload(*, actor, mdc: Mdc, name: str, content: bytes) -> FileDelivery:
+    """Load one uploaded flat-file delivery of an MDC now, as the watched directory would
+    (same loader, same sha256 record: a file loaded before is recorded as a duplicate and not
+    loaded again). Raises :class:`PullRefused` for an MDC that does not deliver files, a name
+    that states no data set, or a load of the same data set already running."""
+    if mdc.transport != FileTransport.name:
+        raise PullRefused(f"MDC {mdc.code} does not deliver flat files.")
+    try:
+        stated = delivery_name_parse(name)
+    except DeliveryRejected as exc:
+        raise PullRefused(str(exc)) from None
+    transport = FileTransport(mdc)
+    loaded: list[FileDelivery] = []
+
+    def read(run: IngestionRun, watermark: dt.datetime | None, tally: Tally) -> None:
+        loaded.append(
+            transport.load(
+                run,
+                name=name,
+                content=content,
+                tally=tally,
+                watermark=watermark,
+                source=DeliverySource.UPLOAD,
+                actor=actor,
+            )
         )
-        with mdc_client(mdc) as client, api_fetcher(client, mdc, dataset_code, jobs) as fetcher:
-            for _ in range(total):
-                window, complete = None, True
-                for _batch in batches:
-                    fetched: FetchedBody = fetcher.next()
-                    window = fetched.window
-                    run.retries = fetcher.retries
-                    entry = _answer_load(
-                        run,
-                        tally,
-                        fetched,
-                        source=answer_source(source_prefix, fetched),
-                        known=known,
-                    )
-                    if entry is not None:
-                        # the window is not loaded for these devices (nor counted as loaded)
-                        # until it is asked again and loads, or the body is released
-                        complete = False
-                        refill.body_refills_open(
-                            mdc=mdc,
-                            dataset_code=dataset_code,
-                            window=fetched.window,
-                            device_ids=fetched.device_ids,
-                            quarantined_row_id=entry.pk,
-                            now=until,
-                        )
-                    del fetched
-                tally.windows += complete
-                _progress_commit(run, tally, watermark=window.end)
-        fingerprints.fingerprints_prune(mdc_id=mdc.pk, dataset_code=dataset_code, now=until)
-    # windows loaded earlier whose body was quarantined, and intervals still missing
-    refill.refills_run(
-        run=run,
-        mdc=mdc,
-        dataset_code=dataset_code,
-        horizon=min(start, until),
-        until=until,
-        tally=tally,
-        load=lambda fetched: _answer_load(
-            run, tally, fetched, source=answer_source(f"{source_prefix} refill", fetched)
-        ),
-        fetcher_for=lambda client, jobs: api_fetcher(client, mdc, dataset_code, jobs),
+
+    run = _locked_run(mdc=mdc, dataset_code=stated.dataset, trigger=RunTrigger.UPLOAD, read=read)
+    if not loaded:
+        raise PullRefused(f"The delivery could not be loaded: {run.error or run.outcome}.")
+    delivery = loaded[0]
+    audit_record(
+        actor=actor,
+        action="ingestion.delivery.upload",
+        target=mdc,
+        summary=f"Uploaded {name} to {mdc.code}: {delivery.state}, {delivery.rows_received} rows",
+        detail={"name": name, "sha256": delivery.sha256, "state": delivery.state, "run": run.pk},
     )
-    _counts_save(run, tally)
+    return delivery
 
 
-def _tabular_pull(
-    run: IngestionRun,
-    mdc: Mdc,
-    dataset_code: str,
-    watermark: dt.datetime | None,
-    tally: _Tally,
-) -> None:
-    device_ids = list(meters_for_pull(mdc).values_list("global_device_id", flat=True))
-    run.devices = len(device_ids)
-    run.window_start = watermark
-    run.save(update_fields=["devices", "window_start"])
-    if not device_ids:
-        return
-    chunk_rows = int(settings.INGESTION_TABULAR_CHUNK_ROWS)
-    # a vendor's view may hold other head ends' meters: only this MDC's own are stored
-    guard = RowGuard(dataset_code, owned_device_ids(mdc_id=mdc.pk))
-    source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"
-    chunk: TabularChunk
-    for chunk in tabular_chunks(
-        mdc, dataset_code, after=watermark, device_ids=device_ids, chunk_rows=chunk_rows
-    ):
-        if chunk.rows:
-            counted = replace(tally)
-            counted.requests += 1
-            with transaction.atomic():  # rows and the run's counts together (see _answer_load)
-                result = rows_load(
-                    dataset_code=dataset_code,
-                    mdc_id=mdc.pk,
-                    raw_rows=chunk.rows,
-                    source=f"{source_prefix} chunk {counted.requests}",
-                    guard=guard,
-                )
-                counted.add(result)
-                _counts_save(run, counted)
-            tally.__dict__.update(counted.__dict__)
-        if chunk.complete_through is not None:
-            tally.windows += 1
-            run.window_end = chunk.complete_through
-            _progress_commit(run, tally, watermark=chunk.complete_through)
-        else:
-            _progress_commit(run, tally)
-    run.save(update_fields=["window_end"])
+def deliveries_scan(*, mdc_id: int) -> list[IngestionRun]:
+    """Load the complete files waiting in a flat-file MDC's directory: one run per data set
+    with files (skipped while one runs); files whose name states no data set are recorded as
+    failed and moved aside. Safe to run twice (the lock, the sha256 record)."""
+    mdc = Mdc.objects.get(pk=mdc_id)
+    if mdc.transport != FileTransport.name or not mdc.enabled:
+        return []
+    transport = FileTransport(mdc)
+    runs = []
+    waiting = transport.waiting()
+    for path, code in waiting:
+        if code is None:
+            transport.unnamed_record(path)
+    for code in sorted({code for _, code in waiting if code is not None}):
+        try:
+            runs.append(pull_run(mdc_id=mdc.pk, dataset_code=code))
+        except PullAlreadyRunning:
+            continue
+    return runs
 
 
 # --- Pull now ----------------------------------------------------------------------------------
@@ -472,10 +233,7 @@ def pull_request(*, actor, mdc: Mdc, dataset_code: str | None = None) -> list[st
     unknown = [code for code in codes if code not in Dataset.values]
     if unknown:
         raise PullRefused(f"Unknown data set {unknown[0]!r}.")
-    if mdc.transport == Transport.TABULAR:
-        codes = [
-            code for code in codes if DATASETS[code].table in (mdc.tabular_views or {})
-        ] or codes
+    codes = transport_for(mdc).datasets(codes) or codes
     for code in codes:
         pull.apply_async(
             kwargs={"mdc_id": mdc.pk, "dataset_code": code, "trigger": RunTrigger.MANUAL}
@@ -512,12 +270,8 @@ def schedules_sync(*, mdc: Mdc) -> list:
         for code, minutes in (mdc.pull_intervals or {}).items()
         if code in Dataset.values and minutes and int(minutes) > 0
     }
-    if mdc.transport == Transport.TABULAR and mdc.tabular_views:
-        intervals = {
-            code: minutes
-            for code, minutes in intervals.items()
-            if DATASETS[code].table in mdc.tabular_views
-        }
+    served = set(transport_for(mdc).datasets(list(intervals)))
+    intervals = {code: minutes for code, minutes in intervals.items() if code in served}
     prefix = f"{SCHEDULE_PREFIX}:{mdc.pk}:"
     wanted = {schedule_task_name(mdc.pk, code) for code in intervals}
     stale = PeriodicTask.objects.filter(name__startswith=prefix).exclude(name__in=wanted)
@@ -591,7 +345,7 @@ def watermark_set(*, actor, mdc: Mdc, dataset_code: str, position: dt.datetime |
         Watermark.objects.filter(mdc=mdc, dataset=dataset_code).delete()
     else:
         Watermark.objects.update_or_create(
-            mdc=mdc, dataset=dataset_code, defaults={"position": _aware(position)}
+            mdc=mdc, dataset=dataset_code, defaults={"position": aware(position)}
         )
     audit_record(
         actor=actor,

@@ -1,8 +1,8 @@
 import django_tables2 as tables
 
 from apps.core.tables import BadgeColumn
-from apps.ingestion.choices import RunOutcome
-from apps.ingestion.models import IngestionRun
+from apps.ingestion.choices import DeliveryState, RunOutcome
+from apps.ingestion.models import FileDelivery, IngestionRun
 
 
 class IngestionRunTable(tables.Table):
@@ -37,6 +37,47 @@ class IngestionRunTable(tables.Table):
 
     def render_duration_seconds(self, value):
         return f"{value:.1f}"
+
+    def render_error(self, value):
+        return value if len(value) <= 80 else value[:77] + "..."
+
+
+class FileDeliveryTable(tables.Table):
+    received_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    mdc = tables.Column(verbose_name="MDC", accessor="mdc__code", order_by=("mdc__code",))
+    state = BadgeColumn(DeliveryState)
+    run = tables.Column(
+        verbose_name="Run",
+        linkify=lambda record: record.run.get_absolute_url() if record.run else None,
+    )
+    sha256 = tables.Column(verbose_name="sha256")
+
+    class Meta:
+        model = FileDelivery
+        fields = (
+            "received_at",
+            "mdc",
+            "name",
+            "dataset",
+            "source",
+            "state",
+            "rows_received",
+            "rows_inserted",
+            "rows_updated",
+            "rows_unchanged",
+            "rows_quarantined",
+            "size",
+            "sha256",
+            "run",
+            "error",
+        )
+        attrs = {"class": "table table-sm table-hover"}
+
+    def render_sha256(self, value):
+        return value[:12]
+
+    def render_run(self, value):
+        return value.pk
 
     def render_error(self, value):
         return value if len(value) <= 80 else value[:77] + "..."

@@ -12,13 +12,19 @@ A chunk's ``complete_through`` is the latest ``db_datetime`` whose rows have all
 (rows sharing the chunk's last ``db_datetime`` may continue in the next chunk), so a watermark
 set to it never skips a row. Views without ``db_datetime`` (meter visuals: one current row per
 device) are read whole on every pull.
+
+UDIL 3.3 tables have an auto-increment ``id``: where the view has one (and ``db_datetime``), the
+pull reads ``id > cursor`` in ``id`` order instead, and a chunk's ``cursor_id`` is its last id:
+a row the MDC commits late with an older ``db_datetime`` still has a newer id, so no lookback
+is needed and none is lost. ``SyncedMarker`` then sets ``is_synced = 1`` on the rows read, after
+the MDM committed them, when the MDC's registration allows it (``Mdc.tabular_mark_synced``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,10 +46,16 @@ class TabularUnavailable(MdcUnavailable):
     """The MDC's database could not be reached, refused the login or is locked."""
 
 
+SYNCED_COLUMN = "is_synced"
+
+
 @dataclass
 class TabularChunk:
     rows: list[dict[str, Any]]
     complete_through: dt.datetime | None
+    #: pulls by id (UDIL 3.3): every row up to this id has been read; the ids of the chunk
+    cursor_id: int | None = None
+    ids: list[int] = field(default_factory=list)
 
 
 def view_of(mdc: Mdc, dataset_code: str) -> str:
@@ -84,18 +96,20 @@ def tabular_chunks(
     after: dt.datetime | None,
     device_ids: list[str],
     chunk_rows: int = 5000,
+    after_id: int | None = None,
 ) -> Iterator[TabularChunk]:
-    """Chunks of raw rows (field name -> text) of the data set's view, oldest first."""
+    """Chunks of raw rows (field name -> text) of the data set's view, oldest first (by ``id``
+    after ``after_id`` where the view has one, see the module's text)."""
     view = view_of(mdc, dataset_code)
     try:
-        engine, dialect = engines.open_engine(
-            mdc.tabular_database_url, timeout=mdc.timeout_seconds
-        )
+        engine, dialect = engines.open_engine(mdc.tabular_database_url, timeout=mdc.timeout_seconds)
     except engines.EngineError as exc:
         raise TabularConfigError(str(exc)) from exc
     try:
         with engine.connect() as conn:
-            yield from _read(conn, dialect, view, dataset_code, after, device_ids, chunk_rows)
+            yield from _read(
+                conn, dialect, view, dataset_code, after, device_ids, chunk_rows, after_id
+            )
     except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError) as exc:
         raise TabularUnavailable(f"{mdc.code}: {engines.describe_error(exc)}") from exc
     finally:
@@ -110,11 +124,10 @@ def _read(
     after: dt.datetime | None,
     device_ids: list[str],
     chunk_rows: int,
+    after_id: int | None = None,
 ) -> Iterator[TabularChunk]:
     dataset = DATASETS[dataset_code]
-    kinds = {
-        name: field.kind for field in dataset.fields for name in (field.name, *field.aliases)
-    }
+    kinds = {name: field.kind for field in dataset.fields for name in (field.name, *field.aliases)}
     described = view_columns(conn, view)
     found = [name for name, _ in described]
     timed = {name for name, code in described if code in dialect.time_type_codes}
@@ -123,6 +136,7 @@ def _read(
         raise TabularConfigError(f"View {view} has no global_device_id.")
     id_column = engines.match_columns(found, [engines.ID_COLUMN]).get(engines.ID_COLUMN)
     watermark = matched.get(WATERMARK_COLUMN)
+    by_id = id_column is not None and watermark is not None
     names = list(matched)  # the row dict's keys, in the view's order
     columns = [matched[name] for name in names]
     converters = [dbvalues.converter(kinds[name]) for name in names]
@@ -137,6 +151,8 @@ def _read(
         after=after,
         id_column=id_column if watermark is not None else None,
         time_columns=frozenset(timed),
+        by_id=by_id,
+        after_id=after_id,
     )
     # too many devices for one statement: the view's rows after the watermark are streamed
     # and the other devices' rows dropped here
@@ -163,13 +179,77 @@ def _read(
                     }
                     for record in kept
                 ]
+            if by_id:
+                # ids are unique and read in order: every row up to the last one is read
+                ids = [int(record[width + 1]) for record in kept]
+                newest = max((r[width] for r in fetched if r[width] is not None), default=None)
+                if newest is not None and (group is None or newest > group):
+                    group = newest
+                cursor = int(fetched[-1][width + 1]) if fetched else None
+                yield TabularChunk(
+                    rows, dbvalues.protocol_datetime(group), cursor_id=cursor, ids=ids
+                )
+                continue
             if watermark is not None:
                 for record in fetched:
                     value = record[width]
                     if value != group:
                         complete, group = group, value
             yield TabularChunk(rows, dbvalues.protocol_datetime(complete))
-        if watermark is not None and group is not None:
+        if watermark is not None and group is not None and not by_id:
             yield TabularChunk([], dbvalues.protocol_datetime(group))
     finally:
         result.close()
+
+
+class SyncedMarker:
+    """Sets ``is_synced = 1`` on rows of an MDC's view once the MDM committed them (UDIL 3.3),
+    over a writable connection of its own (the pull's read stays open meanwhile)."""
+
+    batch = 500
+
+    def __init__(self, mdc: Mdc, dataset_code: str) -> None:
+        self.view = view_of(mdc, dataset_code)
+        self.mdc = mdc
+        self.engine = None
+        self.statement = None
+        self.marked = 0
+
+    def _open(self) -> None:
+        engine, _ = engines.open_engine(
+            self.mdc.tabular_database_url, timeout=self.mdc.timeout_seconds, writable=True
+        )
+        with engine.connect() as conn:
+            found = [name for name, _ in view_columns(conn, self.view)]
+        matched = engines.match_columns(found, [engines.ID_COLUMN, SYNCED_COLUMN])
+        if len(matched) < 2:
+            engine.dispose()
+            raise TabularConfigError(
+                f"View {self.view} has no {engines.ID_COLUMN} and {SYNCED_COLUMN} to mark."
+            )
+        self.engine = engine
+        self.statement, self.param = engines.synced_statement(
+            self.view, id_column=matched[engines.ID_COLUMN], synced_column=matched[SYNCED_COLUMN]
+        )
+
+    def mark(self, ids: list[int]) -> int:
+        """Mark these rows synced (committed at once); returns how many ids were sent."""
+        if not ids:
+            return 0
+        if self.engine is None:
+            self._open()
+        try:
+            with self.engine.begin() as conn:
+                for start in range(0, len(ids), self.batch):
+                    conn.execute(self.statement, {self.param: ids[start : start + self.batch]})
+        except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError) as exc:
+            raise TabularUnavailable(
+                f"{self.mdc.code}: marking rows synced: {engines.describe_error(exc)}"
+            ) from exc
+        self.marked += len(ids)
+        return len(ids)
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+            self.engine = None

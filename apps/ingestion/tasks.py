@@ -10,7 +10,14 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.ingestion.choices import RunOutcome, RunTrigger
-from apps.ingestion.services import PULL_TASK_NAME, PullAlreadyRunning, PullRefused, pull_run
+from apps.ingestion.services import (
+    PULL_TASK_NAME,
+    PullAlreadyRunning,
+    PullRefused,
+    pull_run,
+)
+from apps.ingestion.services import deliveries_scan as deliveries_scan_service
+from apps.registry.choices import Transport
 from apps.registry.models import Mdc
 from apps.udil.errors import MdcUnavailable
 
@@ -49,3 +56,23 @@ def pull(self, mdc_id: int, dataset_code: str, trigger: str = RunTrigger.SCHEDUL
             exc=MdcUnavailable(run.error), countdown=retry_countdown(self.request.retries)
         )
     return run.pk
+
+
+@shared_task(name="ingestion.deliveries_scan", acks_late=True)
+def deliveries_scan(mdc_id: int | None = None) -> int:
+    """Load the complete files waiting in flat-file MDCs' directories (one MDC, or every
+    enabled one: what beat runs); returns the runs made. Safe to run twice."""
+    ids = (
+        [mdc_id]
+        if mdc_id is not None
+        else list(
+            Mdc.objects.filter(transport=Transport.FILE, enabled=True).values_list("pk", flat=True)
+        )
+    )
+    runs = 0
+    for pk in ids:
+        try:
+            runs += len(deliveries_scan_service(mdc_id=pk))
+        except Mdc.DoesNotExist:
+            continue
+    return runs

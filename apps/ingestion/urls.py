@@ -11,4 +11,6 @@ urlpatterns = [
     path("mdcs/<int:pk>/", views.MdcHealthView.as_view(), name="mdc-health"),
     path("mdcs/<int:pk>/pull/", views.PullNowView.as_view(), name="pull-now"),
     path("mdcs/<int:pk>/schedule/", views.ScheduleUpdateView.as_view(), name="schedule-update"),
+    path("deliveries/", views.DeliveryListView.as_view(), name="delivery-list"),
+    path("deliveries/import/", views.DeliveryImportView.as_view(), name="delivery-import"),
 ]

@@ -1,23 +1,31 @@
-"""Ingestion pages: runs, run detail, MDC health, completeness, Pull now, schedules."""
+"""Ingestion pages: runs, run detail, MDC health, completeness, Pull now, schedules, file
+deliveries and their upload."""
 
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import DetailView, FormView, TemplateView
 
 from apps.core.views import FilteredTableView
 from apps.ingestion import charts, selectors
-from apps.ingestion.choices import HealthStatus, RunOutcome
-from apps.ingestion.filters import IngestionRunFilter
-from apps.ingestion.models import IngestionRun
-from apps.ingestion.services import PullRefused, mdc_schedule_update, pull_request
-from apps.ingestion.tables import IngestionRunTable
-from apps.registry.choices import Dataset
+from apps.ingestion.choices import DeliveryState, HealthStatus, RunOutcome
+from apps.ingestion.filters import FileDeliveryFilter, IngestionRunFilter
+from apps.ingestion.flatfiles import delivery_columns
+from apps.ingestion.models import FileDelivery, IngestionRun
+from apps.ingestion.services import (
+    PullRefused,
+    delivery_upload,
+    mdc_schedule_update,
+    pull_request,
+)
+from apps.ingestion.tables import FileDeliveryTable, IngestionRunTable
+from apps.registry.choices import Dataset, Transport
 from apps.registry.models import Mdc
 
 
@@ -172,3 +180,76 @@ class ScheduleUpdateView(PermissionRequiredMixin, View):
             )
             messages.error(request, f"Schedule not saved: {problems}")
         return redirect("ingestion:mdc-health", pk=mdc.pk)
+
+
+# --- flat-file deliveries ----------------------------------------------------------------------
+
+
+class DeliveryListView(FilteredTableView):
+    model = FileDelivery
+    table_class = FileDeliveryTable
+    filterset_class = FileDeliveryFilter
+    permission_required = "ingestion.view_filedelivery"
+    title = "File deliveries"
+    create_url_name = "ingestion:delivery-import"
+    create_permission = "ingestion.upload_delivery"
+
+    def get_queryset(self):
+        return selectors.deliveries_list()
+
+
+class DeliveryUploadForm(forms.Form):
+    mdc = forms.ModelChoiceField(
+        label="MDC",
+        queryset=Mdc.objects.filter(transport=Transport.FILE).order_by("code"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    file = forms.FileField(
+        help_text="One delivery: <data set>_<yyyyMMddTHHmm>.csv, e.g. "
+        "load_profile_20261201T1000.csv, a header row of the data set's columns.",
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > settings.INGESTION_FILE_MAX_BYTES:
+            raise ValidationError(
+                f"The file is larger than {settings.INGESTION_FILE_MAX_BYTES} bytes."
+            )
+        return upload
+
+
+class DeliveryImportView(PermissionRequiredMixin, FormView):
+    """Upload one flat-file delivery of a file MDC; it loads at once, like a file in the MDC's
+    watched directory."""
+
+    permission_required = "ingestion.upload_delivery"
+    template_name = "ingestion/delivery_import.html"
+    form_class = DeliveryUploadForm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(title="Upload a file delivery", columns=delivery_columns())
+        return context
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        try:
+            delivery = delivery_upload(
+                actor=self.request.user,
+                mdc=form.cleaned_data["mdc"],
+                name=upload.name,
+                content=upload.read(),
+            )
+        except PullRefused as exc:
+            form.add_error("file", str(exc))
+            return self.form_invalid(form)
+        if delivery.state == DeliveryState.LOADED:
+            messages.success(
+                self.request,
+                f"{delivery.name}: {delivery.rows_received} rows read, "
+                f"{delivery.rows_inserted} new, {delivery.rows_quarantined} quarantined.",
+            )
+        else:
+            messages.warning(self.request, f"{delivery.name}: {delivery.state}. {delivery.error}")
+        return redirect("ingestion:delivery-list")

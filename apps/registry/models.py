@@ -272,6 +272,7 @@ class Mdc(models.Model):
             lambda: validation.mdc_base_url(self.base_url),
             lambda: validation.minutes_by_dataset(self.window_minutes, field="window_minutes"),
             lambda: validation.minutes_by_dataset(self.pull_intervals, field="pull_intervals"),
+            lambda: validation.transport_settings(self),
         ]
         for check in checks:
             try:
@@ -285,12 +286,6 @@ class Mdc(models.Model):
             errors.setdefault("udil_profile", []).append(
                 f"UDIL profile {self.udil_profile} is not implemented yet "
                 f"(available: {', '.join(sorted(PROFILES))})."
-            )
-        if self.transport == Transport.API and not self.base_url:
-            errors.setdefault("base_url", []).append("An API MDC needs a base URL.")
-        if self.transport == Transport.TABULAR and not self.tabular_database_url:
-            errors.setdefault("tabular_database_url", []).append(
-                "A tabular MDC needs a database URL."
             )
         if errors:
             raise ValidationError(errors)

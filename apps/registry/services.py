@@ -44,7 +44,6 @@ from apps.registry.models import (
     Subdivision,
     Transformer,
 )
-from apps.registry.selectors import mdc_client
 
 SECRET_FIELDS = field_lists.SECRET_FIELDS
 MDC_FIELDS = frozenset(field_lists.MDC_FIELDS)
@@ -141,47 +140,17 @@ class ConnectionResult:
     message: str
 
 
-def _probe_api(mdc: Mdc) -> str:
-    with mdc_client(mdc) as client:
-        client.authorize()
-    return "Authorized: the MDC issued a private key."
+def transport_probe(mdc: Mdc) -> str:
+    """Try the MDC over its transport (the transport classes live in ``apps.ingestion``,
+    above the registry: reached through ``settings.REGISTRY_TRANSPORT_PROBE``)."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return import_string(settings.REGISTRY_TRANSPORT_PROBE)(mdc)
 
 
-class TabularCheckFailed(Exception):
-    """The MDC's database answered, but a configured view cannot be pulled (see message)."""
-
-
-def _probe_tabular(mdc: Mdc) -> str:
-    """Open the MDC's database (engine from the URL's scheme), then check each configured
-    view: it exists, has the spec's columns (missing and unknown ones listed), its row count
-    and newest ``db_datetime``. A view without its key columns fails the test."""
-    import sqlalchemy as sa
-
-    from apps.udil import engines
-    from apps.udil.datasets import DATASETS
-
-    by_table = {ds.table: ds for ds in DATASETS.values()}
-    try:
-        engine, dialect = engines.open_engine(
-            mdc.tabular_database_url, timeout=mdc.timeout_seconds
-        )
-        try:
-            with engine.connect() as conn:
-                conn.execute(sa.select(sa.literal(1))).one()
-                conn.rollback()
-                reports = engines.inspect_views(conn, mdc.tabular_views or {}, by_table)
-        finally:
-            engine.dispose()
-    except sa.exc.SQLAlchemyError as exc:
-        raise TabularCheckFailed(engines.describe_error(exc)) from None
-    except engines.EngineError as exc:
-        raise TabularCheckFailed(str(exc)) from None
-    lines = [f"Connected to the MDC database ({dialect.label})."]
-    lines += [engines.report_text(r) + "." for r in reports]
-    message = " ".join(lines)
-    if not all(r.usable for r in reports):
-        raise TabularCheckFailed(message)
-    return message
+# the draft connection test (apps.registry.connection) still looks the probe up per transport
+_PROBES = dict.fromkeys(Transport.values, transport_probe)
 
 
 def _describe_failure(exc: Exception) -> str:
@@ -199,18 +168,17 @@ def _describe_failure(exc: Exception) -> str:
     return f"{name}: {text}" if text else name
 
 
-_PROBES = {Transport.API: _probe_api, Transport.TABULAR: _probe_tabular}
 # Its audit entries are the stored probes: MDC health reads the last one (apps.ingestion).
 CONNECTION_TEST_ACTION = "registry.mdc.test_connection"
 
 
 def mdc_test_connection(*, actor, mdc: Mdc) -> ConnectionResult:
     """Try the MDC: API transport authorizes; tabular transport opens the database and checks
-    its views (``_probe_tabular``). Audited. Run by "Test connection" and by the periodic probe
-    (``actor`` None)."""
+    its views; flat files check the delivery directory (``apps.ingestion.transports``).
+    Audited. Run by "Test connection" and by the periodic probe (``actor`` None)."""
     started = time.monotonic()
     try:
-        message = _PROBES[mdc.transport](mdc)
+        message = transport_probe(mdc)
         ok = True
     except Exception as exc:  # any failure is the answer: report it, never raise
         ok, message = False, _describe_failure(exc)

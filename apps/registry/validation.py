@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 
-from apps.registry.choices import DATASET_TABLE_IDS, Dataset
+from apps.registry.choices import DATASET_TABLE_IDS, Dataset, Transport
 
 DATASET_CODES = frozenset(Dataset.values)
 TABLE_IDS = frozenset(DATASET_TABLE_IDS.values())
@@ -164,3 +164,25 @@ def import_file_size(upload) -> None:
         raise ValidationError(
             f"The file is larger than {limit:,} bytes ({size:,}); split it into parts."
         )
+
+
+#: What each transport needs on the registration, with the message when it is missing.
+TRANSPORT_REQUIRED = {
+    Transport.API: {"base_url": "An API MDC needs a base URL."},
+    Transport.TABULAR: {"tabular_database_url": "A tabular MDC needs a database URL."},
+    Transport.FILE: {"file_directory": "A flat-file MDC needs its delivery directory."},
+}
+
+
+def transport_settings(mdc) -> None:
+    """The fields the MDC's transport needs are set; a delivery directory is an absolute path."""
+    errors = {
+        name: message
+        for name, message in TRANSPORT_REQUIRED.get(mdc.transport, {}).items()
+        if not getattr(mdc, name)
+    }
+    directory = (mdc.file_directory or "").strip()
+    if directory and "file_directory" not in errors and not directory.startswith("/"):
+        errors["file_directory"] = "The delivery directory must be an absolute path."
+    if errors:
+        raise ValidationError(errors)

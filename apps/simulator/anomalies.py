@@ -129,7 +129,7 @@ _OWN: dict[int, AnomalyPlan | None] = {}  # sim meter pk -> its sim MDC's own pl
 
 def plans() -> dict[str, AnomalyPlan]:
     """The default plans (``settings.SIMULATOR_ANOMALIES``) by sim MDC code."""
-    configured = getattr(settings, "SIMULATOR_ANOMALIES", None) or {}
+    configured = settings.SIMULATOR_ANOMALIES or {}
     if set(configured) != set(_PLANS):
         with _LOCK:
             _PLANS.clear()

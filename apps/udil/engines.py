@@ -367,14 +367,24 @@ def rows_statement(
     after: dt.datetime | None,
     id_column: str | None = None,
     time_columns: frozenset[str] = frozenset(),
+    by_id: bool = False,
+    after_id: int | None = None,
 ) -> tuple[sa.Select, dict[str, Any]]:
     """The pull's one statement: ``columns`` (then the watermark, as the engine has it) of
     the devices' rows after the watermark, oldest first. ``device_ids`` None: no device
     filter in SQL (the caller filters the rows; see ``Dialect.max_in_list``).
-    ``time_columns``: which of ``columns`` are of date/time types (``Dialect.server_text``)."""
+    ``time_columns``: which of ``columns`` are of date/time types (``Dialect.server_text``).
+
+    ``by_id`` (a UDIL 3.3 table, ``id`` auto-increment): the rows after ``after_id`` in ``id``
+    order, the id after the watermark at the end of each record; with no ``after_id`` yet, the
+    rows after the watermark ``after`` (the first pull by id of a table read by time before)."""
     names = list(columns)
     if watermark_column is not None:
         names.append(watermark_column)
+    if by_id:
+        if id_column is None:
+            raise EngineError("a pull by id needs the table's id column")
+        names.append(id_column)
     table = view_table(view, dict.fromkeys([*names, device_column, *filter(None, [id_column])]))
     selected: list[Any] = [table.c[name] for name in names]
     if dialect.server_text:
@@ -395,6 +405,15 @@ def rows_statement(
         else:
             stmt = stmt.where(device.in_(sa.bindparam("ids", expanding=True)))
         params["ids"] = list(device_ids)
+    if by_id:
+        ident = table.c[id_column]
+        if after_id is not None:
+            stmt = stmt.where(ident > sa.bindparam("after_id"))
+            params["after_id"] = int(after_id)
+        elif watermark_column is not None and after is not None:
+            stmt = stmt.where(table.c[watermark_column] > sa.bindparam("after"))
+            params["after"] = watermark_param(dialect, after)
+        return stmt.order_by(ident), params
     if watermark_column is not None:
         mark = table.c[watermark_column]
         stmt = stmt.where(mark.is_not(None))
@@ -408,6 +427,18 @@ def rows_statement(
     return stmt, params
 
 
+def synced_statement(view: str, *, id_column: str, synced_column: str) -> tuple[sa.Update, str]:
+    """``UPDATE view SET is_synced = 1 WHERE id IN (:ids)`` (UDIL 3.3: the MDM marks the rows
+    it committed; the MDC may then purge them), with the name of its expanding parameter."""
+    table = view_table(view, [id_column, synced_column])
+    stmt = (
+        sa.update(table)
+        .where(table.c[id_column].in_(sa.bindparam("ids", expanding=True)))
+        .values({synced_column: 1})
+    )
+    return stmt, "ids"
+
+
 def compiled_sql(dialect: Dialect, stmt: sa.ClauseElement, **params: Any) -> str:
     """The SQL text the engine's driver would be sent, with its own placeholders (an
     expanding ``IN`` rendered for the ``params`` given)."""
@@ -418,7 +449,6 @@ def compiled_sql(dialect: Dialect, stmt: sa.ClauseElement, **params: Any) -> str
     kwargs = {"render_postcompile": True} if params else {}
     compiled = stmt.compile(dialect=sa_dialect, compile_kwargs=kwargs)
     return " ".join(str(compiled).split())
-
 
 
 # --- "test connection" -------------------------------------------------------------------------
@@ -497,9 +527,7 @@ def inspect_views(
             reports.append(ViewReport(table, view, error=describe_error(exc)))
             continue
         text = datetime_text(newest) if newest is not None else ""
-        reports.append(
-            ViewReport(table, view, "", missing, keys, unknown, int(rows), text or "")
-        )
+        reports.append(ViewReport(table, view, "", missing, keys, unknown, int(rows), text or ""))
     return reports
 
 

@@ -53,7 +53,9 @@ def test_registration_refuses_an_engine_whose_driver_is_missing(client_as, monke
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "oracledb" else real(name, *a)
     )
-    response = _register(client_as("Administrator"), "oracle+oracledb://u:pw@db:1521/?service_name=x")
+    response = _register(
+        client_as("Administrator"), "oracle+oracledb://u:pw@db:1521/?service_name=x"
+    )
     assert response.status_code == 400
     assert "Oracle driver (oracledb) is not installed" in response.content.decode()
 
@@ -74,9 +76,7 @@ def test_registration_accepts_every_known_engine(client_as, url):
     assert response.status_code == 201, response.content
 
 
-def test_test_connection_lists_missing_and_unknown_columns_counts_and_newest(
-    client_as, tmp_path
-):
+def test_test_connection_lists_missing_and_unknown_columns_counts_and_newest(client_as, tmp_path):
     url = f"sqlite:///{tmp_path / 'vendor.sqlite'}"
     sim, sim_meters = sim_mdc("reg_sqlite", transport="tabular", meters=2)
     sim_tabular_sync(mdc=sim, until=UNTIL, database_url=url)
@@ -118,9 +118,7 @@ def test_test_connection_lists_missing_and_unknown_columns_counts_and_newest(
 
 def test_test_connection_to_an_unreachable_database_says_why_without_the_password(client_as):
     sim, _ = sim_mdc("reg_gone", transport="tabular", meters=1)
-    mdc = vendor_mdc(
-        sim, [], "postgresql://reader:s3cret@127.0.0.1:9/vendor", timeout_seconds=2
-    )
+    mdc = vendor_mdc(sim, [], "postgresql://reader:s3cret@127.0.0.1:9/vendor", timeout_seconds=2)
     answer = client_as("Administrator").post(f"/api/registry/mdcs/{mdc.pk}/test_connection/")
     body = answer.json()
     assert answer.status_code == 200 and body["ok"] is False

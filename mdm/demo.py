@@ -1,10 +1,18 @@
 """The demo: simulated vendor MDCs registered in the MDM like real ones, with a network
-hierarchy, meters and pull schedules, so a fresh portal shows live data within minutes."""
+hierarchy, meters and pull schedules, so a fresh portal shows live data within minutes.
+
+It lives with the runtime (``mdm up`` loads it once, through ``manage.py demo_load``): it uses
+every app, so no app holds it. Three web-service MDCs (two UDIL 2019, JSON and XML, and one UDIL
+3.3) and one that delivers flat files into a directory under ``MDM_DATA_DIR`` (the simulator
+writes its CSV files, beat loads them; ``apps.ingestion.transports.FileTransport``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 
 from apps.registry.choices import LpEnergyKind
@@ -15,6 +23,7 @@ from apps.registry.services import (
     mdc_register,
     meter_register,
 )
+from apps.simulator.files import sim_files_deliver
 from apps.simulator.models import SimMdc, SimMeter
 from apps.simulator.services import sim_mdc_create
 
@@ -29,6 +38,8 @@ class DemoVendor:
     seed: int
     # What its load profile energy fields carry; the registry MDC is set to match.
     lp_energy: str = LpEnergyKind.REGISTER
+    transport: str = "api"
+    udil_profile: str = "2019"
 
 
 DEMO_VENDORS = (
@@ -42,7 +53,26 @@ DEMO_VENDORS = (
         22,
         lp_energy=LpEnergyKind.INTERVAL,  # a vendor sending per-interval kWh
     ),
+    DemoVendor(
+        "demo_gamma",
+        "Gamma head end (UDIL 3.3)",
+        "Gamma Smart",
+        "json",
+        "headers",
+        44,
+        udil_profile="3.3",  # the 2025 revision beside the two 2019 head ends
+    ),
+    DemoVendor(
+        "demo_files",
+        "Delta head end (flat files)",
+        "Delta Metering",
+        "json",
+        "headers",
+        33,
+        transport="file",  # CSV deliveries into its directory
+    ),
 )
+
 FEEDERS = ("FDR-01", "FDR-02", "FDR-03")
 TRANSFORMERS_PER_FEEDER = 2
 
@@ -67,7 +97,22 @@ def _transformers(actor) -> list:
     ]
 
 
+def delivery_directory(vendor: DemoVendor) -> Path:
+    """Where the demo's flat-file MDC delivers (under ``MDM_DATA_DIR``)."""
+    return Path(settings.DATA_DIR) / "deliveries" / vendor.code
+
+
 def _register_mdc(*, actor, vendor: DemoVendor, sim_mdc: SimMdc, base_url: str) -> Mdc:
+    if vendor.transport == "file":
+        return mdc_register(
+            actor=actor,
+            code=vendor.code,
+            name=vendor.name,
+            vendor=vendor.vendor,
+            transport="file",
+            file_directory=sim_mdc.file_directory,
+            lp_energy_kind=vendor.lp_energy,
+        )
     return mdc_register(
         actor=actor,
         code=vendor.code,
@@ -80,6 +125,7 @@ def _register_mdc(*, actor, vendor: DemoVendor, sim_mdc: SimMdc, base_url: str) 
         password=sim_mdc.password,
         auth_code=sim_mdc.auth_code,
         lp_energy_kind=vendor.lp_energy,
+        udil_profile=vendor.udil_profile,
     )
 
 
@@ -122,6 +168,10 @@ def demo_load(*, actor=None, base_url: str, meters_per_mdc: int = 40, days: int 
     transformers = _transformers(actor)
     registered = []
     for vendor in DEMO_VENDORS:
+        extra = {"udil_profile": vendor.udil_profile}
+        if vendor.transport == "file":
+            extra["transport"] = "file"
+            extra["file_directory"] = str(delivery_directory(vendor))
         sim_mdc, sim_meters = sim_mdc_create(
             code=vendor.code,
             fmt=vendor.fmt,
@@ -129,8 +179,12 @@ def demo_load(*, actor=None, base_url: str, meters_per_mdc: int = 40, days: int 
             days=days,
             seed=vendor.seed,
             lp_energy_mode=vendor.lp_energy,
+            **extra,
         )
         mdc = _register_mdc(actor=actor, vendor=vendor, sim_mdc=sim_mdc, base_url=base_url)
         _register_meters(actor=actor, mdc=mdc, sim_meters=sim_meters, transformers=transformers)
+        if vendor.transport == "file":
+            # its history as the first deliveries (written when the transaction commits)
+            transaction.on_commit(lambda sim=sim_mdc: sim_files_deliver(mdc=sim))
         registered.append(mdc)
     return registered

@@ -1,9 +1,8 @@
-import os
-
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from apps.dashboard.demo import demo_load
 from apps.ingestion.services import pull_request
+from mdm.demo import demo_load
 
 
 class Command(BaseCommand):
@@ -12,7 +11,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--base-url",
-            default=os.environ.get("MDM_SELF_URL", "http://127.0.0.1:8000"),
+            default=settings.SELF_URL,
             help="where this portal serves /sim/ (mdm up sets MDM_SELF_URL)",
         )
         parser.add_argument("--meters", type=int, default=40, help="meters per simulated MDC")
