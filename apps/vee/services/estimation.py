@@ -12,7 +12,8 @@ Methods (``choices.Method``):
 - ``demand``: the reading after a register gap carries the demand (kW) of its own interval:
   times the interval, that interval's energy, kept as long as it fits in the gap's delta;
 - scaling: for a gap of a register MDC both ends are readings, so the energy of the whole gap
-  is known; the estimates are scaled to add up to it exactly, less what ``demand`` states
+  is known (for an interval-kind MDC, from the daily billing registers either side of its day,
+  ``_BILLING_DELTA``); the estimates are scaled to add up to it exactly, less what ``demand`` states
   (register readings win).
 
 Each estimate is a new version (the previous current one stays as history) with its method and
@@ -50,6 +51,8 @@ SELECT e.id AS exception_id, e.meter_id, e.channel_id, m.global_device_id AS gid
        row_number() OVER (PARTITION BY e.id ORDER BY t.at) AS k,
        count(*) OVER (PARTITION BY e.id) AS n,
        CASE WHEN r.rule_type = 'gap' THEN (e."values"->>'register_delta')::numeric END AS delta,
+       CASE WHEN r.rule_type = 'gap' AND e."values"->>'register_delta' IS NOT NULL
+            THEN 'load_profile' END AS delta_source,
        CASE WHEN r.rule_type = 'gap' AND c.lp_energy_kind <> 'interval' AND t.at = e.period_end
                  AND e.period_end > e.period_start
             THEN (SELECT round(lp.aggregate_active_pwr_pos
@@ -96,6 +99,43 @@ SELECT t.exception_id, {_BEFORE} AS before_value, {_AFTER} AS after_value,
           AND h.at > t.period_end
           AND h.at <= t.period_end + make_interval(mins => t.iv * %(smooth)s)) AS after_mean
 FROM (SELECT DISTINCT ON (exception_id) * FROM vee_targets ORDER BY exception_id) t;
+"""
+
+# An interval-kind MDC's gap has no register reading after it, but the daily billing snapshots
+# (00:00) either side of its day give the day's energy: less the day's known intervals, that is
+# the gap's energy, when the gap is the only thing missing that day (the reverse of a register
+# estimated from load profile). Its estimates are then scaled to it as a register gap's are.
+_BILLING_DELTA = """
+WITH g AS (
+    SELECT exception_id, min(gid) AS gid, min(channel_id) AS channel_id, min(iv) AS iv,
+           min(n) AS n,
+           ((min(period_start) - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date
+               AS day,
+           ((max(period_end) - interval '1 microsecond') AT TIME ZONE 'Asia/Karachi')::date
+               AS last_day
+    FROM vee_targets WHERE delta IS NULL AND NOT registers AND iv > 0
+    GROUP BY exception_id
+), d AS (
+    SELECT g.exception_id, g.n, g.iv, b2.active_energy_pos_tl - b1.active_energy_pos_tl AS day_kwh,
+           k.known_kwh, k.known
+    FROM g
+    JOIN warehouse_billing b1 ON b1.global_device_id = g.gid
+         AND b1.meter_datetime = (g.day::timestamp AT TIME ZONE 'Asia/Karachi')
+    JOIN warehouse_billing b2 ON b2.global_device_id = g.gid
+         AND b2.meter_datetime = ((g.day + 1)::timestamp AT TIME ZONE 'Asia/Karachi')
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(sum(h.consumption), 0) AS known_kwh, count(h.consumption) AS known
+        FROM vee_history h
+        WHERE h.gid = g.gid AND h.channel_id = g.channel_id
+          AND h.at > (g.day::timestamp AT TIME ZONE 'Asia/Karachi')
+          AND h.at <= ((g.day + 1)::timestamp AT TIME ZONE 'Asia/Karachi')
+    ) k
+    WHERE g.day = g.last_day
+)
+UPDATE vee_targets t SET delta = d.day_kwh - d.known_kwh, delta_source = 'billing'
+FROM d
+WHERE t.exception_id = d.exception_id AND d.known + d.n = 1440 / d.iv
+  AND d.day_kwh - d.known_kwh >= 0;
 """
 
 # Days that are no like days: any interval of them estimated (by a current version), or an
@@ -266,7 +306,8 @@ SELECT x.meter_id, x.channel_id, x.at, 'active_kwh', COALESCE(x.last_version, 0)
            'like_days', CASE WHEN x.method = 'like_day' THEN (
                SELECT jsonb_agg({pkt("d")}) FROM unnest(x.like_days) d) END,
            'demand_kwh', CASE WHEN x.fixed THEN x.end_kwh END,
-           'unscaled', x.raw, 'register_delta', x.delta, 'scale_factor', round(x.factor, 6))),
+           'unscaled', x.raw, 'register_delta', x.delta, 'register_delta_from', x.delta_source,
+           'scale_factor', round(x.factor, 6))),
        %(reason)s, x.exception_id, %(actor_id)s, %(actor_name)s, true, now()
 FROM vee_estimates x;
 """
@@ -337,6 +378,7 @@ def estimates_make(
             cursor.execute(TARGETS, params)
             if not history_for_targets(cursor, like_days=True):
                 return 0
+            cursor.execute(_BILLING_DELTA)
             cursor.execute(_EXCLUDED, {**params, **like_window(cursor)})
             for statement in (_ENDS, _LIKE, _RAW, _FINAL, ORIGINALS, SUPERSEDE):
                 cursor.execute(statement, params)

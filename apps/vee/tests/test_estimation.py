@@ -14,7 +14,7 @@ from apps.vee.models import ValidationException, ValueVersion
 from apps.vee.services.estimation import estimates_make
 from apps.vee.services.validation import validation_run
 
-from .conftest import DAY, load, lp_rows
+from .conftest import DAY, billing_row, load, lp_rows
 
 pytestmark = pytest.mark.django_db
 DAY_END = DAY + dt.timedelta(days=1)
@@ -228,3 +228,34 @@ def test_validation_estimates_new_gaps_and_a_late_actual_replaces_the_estimate(m
     assert history[1].inputs["replaced_version"] == 1
     assert current(meter)[at(12)].value == D("7.000")
     assert AuditEntry.objects.filter(action="vee.validation_run").count() == 2
+
+
+def test_an_interval_kind_gap_is_scaled_to_the_daily_billing_registers(interval_meter):
+    # 46 known intervals of 1 kWh; the billing snapshots at 00:00 say the day used 51 kWh, so
+    # the two missing intervals used 5 together
+    load(interval_meter, lp_rows(interval_meter, day_kwh(i10=None, i11=None), registers=False))
+    load(
+        interval_meter,
+        [
+            billing_row(interval_meter, DAY, D("1000")),
+            billing_row(interval_meter, DAY_END, D("1051")),
+        ],
+        "billing",
+    )
+    validate()
+    estimates_make(exceptions=gaps(interval_meter), method=None, actor=None)
+    versions = current(interval_meter)
+    assert [versions[at(i)].value for i in (10, 11)] == [D("2.500"), D("2.500")]
+    inputs = versions[at(10)].inputs
+    assert (inputs["register_delta"], inputs["register_delta_from"]) == (5.0, "billing")
+    # with another interval of the day missing too, the day's energy is not the gap's alone
+    other = MeterFactory(mdc=interval_meter.mdc)
+    load(other, lp_rows(other, day_kwh(i10=None, i11=None, i30=None), registers=False))
+    load(
+        other,
+        [billing_row(other, DAY, D("1000")), billing_row(other, DAY_END, D("1051"))],
+        "billing",
+    )
+    validate()
+    estimates_make(exceptions=gaps(other), method=None, actor=None)
+    assert "register_delta" not in current(other)[at(10)].inputs
