@@ -34,11 +34,13 @@ FIELD_LABELS = {
     "auth_code": "authorization code",
     "base_url": "base URL",
     "tabular_database_url": "tabular database URL",
+    "file_directory": "delivery directory",
 }
 #: What a transport needs before it is worth calling the MDC.
 REQUIRED = {
     Transport.API: ("base_url", "username", "password", "auth_code"),
     Transport.TABULAR: ("tabular_database_url",),
+    Transport.FILE: ("file_directory",),
 }
 _PARAM_MESSAGE = re.compile(r"\b([a-z_]+): ([^;,.]+)")
 
@@ -116,7 +118,7 @@ def mdc_test_draft(*, actor, values: dict[str, Any], mdc: Mdc | None = None) -> 
         return DraftResult(False, 0, "Fill in the fields marked before testing.", missing)
     started = time.monotonic()
     try:
-        message = services._PROBES[draft.transport](draft)
+        message = services.transport_probe(draft)
         ok = True
     except Exception as exc:  # any failure is the answer: report it, never raise
         ok, message = False, services._describe_failure(exc)

@@ -30,7 +30,6 @@ from apps.registry.choices import (
     Phase,
     ProfileHint,
     RelayState,
-    Transport,
 )
 from apps.registry.device_ids import device_id_problem, device_ids_next
 from apps.registry.models import (
@@ -147,10 +146,6 @@ def transport_probe(mdc: Mdc) -> str:
     from django.utils.module_loading import import_string
 
     return import_string(settings.REGISTRY_TRANSPORT_PROBE)(mdc)
-
-
-# the draft connection test (apps.registry.connection) still looks the probe up per transport
-_PROBES = dict.fromkeys(Transport.values, transport_probe)
 
 
 def _describe_failure(exc: Exception) -> str:
