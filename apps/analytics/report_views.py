@@ -16,6 +16,7 @@ from apps.analytics.forms import ReportForm
 from apps.analytics.models import Report
 from apps.analytics.services.reports import report_request
 from apps.analytics.tables import ReportTable
+from apps.analytics.views import PAGES
 
 REPORT_VIEW_PERMISSION = "analytics.view_report"
 REPORT_ADD_PERMISSION = "analytics.add_report"
@@ -26,8 +27,6 @@ class ReportsView(PermissionRequiredMixin, TemplateView):
     template_name = "analytics/reports.html"
 
     def get_context_data(self, form=None, **kwargs):
-        from apps.analytics.views import PAGES
-
         context = super().get_context_data(**kwargs)
         table = ReportTable(Report.objects.select_related("requested_by").defer(
             "csv_data", "pdf_data"))  # fmt: skip
