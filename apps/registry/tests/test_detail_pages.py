@@ -222,3 +222,24 @@ def test_the_hierarchy_tree_links_every_node_to_its_page(client_as, network):
     for parent in ("feeder", "subdivision", "division", "circle", "disco", None):
         assert node.get_absolute_url() in links, node
         node = getattr(node, parent) if parent else None
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def test_detail_pages_take_as_many_queries_for_many_meters_as_for_one(client_as, network):
+    transformer, meter = network
+    client = client_as("Viewer")
+    client.get(meter.get_absolute_url())  # session, content types and caches warmed
+    pages = [transformer.get_absolute_url(), transformer.feeder.get_absolute_url()]
+    pages += [meter.get_absolute_url(), meter.mdc.get_absolute_url()]
+    few = [_queries(client, url) for url in pages]
+    for _ in range(12):
+        MeterFactory(transformer=transformer, mdc=meter.mdc)
+    assert [_queries(client, url) for url in pages] == few
