@@ -505,7 +505,8 @@ def _parameter_values(meter: SimMeter, kind: str, at: dt.datetime) -> dict[str, 
         return {
             "communication_mode": meter.communication_mode,
             "bidirectional_device": kept.get("bidirectional_device", 0),
-            "communication_type": meter.communication_type,
+            # a fleet meter made 2019-style is "always on" (0): 3.3's Mode-II keep-alive (2)
+            "communication_type": meter.communication_type or 2,
             "communication_interval": meter.communication_interval or 0,
             "initial_communication_time": kept.get("initial_communication_time", ""),
             "phase": meter.phase,
