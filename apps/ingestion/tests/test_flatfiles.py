@@ -216,3 +216,30 @@ def test_transport_probe_and_pages(file_fleet, client_as):
     assert done.status_code == 302
     listing = admin.get("/ingestion/deliveries/")
     assert lp.name.encode() in listing.content
+
+
+def test_simulator_commands_create_a_file_mdc_and_deliver(tmp_path, capsys):
+    from django.core.management import call_command
+
+    from apps.simulator.models import SimMdc
+
+    call_command(
+        "simulator_create",
+        "--meters",
+        "2",
+        "--days",
+        "1",
+        "--transport",
+        "file",
+        "--prefix",
+        "flat",
+        "--file-directory",
+        str(tmp_path),
+    )
+    sim = SimMdc.objects.get(code="flat1")
+    assert sim.file_directory == str(tmp_path / "flat1")
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'flat1'} (" in out and "files delivered" in out
+    assert list((tmp_path / "flat1").glob("load_profile_*.csv"))
+    call_command("simulator_deliver", "--mdc", "flat1")
+    assert "flat1: " in capsys.readouterr().out
