@@ -12,10 +12,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.pagination import KeysetPagination
-from apps.udil.datasets import DATASETS
 from apps.warehouse import filters
 from apps.warehouse.models import (
     BillingReading,
+    DeviceCommunicationHistory,
     InstantaneousReading,
     LoadProfileReading,
     MeterEvent,
@@ -23,6 +23,7 @@ from apps.warehouse.models import (
     MonthlyBillingReading,
     QuarantinedRow,
 )
+from apps.warehouse.schema import table_for
 from apps.warehouse.services import (
     QuarantineReprocessRefused,
     quarantine_reprocess,
@@ -34,7 +35,11 @@ def _serializer_for(model, dataset_code: str) -> type[serializers.ModelSerialize
     meta = type(
         "Meta",
         (),
-        {"model": model, "fields": [*DATASETS[dataset_code].field_names, "mdc_id", "ingested_at"]},
+        # every stored column: the 2019 and the 3.3 fields
+        {
+            "model": model,
+            "fields": [*table_for(dataset_code).data_columns, "mdc_id", "ingested_at"],
+        },
     )
     return type(f"{model.__name__}Serializer", (serializers.ModelSerializer,), {"Meta": meta})
 
@@ -45,6 +50,9 @@ MonthlyBillingReadingSerializer = _serializer_for(MonthlyBillingReading, "monthl
 LoadProfileReadingSerializer = _serializer_for(LoadProfileReading, "load_profile")
 MeterEventSerializer = _serializer_for(MeterEvent, "events")
 MeterVisualsSerializer = _serializer_for(MeterVisuals, "meter_visuals")
+DeviceCommunicationHistorySerializer = _serializer_for(
+    DeviceCommunicationHistory, "device_comm_history"
+)
 
 
 class MeterTimeNewestFirst(KeysetPagination):
@@ -97,6 +105,12 @@ class MeterEventViewSet(DataSetViewSet):
     serializer_class = MeterEventSerializer
     filterset_class = filters.MeterEventFilter
     pagination_class = EventTimeNewestFirst
+
+
+class DeviceCommunicationHistoryViewSet(DataSetViewSet):
+    queryset = DeviceCommunicationHistory.objects.all()
+    serializer_class = DeviceCommunicationHistorySerializer
+    filterset_class = filters.DeviceCommunicationHistoryFilter
 
 
 class MeterVisualsViewSet(viewsets.ReadOnlyModelViewSet):

@@ -10,5 +10,10 @@ router.register("monthly-billing", api.MonthlyBillingReadingViewSet, basename="m
 router.register("load-profile", api.LoadProfileReadingViewSet, basename="load-profile")
 router.register("events", api.MeterEventViewSet, basename="event")
 router.register("meter-visuals", api.MeterVisualsViewSet, basename="meter-visuals")
+router.register(
+    "device-communication-history",
+    api.DeviceCommunicationHistoryViewSet,
+    basename="device-comm-history",
+)
 router.register("quarantine", api.QuarantinedRowViewSet, basename="quarantine")
 urlpatterns = router.urls

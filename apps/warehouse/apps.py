@@ -30,6 +30,11 @@ class WarehouseConfig(AppConfig):
             "warehouse.view_monthlybillingreading",
         ),
         ("Meter visuals", "warehouse:meter-visuals-list", "warehouse.view_metervisuals"),
+        (
+            "Communication history",
+            "warehouse:device-comm-history-list",
+            "warehouse.view_devicecommunicationhistory",
+        ),
         ("Quarantine", "warehouse:quarantine-list", "warehouse.view_quarantinedrow"),
     ]
 

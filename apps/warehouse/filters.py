@@ -11,6 +11,7 @@ from apps.registry.models import Mdc
 from apps.warehouse.choices import DataSetCode
 from apps.warehouse.models import (
     BillingReading,
+    DeviceCommunicationHistory,
     InstantaneousReading,
     LoadProfileReading,
     MeterEvent,
@@ -75,6 +76,18 @@ class MeterEventFilter(DeviceFilterSet):
     class Meta:
         model = MeterEvent
         fields = [*DEVICE_AND_MDC, "event_code"]
+
+
+class DeviceCommunicationHistoryFilter(DeviceFilterSet):
+    start = _time_from("meter_datetime")
+    end = _time_until("meter_datetime")
+    communication_status = django_filters.ChoiceFilter(
+        choices=[(1, "Successful"), (0, "Failure")], label="Communication"
+    )
+
+    class Meta:
+        model = DeviceCommunicationHistory
+        fields = [*DEVICE_AND_MDC, "communication_status"]
 
 
 class MeterVisualsFilter(DeviceFilterSet):

@@ -18,7 +18,8 @@ For one batch of COPY-ready text rows (from ``DataSet.split_rows``):
    (``IS DISTINCT FROM`` on the row); its row count is the number updated. The
    UPDATE is bounded to the batch's months so PostgreSQL prunes partitions.
 
-Rows are sequences of text in ``table.data_columns`` order; NULL is ``""`` (what
+Rows are sequences of text in ``table.data_columns`` order (a table's view for one profile's
+definition of the data set: ``WarehouseTable.view``); NULL is ``""`` (what
 ``DataSet.copy_rows`` gives) or None (``DataSet.text_row``): no value of a data set is ever the
 empty string, so COPY reads ``''`` as NULL (``NULL ''``). COPY text is built by joining the
 values (C-speed ``str.join``) and sent in one write; one scan of the joined text proves that no
@@ -58,12 +59,12 @@ MAX_TIME = datetime.datetime.max.replace(tzinfo=datetime.UTC)
 
 
 def staging_name(table: WarehouseTable) -> str:
-    return f"warehouse_stage_{table.code}"
+    return f"warehouse_stage_{table.code}{table.stage_suffix}"
 
 
 @cache
 def staging_create_sql(table: WarehouseTable) -> str:
-    columns = ", ".join(f"{quote(f.name)} text" for f in table.dataset.fields)
+    columns = ", ".join(f"{quote(column)} text" for column in table.data_columns)
     return (
         f"CREATE TEMP TABLE IF NOT EXISTS {quote(staging_name(table))} ({columns}) "
         "ON COMMIT DELETE ROWS"
@@ -85,10 +86,11 @@ def _staged_select(table: WarehouseTable) -> str:
     """The staged rows as the target stores them (absent channel_id -> 0)."""
     columns = []
     for field in table.dataset.fields:
-        value = f"{quote(field.name)}::{sql_type(field)}"
-        if field.name in table.defaulted_key:
+        column = quote(field.stored_as)
+        value = f"{column}::{sql_type(field)}"
+        if field.stored_as in table.defaulted_key:
             value = f"COALESCE({value}, 0)"
-        columns.append(f"{value} AS {quote(field.name)}")
+        columns.append(f"{value} AS {column}")
     return f"SELECT {', '.join(columns)} FROM {quote(staging_name(table))}"
 
 

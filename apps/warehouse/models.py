@@ -88,6 +88,18 @@ class MeterVisuals(WarehouseRow):
         return f"{self.global_device_id} (latest visuals)"
 
 
+class DeviceCommunicationHistory(WarehouseRow):
+    """Device communication history (UDIL 3.3, 3.1.7): every communication attempt of a device,
+    its outcome, bytes and the debug log.
+
+    Stored in ``warehouse_device_comm_history``."""
+
+    dataset_code = "device_comm_history"
+
+    class Meta:
+        verbose_name_plural = "device communication history"
+
+
 class QuarantinedRow(models.Model):
     """A row (or a whole response body) the loader refused, kept with the reason and the raw
     payload so nothing is dropped silently. ``source`` says where it came from: an ingestion run

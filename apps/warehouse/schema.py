@@ -1,6 +1,9 @@
 """The warehouse tables, derived from the UDIL data set definitions (``apps.udil.datasets``).
 
-One table per data set. Time-series tables are RANGE-partitioned by month on the meter time,
+One table per data set, holding the union of the columns of every profile's definition of it
+(2019 and 3.3: :func:`stored_dataset`); rows of one profile are loaded through a *view* of the
+table (:meth:`WarehouseTable.view`) that names only that profile's columns, so a 2019 delivery
+leaves the 3.3 columns alone. Time-series tables are RANGE-partitioned by month on the meter time,
 keyed by the spec's composite key, and carry two bookkeeping columns: ``mdc_id`` (which head end
 delivered the row; no foreign key, so loads never wait on the registry) and ``ingested_at``.
 Meter visuals keep one latest-state row per device.
@@ -11,10 +14,33 @@ and merge statements from them at run time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from apps.udil.datasets import DATASETS, DataSet, Field
+from apps.udil.datasets_v33 import DATASETS_3_3
+
+#: Every definition of each data set, the 2019 one first (the profiles' data sets).
+VARIANTS: dict[str, tuple[DataSet, ...]] = {}
+for _ds in (*DATASETS.values(), *DATASETS_3_3.values()):
+    VARIANTS.setdefault(_ds.code, ())
+    VARIANTS[_ds.code] += (_ds,)
+
+
+def stored_dataset(code: str) -> DataSet:
+    """The data set as the warehouse stores it: the first definition's columns, then the
+    columns later ones add (by stored column: a 3.3 load profile's ``active_energy_pos_tl`` is
+    the column ``active_energy_tl``), in the order they add them."""
+    first, *others = VARIANTS[code]
+    fields = [replace(f, name=f.stored_as, column="", aliases=()) for f in first.fields]
+    names = {f.name for f in fields}
+    for ds in others:
+        for f in ds.fields:
+            if f.stored_as not in names:
+                names.add(f.stored_as)
+                fields.append(replace(f, name=f.stored_as, column="", aliases=()))
+    return replace(first, fields=tuple(fields))
+
 
 SQL_TYPES = {
     "decimal": "numeric(18,3)",
@@ -51,6 +77,31 @@ class WarehouseTable:
     partitioned: bool
     freshness_columns: tuple[str, ...] = ("db_datetime",)
     brin_on_time: bool = False
+    #: Suffix of the loader's staging table of a view ("" for the stored table).
+    stage_suffix: str = ""
+    _views: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def view(self, dataset: DataSet) -> WarehouseTable:
+        """This table as rows of ``dataset`` (one profile's definition) are loaded into it:
+        its columns are that definition's stored columns, a subset of the table's."""
+        if dataset is self.dataset:
+            return self
+        view = self._views.get(id(dataset))
+        if view is None:
+            missing = {f.stored_as for f in dataset.fields} - set(self.data_columns)
+            if missing or dataset.code != self.code:
+                raise ValueError(f"{self.name} has no columns {sorted(missing)}")
+            view = replace(self, dataset=dataset, stage_suffix=f"_{len(self._views) + 1}")
+            self._views[id(dataset)] = view
+        return view
+
+    def view_of_width(self, width: int) -> WarehouseTable:
+        """The view whose rows have ``width`` values (rows split by one profile's definition:
+        the definitions of a data set differ in length)."""
+        for dataset in VARIANTS.get(self.code, ()):
+            if len(dataset.fields) == width:
+                return self.view(dataset)
+        raise ValueError(f"no definition of {self.code} has {width} fields")
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -70,7 +121,7 @@ class WarehouseTable:
 
     @cached_property
     def data_columns(self) -> tuple[str, ...]:
-        return self.dataset.field_names
+        return tuple(f.stored_as for f in self.dataset.fields)
 
     @cached_property
     def value_columns(self) -> tuple[str, ...]:
@@ -82,10 +133,10 @@ class WarehouseTable:
         return f"{self.name}_default"
 
     def column_sql(self, field: Field) -> str:
-        sql = f"{quote(field.name)} {sql_type(field)}"
-        if field.name in self.defaulted_key:
+        sql = f"{quote(field.stored_as)} {sql_type(field)}"
+        if field.stored_as in self.defaulted_key:
             return f"{sql} NOT NULL DEFAULT 0"
-        if field.name in self.key:
+        if field.stored_as in self.key:
             return f"{sql} NOT NULL"
         return sql
 
@@ -126,46 +177,38 @@ class WarehouseTable:
     def drop_sql(self) -> str:
         return f"DROP TABLE IF EXISTS {quote(self.name)} CASCADE;"
 
+    def add_columns_sql(self, since: DataSet) -> tuple[str, str]:
+        """(ALTER TABLE adding the columns ``since`` lacks, the reverse): on a partitioned
+        parent it reaches every partition."""
+        old = {f.stored_as for f in since.fields}
+        new = [f for f in self.dataset.fields if f.stored_as not in old]
+        if not new:
+            return "", ""
+        table = quote(self.name)
+        add = ",\n  ".join(f"ADD COLUMN {self.column_sql(f)}" for f in new)
+        drop = ",\n  ".join(f"DROP COLUMN {quote(f.stored_as)}" for f in new)
+        return f"ALTER TABLE {table}\n  {add};", f"ALTER TABLE {table}\n  {drop};"
+
 
 _VISUALS = DATASETS["meter_visuals"]
+#: Table name of each data set ("events" is stored in warehouse_event).
+TABLE_NAMES = {"events": "warehouse_event"}
 
 TABLES: dict[str, WarehouseTable] = {
-    table.code: table
-    for table in (
-        WarehouseTable(
-            DATASETS["instantaneous"],
-            "warehouse_instantaneous",
-            partitioned=True,
-        ),
-        WarehouseTable(
-            DATASETS["billing"],
-            "warehouse_billing",
-            partitioned=True,
-        ),
-        WarehouseTable(
-            DATASETS["monthly_billing"],
-            "warehouse_monthly_billing",
-            partitioned=True,
-        ),
-        WarehouseTable(
-            DATASETS["load_profile"],
-            "warehouse_load_profile",
-            partitioned=True,
-            brin_on_time=True,
-        ),
-        WarehouseTable(
-            DATASETS["events"],
-            "warehouse_event",
-            partitioned=True,
-        ),
-        WarehouseTable(
-            _VISUALS,
-            "warehouse_meter_visuals",
-            partitioned=False,
-            # No db_datetime: the latest of the row's own datetimes says how fresh it is.
-            freshness_columns=tuple(f.name for f in _VISUALS.fields if f.kind == "datetime"),
+    code: WarehouseTable(
+        stored_dataset(code),
+        TABLE_NAMES.get(code, f"warehouse_{code}"),
+        partitioned=variants[0].time_field is not None,
+        brin_on_time=code == "load_profile",
+        # No db_datetime in meter visuals: the latest of the row's own datetimes says how fresh
+        # it is.
+        freshness_columns=(
+            tuple(f.name for f in _VISUALS.fields if f.kind == "datetime")
+            if code == "meter_visuals"
+            else ("db_datetime",)
         ),
     )
+    for code, variants in VARIANTS.items()
 }
 
 PARTITIONED_TABLES = tuple(table for table in TABLES.values() if table.partitioned)

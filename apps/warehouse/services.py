@@ -19,15 +19,17 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from apps.audit.services import audit_record
+from apps.registry.models import Mdc
 from apps.udil.codec import decode_response, parse_status, response_rows
-from apps.udil.datasets import DATASETS, DataSet
+from apps.udil.datasets import DataSet
 from apps.udil.errors import UdilError, UdilStatusError
+from apps.udil.profiles import get_profile
 from apps.warehouse import partitions
 from apps.warehouse.choices import QuarantineKind
 from apps.warehouse.guard import RowGuard, owned_device_ids
 from apps.warehouse.loader import TextRow, merge_text_rows
 from apps.warehouse.models import QuarantinedRow
-from apps.warehouse.schema import PARTITIONED_TABLES, WarehouseTable, quote, table_for
+from apps.warehouse.schema import PARTITIONED_TABLES, VARIANTS, WarehouseTable, quote, table_for
 
 #: Bodies longer than this are kept cut (with a note): quarantine must not fill the disk.
 QUARANTINE_BODY_MAX_CHARS = 2_000_000
@@ -55,9 +57,28 @@ class LoadResult:
         )
 
 
-def _dataset(dataset_code: str) -> tuple[DataSet, WarehouseTable]:
+def _dataset(
+    dataset_code: str, dataset: DataSet | None = None, rows: Sequence[TextRow] = ()
+) -> tuple[DataSet, WarehouseTable]:
+    """The definition rows are in and the table's view for it: ``dataset`` when given, else
+    the definition whose width the rows have, else the first (2019) definition."""
     table = table_for(dataset_code)
-    return DATASETS[dataset_code], table
+    if dataset is not None:
+        view = table.view(dataset)
+    elif rows:
+        view = table.view_of_width(len(rows[0]))
+    else:
+        view = table.view(VARIANTS[dataset_code][0])
+    return view.dataset, view
+
+
+def _mdc_dataset(mdc_id: int, dataset_code: str) -> DataSet:
+    """The definition of a data set in the UDIL profile the MDC speaks."""
+    profile = Mdc.objects.filter(pk=mdc_id).values_list("udil_profile", flat=True).first()
+    try:
+        return get_profile(profile).dataset(dataset_code)
+    except UdilError:
+        return VARIANTS[dataset_code][0]
 
 
 def _months_touched(table: WarehouseTable, rows: Sequence[TextRow]) -> set[str]:
@@ -109,15 +130,17 @@ def rows_load(
     raw_rows: Iterable[dict[str, Any]],
     source: str,
     guard: RowGuard | None = None,
+    dataset: DataSet | None = None,
 ) -> LoadResult:
-    """Validate and store rows as the wire delivered them (dicts of strings).
+    """Validate and store rows as the wire delivered them (dicts of strings), read with
+    ``dataset`` (the MDC's profile's definition; default the 2019 one).
 
     Good rows are merged (new keys inserted, newer differing copies replace stored ones); bad
     rows go to the quarantine with the reason, and so do rows ``guard`` refuses (of a meter not
     registered at the MDC, outside the requested span). One transaction; loading the same rows
     again changes nothing.
     """
-    dataset, table = _dataset(dataset_code)
+    dataset, table = _dataset(dataset_code, dataset)
     good, rejects = dataset.copy_rows(raw_rows)
     if guard is not None:
         good, refused = guard.split(good)
@@ -132,20 +155,27 @@ def rows_load_split(
     good: Sequence[TextRow],
     rejects: Sequence[tuple[Any, str]],
     source: str,
+    dataset: DataSet | None = None,
 ) -> LoadResult:
     """:func:`rows_load` of rows a caller already split with ``DataSet.copy_rows`` (so that
     validation can run in another thread while this one loads): good rows are merged, rejects
-    quarantined, in one transaction."""
-    _, table = _dataset(dataset_code)
+    quarantined, in one transaction. The rows are in the field order of ``dataset`` (default:
+    the definition of the data set their width is, 2019 or 3.3)."""
+    _, table = _dataset(dataset_code, dataset, good)
     return _load(table=table, mdc_id=mdc_id, good=good, rejects=rejects, source=source)
 
 
 def rows_load_text(
-    *, dataset_code: str, mdc_id: int, text_rows: Sequence[TextRow], source: str
+    *,
+    dataset_code: str,
+    mdc_id: int,
+    text_rows: Sequence[TextRow],
+    source: str,
+    dataset: DataSet | None = None,
 ) -> LoadResult:
     """Store rows a caller already converted with ``DataSet.text_row`` (COPY text in
     ``fields`` order, None or "" for NULL)."""
-    _, table = _dataset(dataset_code)
+    _, table = _dataset(dataset_code, dataset, text_rows)
     return _load(table=table, mdc_id=mdc_id, good=text_rows, rejects=(), source=source)
 
 
@@ -346,7 +376,7 @@ def quarantine_reprocess(*, quarantined_row: QuarantinedRow, actor) -> LoadResul
         raise QuarantineReprocessRefused("this entry is already resolved")
     if entry.mdc_id is None:
         raise QuarantineReprocessRefused("only an entry with an MDC can be loaded again")
-    dataset, table = _dataset(entry.dataset_code)
+    dataset, table = _dataset(entry.dataset_code, _mdc_dataset(entry.mdc_id, entry.dataset_code))
     with transaction.atomic():
         try:
             is_row = entry.kind == QuarantineKind.ROW

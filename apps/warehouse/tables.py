@@ -2,10 +2,11 @@
 
 import django_tables2 as tables
 
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, DeviceIdColumn, MdmTable
 from apps.warehouse.choices import DataSetCode, QuarantineKind, QuarantineState
 from apps.warehouse.models import (
     BillingReading,
+    DeviceCommunicationHistory,
     InstantaneousReading,
     LoadProfileReading,
     MeterEvent,
@@ -17,7 +18,8 @@ from apps.warehouse.models import (
 ATTRS = {"class": "table table-sm table-hover"}
 
 
-class InstantaneousReadingTable(tables.Table):
+class InstantaneousReadingTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     class Meta:
         model = InstantaneousReading
         fields = (
@@ -29,7 +31,8 @@ class InstantaneousReadingTable(tables.Table):
         orderable = False
 
 
-class BillingReadingTable(tables.Table):
+class BillingReadingTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     class Meta:
         model = BillingReading
         fields = (
@@ -41,7 +44,8 @@ class BillingReadingTable(tables.Table):
         orderable = False
 
 
-class MonthlyBillingReadingTable(tables.Table):
+class MonthlyBillingReadingTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     class Meta:
         model = MonthlyBillingReading
         fields = (
@@ -53,7 +57,8 @@ class MonthlyBillingReadingTable(tables.Table):
         orderable = False
 
 
-class LoadProfileReadingTable(tables.Table):
+class LoadProfileReadingTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     class Meta:
         model = LoadProfileReading
         fields = (
@@ -65,7 +70,8 @@ class LoadProfileReadingTable(tables.Table):
         orderable = False
 
 
-class MeterEventTable(tables.Table):
+class MeterEventTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     class Meta:
         model = MeterEvent
         fields = (
@@ -76,7 +82,20 @@ class MeterEventTable(tables.Table):
         orderable = False
 
 
-class MeterVisualsTable(tables.Table):
+class DeviceCommunicationHistoryTable(MdmTable):
+    global_device_id = DeviceIdColumn()
+    class Meta:
+        model = DeviceCommunicationHistory
+        fields = (
+            "global_device_id", "meter_datetime", "communication_status", "bytes_sent",
+            "bytes_received", "connection_duration", "sim_id", "mdc_id", "db_datetime",
+        )  # fmt: skip
+        attrs = ATTRS
+        orderable = False
+
+
+class MeterVisualsTable(MdmTable):
+    global_device_id = DeviceIdColumn()
     class Meta:
         model = MeterVisuals
         fields = (
@@ -87,7 +106,7 @@ class MeterVisualsTable(tables.Table):
         attrs = ATTRS
 
 
-class QuarantinedRowTable(tables.Table):
+class QuarantinedRowTable(MdmTable):
     at = tables.DateTimeColumn(linkify=True)
     dataset_code = BadgeColumn(DataSetCode, verbose_name="Data set")
     kind = BadgeColumn(QuarantineKind)

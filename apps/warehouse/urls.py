@@ -10,6 +10,11 @@ urlpatterns = [
     path("billing/", views.BillingListView.as_view(), name="billing-list"),
     path("monthly-billing/", views.MonthlyBillingListView.as_view(), name="monthly-billing-list"),
     path("meter-visuals/", views.MeterVisualsListView.as_view(), name="meter-visuals-list"),
+    path(
+        "device-communication-history/",
+        views.DeviceCommunicationHistoryListView.as_view(),
+        name="device-comm-history-list",
+    ),
     path("quarantine/", views.QuarantineListView.as_view(), name="quarantine-list"),
     path("quarantine/<int:pk>/", views.QuarantineDetailView.as_view(), name="quarantine-detail"),
     path(

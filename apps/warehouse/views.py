@@ -18,6 +18,7 @@ from apps.warehouse import filters, tables
 from apps.warehouse.choices import DataSetCode, QuarantineState
 from apps.warehouse.models import (
     BillingReading,
+    DeviceCommunicationHistory,
     InstantaneousReading,
     LoadProfileReading,
     MeterEvent,
@@ -94,6 +95,15 @@ class MonthlyBillingListView(DataSetListView):
     permission_required = "warehouse.view_monthlybillingreading"
     title = "Monthly billing data"
     default_window = datetime.timedelta(days=366)
+
+
+class DeviceCommunicationHistoryListView(DataSetListView):
+    model = DeviceCommunicationHistory
+    table_class = tables.DeviceCommunicationHistoryTable
+    filterset_class = filters.DeviceCommunicationHistoryFilter
+    permission_required = "warehouse.view_devicecommunicationhistory"
+    title = "Device communication history"
+    default_window = datetime.timedelta(days=1)
 
 
 class MeterVisualsListView(FilteredTableView):

@@ -189,12 +189,10 @@ def test_both_kinds_of_mdc_give_the_same_consumption_and_days(register_mdc, inte
     load(interval_mdc, "m2", list(zip(times, used, strict=True)))
     window = {"start": at(23, 40, day=-1), "end": at(0, day=1)}
     from_registers = [
-        (r.end, r.active_kwh)
-        for r in interval_consumption(**window, mdc_id=register_mdc.pk)
+        (r.end, r.active_kwh) for r in interval_consumption(**window, mdc_id=register_mdc.pk)
     ]
     from_intervals = [
-        (r.end, r.active_kwh)
-        for r in interval_consumption(**window, mdc_id=interval_mdc.pk)
+        (r.end, r.active_kwh) for r in interval_consumption(**window, mdc_id=interval_mdc.pk)
     ]
     assert from_registers == from_intervals == list(zip(times[1:], used[1:], strict=True))
 

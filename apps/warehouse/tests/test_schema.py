@@ -4,15 +4,17 @@ import pytest
 from django.db import connection
 
 from apps.udil.datasets import DATASETS
+from apps.udil.datasets_v33 import DATASETS_3_3
 from apps.warehouse.models import (
     BillingReading,
+    DeviceCommunicationHistory,
     InstantaneousReading,
     LoadProfileReading,
     MeterEvent,
     MeterVisuals,
     MonthlyBillingReading,
 )
-from apps.warehouse.schema import TABLES
+from apps.warehouse.schema import TABLES, VARIANTS
 
 MODELS = {
     "instantaneous": InstantaneousReading,
@@ -21,6 +23,7 @@ MODELS = {
     "load_profile": LoadProfileReading,
     "events": MeterEvent,
     "meter_visuals": MeterVisuals,
+    "device_comm_history": DeviceCommunicationHistory,
 }
 DJANGO_KINDS = {
     "decimal": "DecimalField",
@@ -34,8 +37,8 @@ DJANGO_KINDS = {
 def test_model_fields_follow_the_data_set(code):
     model = MODELS[code]
     assert model._meta.db_table == TABLES[code].name
-    for field in DATASETS[code].fields:
-        model_field = model._meta.get_field(field.name)
+    for field in (f for dataset in VARIANTS[code] for f in dataset.fields):
+        model_field = model._meta.get_field(field.stored_as)
         expected = DJANGO_KINDS.get(field.kind) or (
             "CharField" if field.max_length else "TextField"
         )
@@ -53,7 +56,23 @@ def test_database_columns_follow_the_data_set(code):
             [table.name],
         )
         columns = [name for (name,) in cursor.fetchall()]
-    assert columns == [*DATASETS[code].field_names, "mdc_id", "ingested_at"]
+    # the first definition's columns as created, then the columns later profiles added (3.3)
+    first = VARIANTS[code][0].field_names
+    added = [c for c in TABLES[code].data_columns if c not in first]
+    assert columns == [*first, "mdc_id", "ingested_at", *added]
+
+
+def test_every_profile_definition_is_stored():
+    """Each 2019 and 3.3 field has its column; a 3.3 load profile's import registers are the
+    2019 ones."""
+    for code, dataset in (*DATASETS.items(), *DATASETS_3_3.items()):
+        view = TABLES[code].view(dataset)
+        assert set(view.data_columns) <= set(TABLES[code].data_columns)
+        assert view.key == TABLES[code].key
+    lp = TABLES["load_profile"].view(DATASETS_3_3["load_profile"])
+    assert lp.data_columns[lp.dataset.field_names.index("active_energy_pos_tl")] == (
+        "active_energy_tl"
+    )
 
 
 @pytest.mark.django_db

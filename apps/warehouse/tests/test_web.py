@@ -24,6 +24,7 @@ PAGES = [
     "/warehouse/billing/",
     "/warehouse/monthly-billing/",
     "/warehouse/meter-visuals/",
+    "/warehouse/device-communication-history/",
     "/warehouse/quarantine/",
 ]
 ENDPOINTS = [
@@ -33,6 +34,7 @@ ENDPOINTS = [
     "/api/warehouse/billing/",
     "/api/warehouse/monthly-billing/",
     "/api/warehouse/meter-visuals/",
+    "/api/warehouse/device-communication-history/",
     "/api/warehouse/quarantine/",
 ]
 
