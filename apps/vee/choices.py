@@ -90,9 +90,10 @@ ESTIMATION_METHODS = (Method.LINEAR, Method.FLAT_FILL, Method.LIKE_DAY)
 
 
 class Quantity(models.TextChoices):
-    """What a version holds: the energy of one load-profile interval."""
+    """What a version holds: the energy of one load-profile interval, or a daily register."""
 
     ACTIVE_KWH = "active_kwh", "Active energy of the interval (kWh)"
+    BILLING_TL = "billing_tl", "Daily billing register, total active import (kWh)"
 
 
 class ScopeLevel(models.TextChoices):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from apps.registry.models import Meter
-from apps.vee.choices import VersionKind
+from apps.vee.choices import Quantity, VersionKind
 from apps.vee.models import Rule, ValidationException, ValueVersion
 from apps.warehouse.consumption import interval_consumption
 
@@ -52,6 +52,7 @@ def interval_series(
         for v in ValueVersion.objects.filter(
             meter=meter,
             channel_id=channel_id,
+            quantity=Quantity.ACTIVE_KWH,
             is_current=True,
             meter_datetime__gt=start,
             meter_datetime__lte=end,

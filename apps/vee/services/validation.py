@@ -150,6 +150,7 @@ def validation_run(
     if end <= start:
         raise ValueError("The end of the range must be after its start.")
     from apps.vee.services.estimation import estimates_make
+    from apps.vee.services.registers import registers_from_load_profile
 
     candidates = meters if meters is not None else Meter.objects.all()
     if mdc is not None:
@@ -168,6 +169,7 @@ def validation_run(
         covered = sorted({pk for _rule, ids in rules for pk in ids})
         scope = scope_of(Meter.objects.filter(pk__in=covered).only("pk", "global_device_id", "mdc"))
         run.meters = len(scope)
+        registers = (0, 0)  # daily registers estimated from load profile, replaced by actuals
         if scope:
             run.intervals = base_create(scope=scope, start=start, end=end)
             with connection.cursor() as cursor:
@@ -192,6 +194,7 @@ def validation_run(
                 run.estimated = estimates_make(
                     exceptions=run_new_gaps(run=run), method=None, actor=actor, audit=False
                 )
+                registers = registers_from_load_profile(start=start, end=end)
         run.duration_seconds = time.perf_counter() - clock
         run.save()
         audit_record(
@@ -209,6 +212,8 @@ def validation_run(
                 "trigger": trigger,
                 "mdc": mdc.pk if mdc else None,
                 "ingestion_run": ingestion_run_id,
+                "registers_estimated": registers[0],
+                "registers_actualised": registers[1],
             },
         )
     return run

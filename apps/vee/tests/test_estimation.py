@@ -259,3 +259,59 @@ def test_an_interval_kind_gap_is_scaled_to_the_daily_billing_registers(interval_
     validate()
     estimates_make(exceptions=gaps(other), method=None, actor=None)
     assert "register_delta" not in current(other)[at(10)].inputs
+
+
+def registers(meter):
+    return list(
+        ValueVersion.objects.filter(meter=meter, quantity="billing_tl").order_by(
+            "meter_datetime", "version"
+        )
+    )
+
+
+def test_a_missing_daily_register_is_estimated_from_load_profile_until_it_arrives(meter):
+    load(meter, lp_rows(meter, day_kwh(i20=D("3"))))  # registers 1001 .. 1050 at 00:00
+    load(meter, [billing_row(meter, DAY, D("1000"))], "billing")
+    validate(estimate=True)
+    (estimate,) = registers(meter)
+    assert (estimate.meter_datetime, estimate.value, estimate.method, estimate.kind) == (
+        DAY_END,
+        D("1050.000"),
+        Method.FROM_LOAD_PROFILE,
+        VersionKind.ESTIMATED,
+    )
+    assert estimate.inputs == {"load_profile_reading": 1050.0}
+    validate(estimate=True)  # again: nothing new
+    assert len(registers(meter)) == 1
+    load(meter, [billing_row(meter, DAY_END, D("1050.100"))], "billing")
+    validate(estimate=True)
+    assert [(v.version, v.kind, v.value, v.is_current) for v in registers(meter)] == [
+        (1, VersionKind.ESTIMATED, D("1050.000"), False),
+        (2, VersionKind.ACTUAL, D("1050.100"), True),
+    ]
+    # the interval series downstream is not disturbed by the register's versions
+    from apps.vee.selectors import interval_series
+
+    points = interval_series(meter=meter, start=DAY, end=DAY_END)
+    assert VersionKind.ESTIMATED not in {p.kind for p in points}
+    assert (points[-1].at, points[-1].value) == (DAY_END, D("1.000"))
+
+
+def test_an_interval_kind_days_register_adds_its_estimated_intervals(interval_meter):
+    kwh = day_kwh(i10=None, i11=None)  # two intervals missing, estimated 1 + 1
+    load(interval_meter, lp_rows(interval_meter, kwh, registers=False))
+    load(interval_meter, [billing_row(interval_meter, DAY, D("1000"))], "billing")
+    validate(estimate=True)
+    (estimate,) = registers(interval_meter)
+    assert (estimate.meter_datetime, estimate.value) == (DAY_END, D("1048.000"))
+    assert estimate.inputs == {
+        "previous_register": 1000.0,
+        "load_profile_kwh": 48.0,
+        "intervals": 48,
+    }
+    # a day with an interval neither received nor estimated gets no register
+    other = MeterFactory(mdc=interval_meter.mdc)
+    load(other, lp_rows(other, kwh, registers=False))
+    load(other, [billing_row(other, DAY, D("1000"))], "billing")
+    validate(estimate=False)
+    assert registers(other) == []
