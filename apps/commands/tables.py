@@ -2,7 +2,7 @@ import django_tables2 as tables
 
 from apps.commands.choices import Outcome, RequestState, StatusLevel
 from apps.commands.models import CommandDevice, CommandRequest
-from apps.core.tables import BadgeColumn, DeviceIdColumn, MdmTable
+from apps.core.tables import BadgeColumn, DeviceIdColumn, MdmTable, SearchLinkColumn
 
 
 class CommandRequestTable(MdmTable):
@@ -30,7 +30,7 @@ class CommandRequestTable(MdmTable):
 
 class CommandDeviceTable(MdmTable):
     global_device_id = DeviceIdColumn()
-    mdc = tables.Column(accessor="transaction__mdc__code", verbose_name="MDC")
+    mdc = SearchLinkColumn(accessor="transaction__mdc__code", verbose_name="MDC")
     transactionid = tables.Column(accessor="transaction__transactionid", verbose_name="Transaction")
     status_level = BadgeColumn(StatusLevel)
     outcome = BadgeColumn(Outcome)

@@ -24,6 +24,10 @@ from apps.registry.models import (
 _ATTRS = {"class": "table table-sm table-hover"}
 
 
+def _consumer_url(pk) -> str:
+    return reverse(settings.REGISTRY_CONSUMER_PAGE or "registry:consumer-edit", args=[pk])
+
+
 class RegistryTable(MdmTable):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -69,11 +73,26 @@ class MdcTable(RegistryTable):
 
 class MeterTable(RegistryTable):
     global_device_id = tables.Column(linkify=True)
-    mdc = tables.Column(accessor="mdc__code", verbose_name="MDC", order_by="mdc__code")
+    mdc = tables.Column(
+        accessor="mdc__code",
+        verbose_name="MDC",
+        order_by="mdc__code",
+        linkify=lambda record: reverse("registry:mdc-detail", args=[record.mdc_id]),
+    )
     activation_status = BadgeColumn(ActivationStatus)
     relay_state = BadgeColumn(RelayState)
-    transformer = tables.Column(accessor="transformer__code", order_by="transformer__code")
-    consumer = tables.Column(accessor="consumer__reference_no", order_by="consumer__reference_no")
+    transformer = tables.Column(
+        accessor="transformer__code",
+        order_by="transformer__code",
+        linkify=lambda record: reverse(
+            "registry:node-detail", args=["transformer", record.transformer_id]
+        ),
+    )
+    consumer = tables.Column(
+        accessor="consumer__reference_no",
+        order_by="consumer__reference_no",
+        linkify=lambda record: _consumer_url(record.consumer_id),
+    )
 
     class Meta:
         model = Meter
@@ -152,6 +171,7 @@ class ConsumerTable(RegistryTable):
 
 
 class _NodeTable(RegistryTable):
+    code = tables.Column(linkify=True)
     meter_count = tables.Column(verbose_name="Meters")
 
 
@@ -163,6 +183,8 @@ class DiscoTable(_NodeTable):
 
 
 class CircleTable(_NodeTable):
+    disco = tables.Column(linkify=True)
+
     class Meta:
         model = Circle
         fields = ("disco", "code", "name", "meter_count")
@@ -170,6 +192,8 @@ class CircleTable(_NodeTable):
 
 
 class DivisionTable(_NodeTable):
+    circle = tables.Column(linkify=True)
+
     class Meta:
         model = Division
         fields = ("circle", "code", "name", "meter_count")
@@ -177,6 +201,8 @@ class DivisionTable(_NodeTable):
 
 
 class SubdivisionTable(_NodeTable):
+    division = tables.Column(linkify=True)
+
     class Meta:
         model = Subdivision
         fields = ("division", "code", "name", "meter_count")
@@ -184,6 +210,8 @@ class SubdivisionTable(_NodeTable):
 
 
 class FeederTable(_NodeTable):
+    subdivision = tables.Column(linkify=True)
+
     class Meta:
         model = Feeder
         fields = ("subdivision", "code", "name", "meter_count")
@@ -191,6 +219,8 @@ class FeederTable(_NodeTable):
 
 
 class TransformerTable(_NodeTable):
+    feeder = tables.Column(linkify=True)
+
     class Meta:
         model = Transformer
         fields = ("feeder", "code", "name", "capacity_kva", "meter_count")

@@ -148,3 +148,15 @@ def test_durations_and_mappings_read_as_words():
     text = _render("{{ m|mapping }}", m={"events": 1440, "load_profile": 96, "on": True})
     assert text == "Events: 1,440 · Load profile: 96 · On: yes"
     assert "{" not in _render("{{ m|mapping }}", m={"a": {"b": 1}})
+
+
+def test_meter_table_links_its_mdc_transformer_and_consumer(client_as):
+    from apps.registry.tests.factories import TransformerFactory
+
+    transformer = TransformerFactory()
+    meter = MeterFactory(transformer=transformer)
+    bare = MeterFactory(mdc=meter.mdc)
+    page = client_as("Viewer").get(METERS).content.decode()
+    assert f'href="{meter.mdc.get_absolute_url()}"' in page
+    assert f'href="{transformer.get_absolute_url()}"' in page
+    assert bare.global_device_id in page  # no transformer, no consumer: no broken link
