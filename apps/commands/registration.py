@@ -13,20 +13,14 @@ from django.db import transaction
 from apps.commands.choices import Command, MdcConfirmation, Outcome
 from apps.commands.models import CommandDevice, CommandRequest
 from apps.commands.services import command_request_create
+from apps.registry.field_lists import METER_FIELDS
+from apps.udil.catalog import SERVICES
 
 #: The registry's meter fields that become device_creation parameters (one request carries one
-#: set of them, so meters are grouped by their values).
-_FIELDS = (
-    "device_type",
-    "communication_mode",
-    "communication_type",
-    "communication_interval",
-    "sim_number",
-    "sim_id",
-    "mdi_reset_date",
-    "mdi_reset_time",
-    "phase",
-    "meter_type",
+#: set of them, so meters are grouped by their values): the service's parameters the registry
+#: keeps on a meter.
+_FIELDS = tuple(
+    param.name for param in SERVICES[Command.DEVICE_CREATION].params if param.name in METER_FIELDS
 )
 
 

@@ -54,6 +54,19 @@ class BootstrapMixin:
                     widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid"
 
 
+def _minutes_by_dataset(label: str, value_label: str, help_text: str) -> KeyValueRowsField:
+    """Rows of data set and whole minutes (``Mdc.window_minutes``, ``Mdc.pull_intervals``)."""
+    return KeyValueRowsField(
+        label=label,
+        key_choices=Dataset.choices,
+        value_type=int,
+        min_value=1,
+        key_label="Data set",
+        value_label=value_label,
+        help_text=help_text,
+    )
+
+
 class MdcForm(BootstrapMixin, forms.ModelForm):
     base_url = forms.URLField(max_length=500, required=False, assume_scheme="https")
     password = forms.CharField(required=False, widget=forms.PasswordInput(render_value=False))
@@ -77,14 +90,8 @@ class MdcForm(BootstrapMixin, forms.ModelForm):
         help_text="Where this MDC serves a UDIL service, if not at its standard name "
         "(e.g. service events at v2/events).",
     )
-    window_minutes = KeyValueRowsField(
-        label="Window per request",
-        key_choices=Dataset.choices,
-        value_type=int,
-        min_value=1,
-        key_label="Data set",
-        value_label="Minutes",
-        help_text="How much of a data set's history one request asks for.",
+    window_minutes = _minutes_by_dataset(
+        "Window per request", "Minutes", "How much of a data set's history one request asks for."
     )
     tabular_views = KeyValueRowsField(
         label="Tabular views",
@@ -93,14 +100,8 @@ class MdcForm(BootstrapMixin, forms.ModelForm):
         value_label="View name",
         help_text="The MDC database's view of each UDIL table (tabular transport only).",
     )
-    pull_intervals = KeyValueRowsField(
-        label="Pull intervals",
-        key_choices=Dataset.choices,
-        value_type=int,
-        min_value=1,
-        key_label="Data set",
-        value_label="Every (minutes)",
-        help_text="How often each data set is pulled.",
+    pull_intervals = _minutes_by_dataset(
+        "Pull intervals", "Every (minutes)", "How often each data set is pulled."
     )
 
     class Meta:
