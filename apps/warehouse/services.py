@@ -179,25 +179,6 @@ def rows_load_text(
     return _load(table=table, mdc_id=mdc_id, good=text_rows, rejects=(), source=source)
 
 
-def rows_load_stream(
-    *,
-    dataset_code: str,
-    mdc_id: int,
-    raw_batches: Iterable[Iterable[dict[str, Any]]],
-    source: str,
-) -> LoadResult:
-    """Store a stream of batches, one transaction each, so memory stays bounded by one batch.
-
-    Wrap the call in ``transaction.atomic`` to make the whole stream one transaction.
-    """
-    total = LoadResult()
-    for raw_rows in raw_batches:
-        total += rows_load(
-            dataset_code=dataset_code, mdc_id=mdc_id, raw_rows=raw_rows, source=source
-        )
-    return total
-
-
 def _jsonable(raw: Any) -> Any:
     try:
         json.dumps(raw, default=str)

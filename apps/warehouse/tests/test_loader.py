@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.warehouse.models import LoadProfileReading, MeterEvent, MeterVisuals, QuarantinedRow
-from apps.warehouse.services import LoadResult, rows_load, rows_load_stream, rows_load_text
+from apps.warehouse.services import LoadResult, rows_load, rows_load_text
 
 pytestmark = pytest.mark.django_db
 PKT = ZoneInfo("Asia/Karachi")
@@ -184,14 +184,6 @@ def test_pre_split_text_rows_load(load_profile_row):
     text_rows = [LOAD_PROFILE.text_row(load_profile_row(f"m{i}")) for i in range(4)]
     result = rows_load_text(dataset_code="load_profile", mdc_id=1, text_rows=text_rows, source="t")
     assert result.inserted == 4
-
-
-def test_stream_of_batches_loads_every_batch(load_profile_row):
-    batches = ([load_profile_row(f"m{b}-{i}") for i in range(10)] for b in range(3))
-    result = rows_load_stream(
-        dataset_code="load_profile", mdc_id=1, raw_batches=batches, source="t"
-    )
-    assert (result.received, result.inserted) == (30, 30)
 
 
 def test_unknown_data_set_is_refused():
