@@ -28,6 +28,8 @@ def value_problem(f: Field, value: Any, *, required: bool) -> str | None:
         return f"must be a string, got {type(value).__name__} {value!r}"[:120]
     if (value.strip() in NO_VALUE and f.kind == "datetime") or value == "":
         return "is empty (key field)" if required else None
+    if required and value != value.strip():
+        return f"has surrounding whitespace: {value[:40]!r}"
     if f.kind == "datetime" and not _DATETIME.fullmatch(value):
         return f"must be yyyy-MM-dd HH:mm:ss, got {value[:40]!r}"
     if f.kind == "decimal" and not _DECIMAL.fullmatch(value):
@@ -51,6 +53,10 @@ def row_problems(ds: DataSet, raw: Any) -> list[str]:
             f"fields absent: {', '.join(missing[:10])}"
             + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
         )
+    known = {f.name for f in ds.fields} | {a for f in ds.fields for a in f.aliases}
+    extra = sorted(str(k) for k in raw if k not in known)
+    if extra:
+        problems.append(f"fields not in {ds.table}: {', '.join(extra[:10])}")
     for f in ds.fields:
         value = raw.get(f.name)
         if value is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import DetailView, ListView
@@ -16,6 +16,7 @@ from apps.conformance import services
 from apps.conformance.choices import FINAL_RUN_STATES, CheckOutcome, RunState
 from apps.conformance.forms import RunForm
 from apps.conformance.models import ConformanceRun
+from apps.conformance.report import run_pdf
 from apps.conformance.selectors import runs_diff
 
 VIEW = "conformance.view_conformancerun"
@@ -105,6 +106,20 @@ class RunPrintView(RunDetailView):
     """The report on its own, laid out for the browser's print (or "save as PDF")."""
 
     template_name = "conformance/run_print.html"
+
+
+class RunPdfView(PermissionRequiredMixin, View):
+    """The report as a PDF file (built from the kept run: the same checks and evidence)."""
+
+    permission_required = VIEW
+
+    def get(self, request, pk):
+        run = get_object_or_404(ConformanceRun.objects.select_related("mdc", "created_by"), pk=pk)
+        response = HttpResponse(run_pdf(run), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="conformance-run-{run.pk}-{run.mdc.code}.pdf"'
+        )
+        return response
 
 
 class RunDiffView(PermissionRequiredMixin, View):

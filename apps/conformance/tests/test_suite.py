@@ -62,6 +62,19 @@ def run_suite(client, mdc, device_ids) -> ConformanceRun:
     return ConformanceRun.objects.get(pk=run_id)
 
 
+def pdf_text(data: bytes) -> str:
+    """The page streams of a reportlab PDF, decoded (ASCII85, then Flate)."""
+    import base64
+    import re
+    import zlib
+
+    streams = b"".join(
+        zlib.decompress(base64.a85decode(body.strip(), adobe=True))
+        for body in re.findall(rb"stream\r?\n(.*?)endstream", data, re.S)
+    )
+    return streams.replace(b") Tj (", b"").decode("latin-1")
+
+
 def outcomes(run: ConformanceRun) -> dict[str, str]:
     return dict(run.checks.values_list("code", "outcome"))
 
@@ -112,6 +125,12 @@ def test_simulator_passes_in_full(registered, client_as, profile, fmt):
         for key in keys:
             assert key not in body
     assert "commands of this suite are real" in page.content.decode()
+    pdf = admin.get(f"/conformance/runs/{run.pk}/pdf/")
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    text = pdf_text(pdf.content)
+    assert "write.aux_relay_operations" in text and f"UDIL profile {profile.name}" in text
+    assert sim.password not in text
     assert "authorization_service" in printable.content.decode()
     # a second copy of the task (a redelivered message) does nothing
     exchanges = {c.code: c.evidence for c in run.checks.all()}
@@ -158,10 +177,32 @@ def test_numbers_not_strings_fail_the_format_checks_only_and_the_diff_shows_it(
     assert f"<strong>{len(expected)}</strong> checks changed" in page.content.decode()
 
 
-def test_500s_fail_everything_but_the_refusals_before_authentication(registered, client_as):
-    """The simulated MDC's 500s bite only after authentication: a wrong password and an
-    unknown key are still refused with 401; every other check fails, with the 500 as evidence."""
-    _, mdc, ids = registered("conf500", error_500_rate=1.0)
+@pytest.mark.parametrize(
+    ("fault", "note"),
+    [
+        ("quirk_extra_fields", "fields not in INSTANTANEOUS_DATA: firmware_version"),
+        ("quirk_id_whitespace", "global_device_id has surrounding whitespace"),
+    ],
+)
+def test_row_quirks_fail_the_row_format_checks_only(registered, client_as, fault, note):
+    """Fields the table does not have, or ids padded with spaces (the MDM's loader tolerates
+    both, a conformance bench does not): exactly the checks of rows fail."""
+    _, mdc, ids = registered(f"confq{fault[6:11]}", **{fault: True})
+    run = run_suite(client_as("Administrator"), mdc, ids)
+    failed = sorted(c for c, o in outcomes(run).items() if o == CheckOutcome.FAILED)
+    row_groups = {cat.READ, cat.ON_DEMAND, cat.TRACKING}
+    assert failed == sorted(
+        c.code for c in catalogue(get_profile(mdc.udil_profile)) if c.group in row_groups
+    )
+    assert note in " ".join(run.checks.get(code="read.instantaneous").evidence["notes"])
+
+
+@pytest.mark.parametrize("fault", ["error_500_rate", "malformed_rate"])
+def test_500s_fail_everything_but_the_refusals_before_authentication(registered, client_as, fault):
+    """The simulated MDC's 500s (or malformed answers) bite only after authentication: a wrong
+    password and an unknown key are still refused with 401; every other check fails, with the
+    broken answer as evidence."""
+    _, mdc, ids = registered(f"conf{fault[:5]}", **{fault: 1.0})
     admin = client_as("Administrator")
     run = run_suite(admin, mdc, ids)
     results = outcomes(run)
@@ -169,5 +210,9 @@ def test_500s_fail_everything_but_the_refusals_before_authentication(registered,
     assert passed == ["auth.bad_key", "auth.wrong_password"], passed
     assert not [c for c, o in results.items() if o == CheckOutcome.PENDING]
     assert run.state == RunState.FAILED
-    evidence = run.checks.get(code="read.load_profile").evidence
-    assert any(x.get("response", {}).get("status") == 500 for x in evidence["exchanges"])
+    check = run.checks.get(code="read.load_profile")
+    statuses = {x.get("response", {}).get("status") for x in check.evidence["exchanges"]}
+    if fault == "error_500_rate":
+        assert 500 in statuses
+    else:  # answered 200, but not with a UDIL body (the key's answer already)
+        assert 200 in statuses and "invalid JSON" in check.summary, check.summary
