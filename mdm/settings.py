@@ -230,6 +230,8 @@ SPECTACULAR_SETTINGS = {
         "CommandEnum": "apps.commands.choices.Command",
         "SendableCommandEnum": "apps.commands.choices.SENDABLE_COMMANDS",
         "TariffBandEnum": "apps.billing.choices.Band",
+        # One enum of data sets (derived from apps.udil), whatever a field calls it.
+        "DatasetEnum": "apps.registry.choices.Dataset",
         # Several models have a "state" (or "procedure") field with their own choices: name each
         # set after its model so the schema has no generated names such as State21fEnum.
         "CommandRequestStateEnum": "apps.commands.choices.RequestState",
