@@ -3,11 +3,11 @@ HTTP on 127.0.0.1, over the embedded PostgreSQL, the simulator being the MDC.
 
 - chromium comes from Debian's ``chromium`` package, installed by the session fixture when it is
   missing (CI runs as root with no standard input); Playwright downloads no browser.
-- One browser for the session; each test gets a new context (cheap) already logged in by a
-  session cookie (the login form has its own test).
-- Each test's portal has the demo's data: two simulated MDCs served by the portal itself under
-  /sim/, their meters registered and their load profile pulled over HTTP. The tests are
-  transactional (the live server's threads see the data); their data goes as any such test's.
+- One browser for the session, one context per module logged in by a session cookie (the
+  login form has its own test), one portal per module: the demo's two simulated MDCs served by
+  the portal itself under /sim/, their meters registered and their load profile pulled over
+  HTTP. The tests of a module run in file order on it; its last test is transactional, so the
+  module's rows go at its end (see ``portal``).
 - Every request the browser makes is recorded: the tests check none leaves 127.0.0.1.
 - A failing test leaves a screenshot and the page's HTML under ``var/browser-artifacts/``;
   page widths and load times are printed at the end of the run and written there too.
@@ -44,7 +44,6 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "browser-artifacts"
 WIDTH, HEIGHT = 1366, 768
 PASSWORD = "Browser-Secret-123"
 MEASURES: list[tuple[str, int, float]] = []  # (path, scrollWidth, load ms) of the width test
-HOSTS: set[str] = set()  # every host:port the browser asked, over all tests
 
 
 def _install_chromium() -> None:
@@ -107,44 +106,76 @@ def _logged_in_cookie(user, url: str) -> dict:
     }
 
 
-@pytest.fixture
-def portal(live_server, browser, django_user_model):
-    """The portal served on 127.0.0.1 (pytest-django's live server, a real HTTP server in a
-    thread) with the demo loaded (its simulated MDCs are served by the same server under /sim/,
-    their load profile pulled over HTTP), and a browser context of an Administrator."""
+@pytest.fixture(scope="module")
+def portal(django_db_setup, django_db_blocker, browser):
+    """The portal served on 127.0.0.1 (Django's live server thread, real HTTP) with the demo
+    loaded (its simulated MDCs are served by the same server under /sim/, their load profile
+    pulled over HTTP), and a browser context of an Administrator: made once per module.
+
+    Its rows are committed (the server's threads must see them), and the module's last test is
+    transactional (``pytest_collection_finish`` marks it), so they go when it ends, as any
+    transactional test's rows do."""
+    from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
 
     from apps.ingestion.services import pull_run
     from mdm.celery import app as celery_app
     from mdm.demo import demo_load
 
-    url = live_server.url.replace("localhost", "127.0.0.1")
-    user = django_user_model.objects.create_user(username="browser", password=PASSWORD)
-    user.groups.add(Group.objects.get(name="Administrator"))
-    for mdc in demo_load(base_url=url, meters_per_mdc=3, days=2):
-        run = pull_run(mdc_id=mdc.pk, dataset_code="load_profile")
-        assert run.outcome == "succeeded", run.error
-    context = browser.new_context(
-        viewport={"width": WIDTH, "height": HEIGHT},
-        accept_downloads=True,
-        timezone_id="Asia/Karachi",
-    )
-    context.set_default_timeout(20_000)
-    portal = Portal(url=url, user=user, context=context)
-    context.on("request", lambda request: portal.hosts.add(urlsplit(request.url).netloc))
-    context.add_cookies([_logged_in_cookie(user, url)])
-    yield portal
-    context.close()
-    HOSTS.update(portal.hosts)
-    celery_app.control.purge()  # tasks enqueued on commit: no worker consumes them here
+    with django_db_blocker.unblock():
+        server = LiveServerThread("127.0.0.1", StaticFilesHandler, port=0)  # the finders' files
+        server.daemon = True
+        server.start()
+        server.is_ready.wait()
+        if server.error:
+            raise server.error
+        url = f"http://127.0.0.1:{server.port}"
+        context = None
+        try:
+            user = get_user_model().objects.create_user(username="browser", password=PASSWORD)
+            user.groups.add(Group.objects.get(name="Administrator"))
+            for mdc in demo_load(base_url=url, meters_per_mdc=3, days=2):
+                run = pull_run(mdc_id=mdc.pk, dataset_code="load_profile")
+                assert run.outcome == "succeeded", run.error
+            context = browser.new_context(
+                viewport={"width": WIDTH, "height": HEIGHT},
+                accept_downloads=True,
+                timezone_id="Asia/Karachi",
+            )
+            context.set_default_timeout(20_000)
+            portal = Portal(url=url, user=user, context=context)
+            context.on("request", lambda request: portal.hosts.add(urlsplit(request.url).netloc))
+            context.add_cookies([_logged_in_cookie(user, url)])
+            yield portal
+        finally:
+            if context is not None:
+                context.close()
+            server.terminate()
+            celery_app.control.purge()  # tasks enqueued on commit: no worker consumes them here
+
+
+def pytest_collection_finish(session):
+    """The last browser test of each module is transactional: the session sets the test
+    database up for it, and its end removes the module's committed rows (see ``portal``)."""
+    last = {}
+    for item in session.items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent and "portal" in getattr(
+            item, "fixturenames", ()
+        ):
+            last[item.module] = item
+    for item in last.values():
+        item.add_marker(pytest.mark.django_db(transaction=True))
 
 
 @pytest.fixture
-def page(request, portal):
-    """A tab of the logged-in context. A failure leaves a screenshot and the HTML under
-    var/browser-artifacts/."""
+def page(request, portal, django_db_blocker):
+    """A tab of the module's logged-in context, the database open to the test's own checks. A
+    failure leaves a screenshot and the HTML under var/browser-artifacts/."""
     tab = portal.context.new_page()
-    yield tab
+    with django_db_blocker.unblock():
+        yield tab
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
