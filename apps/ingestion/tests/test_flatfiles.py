@@ -216,6 +216,9 @@ def test_transport_probe_and_pages(file_fleet, client_as):
     assert done.status_code == 302
     listing = admin.get("/ingestion/deliveries/")
     assert lp.name.encode() in listing.content
+    mdc_page = admin.get(f"/registry/mdcs/{mdc.pk}/")
+    assert mdc_page.status_code == 200
+    assert b"Latest file deliveries" in mdc_page.content and lp.name.encode() in mdc_page.content
 
 
 def test_simulator_commands_create_a_file_mdc_and_deliver(tmp_path, capsys):
