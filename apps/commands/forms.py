@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from apps.commands.choices import SENDABLE_COMMANDS
 from apps.commands.services import command_params, params_validate
+from apps.commands.widgets import COLUMNS as ROW_COLUMNS
 from apps.commands.widgets import TouProfileField
 from apps.udil.profiles import get_profile
 
@@ -46,6 +47,8 @@ def _field_for(param) -> forms.Field:
     common = {"label": label, "required": False, "help_text": param.description}
     if param.kind == "tou":
         return TouProfileField(kind=param.item_kind, **common)
+    if param.is_array and param.name in ROW_COLUMNS:  # rows, not JSON typed by hand
+        return TouProfileField(kind=param.name, **common)
     if param.choices:
         choices = [("", "—")] + [(str(v), f"{v} · {text}") for v, text in param.choices]
         return forms.ChoiceField(choices=choices, **common)

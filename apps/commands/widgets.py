@@ -1,5 +1,5 @@
-"""The 3.3 time-of-use editor: day, week, season and holiday profiles as rows you add and
-remove, with time pickers, never JSON typed by hand.
+"""The console's row editors: 3.3's time-of-use (day, week, season and holiday profiles) and
+load shedding's slabs, as rows you add and remove, with time pickers, never JSON typed by hand.
 
 Each row posts its cells as ``<name>-<row>-<column>`` (a column with several cells, such as a
 day profile's tariff start times, as ``<name>-<row>-<column>-<n>``); ``static/js/tou-editor.js``
@@ -59,11 +59,18 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("date", "Date (dd-MM)", "daymonth"),
         Column("day_profile_name", "Day profile"),
     ),
+    # load_shedding_scheduling's slabs (3.4.4): when the relay is operated, and how
+    "load_shedding_slabs": (
+        Column("action_time", "Action time", "seconds"),
+        Column("relay_operate", "Relay (0 disconnect, 1 connect)", "flag"),
+    ),
 }
 
 _INPUT = {
     "text": {"type": "text", "maxlength": "20", "size": "6"},
     "time": {"type": "time", "step": "60"},
+    "seconds": {"type": "time", "step": "1"},
+    "flag": {"type": "number", "min": "0", "max": "1", "step": "1"},
     "daymonth": {"type": "text", "pattern": r"\d{2}-\d{2}", "placeholder": "dd-MM", "size": "5"},
 }
 
