@@ -7,10 +7,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from apps.analytics.choices import LossBand, ReportState
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, MdmTable
 
 
-class BalanceTable(tables.Table):
+class BalanceTable(MdmTable):
     code = tables.Column("Node")
     input_kwh = tables.Column("Input kWh")
     consumers_kwh = tables.Column("Consumers kWh")
@@ -27,7 +27,7 @@ class BalanceTable(tables.Table):
         attrs = {"class": "table table-sm table-striped"}
 
 
-class SuspectTable(tables.Table):
+class SuspectTable(MdmTable):
     global_device_id = tables.Column("Device")
     reference_no = tables.Column("Consumer")
     score = tables.Column("Score")
@@ -49,7 +49,7 @@ class SuspectTable(tables.Table):
         return "; ".join(why for _, why in value)
 
 
-class ReportTable(tables.Table):
+class ReportTable(MdmTable):
     id = tables.Column("#")
     kind = tables.Column("Report")
     start = tables.Column("Start")

@@ -1,11 +1,11 @@
 import django_tables2 as tables
 
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, MdmTable
 from apps.ingestion.choices import DeliveryState, RunOutcome
 from apps.ingestion.models import FileDelivery, IngestionRun
 
 
-class IngestionRunTable(tables.Table):
+class IngestionRunTable(MdmTable):
     started_at = tables.DateTimeColumn(
         format="Y-m-d H:i:s", linkify=lambda record: record.get_absolute_url()
     )
@@ -42,7 +42,7 @@ class IngestionRunTable(tables.Table):
         return value if len(value) <= 80 else value[:77] + "..."
 
 
-class FileDeliveryTable(tables.Table):
+class FileDeliveryTable(MdmTable):
     received_at = tables.DateTimeColumn(format="Y-m-d H:i:s")
     mdc = tables.Column(verbose_name="MDC", accessor="mdc__code", order_by=("mdc__code",))
     state = BadgeColumn(DeliveryState)

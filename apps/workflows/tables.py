@@ -1,12 +1,12 @@
 import django_tables2 as tables
 
-from apps.core.tables import BadgeColumn
+from apps.core.tables import BadgeColumn, MdmTable
 from apps.workflows.choices import WorkOrderState
 from apps.workflows.models import WorkOrder
 from apps.workflows.selectors import is_overdue
 
 
-class WorkOrderTable(tables.Table):
+class WorkOrderTable(MdmTable):
     id = tables.Column(linkify=True, verbose_name="#")
     procedure = tables.Column(verbose_name="Type")
     consumer = tables.Column(accessor="consumer__reference_no", verbose_name="Consumer")

@@ -160,3 +160,23 @@ def test_meter_table_links_its_mdc_transformer_and_consumer(client_as):
     assert f'href="{meter.mdc.get_absolute_url()}"' in page
     assert f'href="{transformer.get_absolute_url()}"' in page
     assert bare.global_device_id in page  # no transformer, no consumer: no broken link
+
+
+def test_every_list_table_derives_from_the_core_base():
+    import importlib
+    import inspect
+    from pathlib import Path
+
+    import django_tables2 as tables
+
+    from apps.core.tables import MdmTable
+
+    apps_dir = Path(__file__).resolve().parents[2]
+    found = []
+    for path in sorted(apps_dir.glob("*/tables.py")):
+        module = importlib.import_module(f"apps.{path.parent.name}.tables")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, tables.Table) and cls.__module__ == module.__name__:
+                found.append(cls)
+                assert issubclass(cls, MdmTable), f"{module.__name__}.{name}"
+    assert len(found) > 25
