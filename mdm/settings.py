@@ -163,6 +163,8 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Karachi"
 USE_I18N = True
 USE_TZ = True
+# One day-first date format across the portal (mdm/formats/en: 02/12/2026 14:30), #15.
+FORMAT_MODULE_PATH = ["mdm.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("MDM_STATIC_ROOT", str(DATA_DIR / "staticfiles")))

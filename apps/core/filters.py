@@ -27,10 +27,23 @@ def _offset_text(offset: datetime.timedelta) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+DAY_FIRST = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y")
+
+
+def _day_first(text: str) -> datetime.datetime | None:
+    """The portal's own day-first writing (02/12/2026 10:00 is 2 December), as pages show it."""
+    for pattern in DAY_FIRST:
+        try:
+            return datetime.datetime.strptime(text, pattern)  # noqa: DTZ007 - made aware below
+        except ValueError:
+            continue
+    return None
+
+
 class LocalDateTimeField(forms.DateTimeField):
     default_error_messages = {
-        "invalid": "Enter a date and time such as 2026-12-01 10:00 (Pakistan time) or "
-        "2026-12-01T10:00:00+05:00.",
+        "invalid": "Enter a date and time such as 01/12/2026 10:00 or 2026-12-01 10:00 "
+        "(Pakistan time, day first) or 2026-12-01T10:00:00+05:00.",
     }
 
     def to_python(self, value):
@@ -46,6 +59,8 @@ class LocalDateTimeField(forms.DateTimeField):
                     parsed = datetime.datetime.combine(day, datetime.time())
             except ValueError:  # well formed but impossible: month 13, hour 25, offset 99:00
                 parsed = None
+            if parsed is None:
+                parsed = _day_first(text)
             if parsed is None:
                 raise ValidationError(self.error_messages["invalid"], code="invalid")
         if parsed.tzinfo is None:

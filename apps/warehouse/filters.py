@@ -8,6 +8,7 @@ import django_filters
 from apps.core.filters import time_from, time_until
 from apps.registry.filters import MeterScopeFilterSet
 from apps.registry.models import Mdc
+from apps.udil.datasets import EVENT_CODES
 from apps.warehouse.choices import DataSetCode
 from apps.warehouse.models import (
     BillingReading,
@@ -72,10 +73,19 @@ class MeterEventFilter(DeviceFilterSet):
     start = _time_from("event_datetime")
     end = _time_until("event_datetime")
     event_code = django_filters.NumberFilter(label="Event code")
+    event = django_filters.CharFilter(method="filter_event", label="Event (name or code)")
 
     class Meta:
         model = MeterEvent
-        fields = [*DEVICE_AND_MDC, "event_code"]
+        fields = [*DEVICE_AND_MDC, "event_code", "event"]
+
+    def filter_event(self, queryset, name, value):
+        """``power fail`` finds the events whose UDIL name contains it; ``111`` the code."""
+        text = value.strip()
+        if text.isdigit() and len(text) < 10:
+            return queryset.filter(event_code=int(text))
+        codes = [code for code, label in EVENT_CODES.items() if text.lower() in label.lower()]
+        return queryset.filter(event_code__in=codes)
 
 
 class DeviceCommunicationHistoryFilter(DeviceFilterSet):

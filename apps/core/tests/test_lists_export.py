@@ -79,7 +79,7 @@ def test_csv_export_writes_pakistan_time_as_on_screen(client_as):
     assert row["db_datetime"] == "2026-12-01 00:00:00"
     assert row["active_energy_pos_tl"] == "-1.500"  # numbers are not formulas
     page = client.get("/warehouse/billing/", RANGE).content.decode()
-    assert "12/01/2026 midnight" in page  # the same day and time on screen
+    assert "01/12/2026 00:00" in page  # the same day and time on screen, day first
 
 
 def test_api_datetimes_are_pakistan_time_with_offset(client_as):

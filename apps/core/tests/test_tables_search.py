@@ -180,3 +180,45 @@ def test_every_list_table_derives_from_the_core_base():
                 found.append(cls)
                 assert issubclass(cls, MdmTable), f"{module.__name__}.{name}"
     assert len(found) > 25
+
+
+def test_one_day_first_date_format_on_pages_and_in_filters():
+    from zoneinfo import ZoneInfo
+
+    from apps.core.filters import LocalDateTimeField
+
+    at = datetime.datetime(2026, 12, 2, 14, 30, tzinfo=ZoneInfo("Asia/Karachi"))
+    assert _render("{{ at|date:'SHORT_DATETIME_FORMAT' }}", at=at) == "02/12/2026 14:30"
+    assert _render("{{ at }}", at=at) == "02 Dec 2026 14:30 +0500"
+    field = LocalDateTimeField()
+    assert field.clean("02/12/2026 14:30") == at
+    assert field.clean("2026-12-02 14:30") == at
+    assert field.clean("02/12/2026") == at.replace(hour=0, minute=0)
+
+
+def test_events_filter_by_name_as_well_as_code(client_as):
+    from apps.udil.datasets import DATASETS
+    from apps.warehouse.services import rows_load
+
+    rows = []
+    for code in (111, 101):
+        row = DATASETS["events"].encode_row({})
+        row.update(
+            global_device_id="m00000077", msn="4098562412", event_code=str(code),
+            event_datetime="2026-12-01 10:00:00", db_datetime="2026-12-01 10:00:00",
+            event_counter=str(code), event_description="",
+        )  # fmt: skip
+        rows.append(row)
+    rows_load(dataset_code="events", mdc_id=1, raw_rows=rows, source="t")
+    client = client_as("Viewer")
+    window = {"start": "2026-11-01", "end": "2026-12-31"}
+
+    def codes(event):
+        got = client.get("/api/warehouse/events/", {**window, "event": event})
+        assert got.status_code == 200, got.content
+        return sorted(r["event_code"] for r in got.json()["results"])
+
+    assert codes("power fail") == [111]
+    assert codes("MDI") == [101]
+    assert codes("101") == [101]
+    assert codes("no such event") == []
