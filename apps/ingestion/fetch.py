@@ -30,7 +30,7 @@ from django.conf import settings
 
 from apps.ingestion.windows import STATE_DATASETS, Window, request_bounds
 from apps.udil.codec import decode_response, parse_status, response_rows
-from apps.udil.datasets import DATASETS, DataSet
+from apps.udil.datasets import DataSet
 from apps.udil.errors import MalformedBody, MdcUnavailable, UdilStatusError
 from apps.warehouse.guard import RowGuard, owned_device_ids
 
@@ -149,7 +149,8 @@ class ApiFetcher:
                 result = SplitRows(kept, [*result.rejects, *refused])
         digest = None
         if not result.rejects:
-            digest = answer_digest(body, result.good, DATASETS[self.dataset_code])
+            dataset = self.client.profile.dataset(self.dataset_code)  # the MDC's profile's
+            digest = answer_digest(body, result.good, dataset)
         return FetchedBody(window, device_ids, result, digest)
 
     def _sleep(self, attempt: int) -> None:
@@ -177,7 +178,8 @@ class ApiFetcher:
                 self._sleep(failures)
                 continue
             try:
-                return body, _split_of(body, content_type, DATASETS[self.dataset_code])
+                dataset = self.client.profile.dataset(self.dataset_code)
+                return body, _split_of(body, content_type, dataset)
             except MalformedBody as exc:
                 malformed += 1
                 if malformed >= self.malformed_attempts or self._stop.is_set():

@@ -18,7 +18,7 @@ from operator import itemgetter
 
 from apps.ingestion.fetch import FetchedBody, SplitRows
 from apps.ingestion.models import AnswerFingerprint
-from apps.udil.datasets import DATASETS
+from apps.warehouse.schema import table_for
 from apps.warehouse.services import rows_stored_count
 
 Key = tuple[dt.datetime, dt.datetime, str]
@@ -49,7 +49,8 @@ def answer_unchanged(
     key = (fetched.window.start, fetched.window.end, devices_key(fetched.device_ids))
     if known.get(key) != (fetched.digest, len(result.good)):
         return False
-    dataset = DATASETS[dataset_code]
+    # the definition the rows were split with (2019 or 3.3, told by width)
+    dataset = table_for(dataset_code).view_of_width(len(result.good[0])).dataset
     if dataset.time_field is None:
         return False
     times = list(map(itemgetter(dataset.field_names.index(dataset.time_field)), result.good))
@@ -73,7 +74,7 @@ def fingerprint_record(
     result = fetched.result
     if fetched.digest is None or not isinstance(result, SplitRows):
         return
-    if DATASETS[dataset_code].time_field is None:
+    if table_for(dataset_code).time_column is None:
         return
     key = (fetched.window.start, fetched.window.end, devices_key(fetched.device_ids))
     if known.get(key) == (fetched.digest, len(result.good)):

@@ -14,7 +14,7 @@ from apps.ingestion.choices import (
     RunOutcome,
     RunTrigger,
 )
-from apps.registry.choices import Dataset, Transport, dataset_choices
+from apps.registry.choices import Transport, dataset_choices
 from apps.registry.models import Mdc
 
 
@@ -27,7 +27,7 @@ class Watermark(models.Model):
     """
 
     mdc = models.ForeignKey(Mdc, on_delete=models.CASCADE, related_name="watermarks")
-    dataset = models.CharField(max_length=20, choices=Dataset.choices)
+    dataset = models.CharField(max_length=20, choices=dataset_choices)
     position = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
     # UDIL 3.3 tabular tables have an auto-increment ``id``: where the view has one, the pull
@@ -51,7 +51,7 @@ class IngestionRun(models.Model):
     """One pull of one data set from one MDC, with exact row counts and how it ended."""
 
     mdc = models.ForeignKey(Mdc, on_delete=models.CASCADE, related_name="ingestion_runs")
-    dataset = models.CharField(max_length=20, choices=Dataset.choices)
+    dataset = models.CharField(max_length=20, choices=dataset_choices)
     transport = models.CharField(max_length=10, choices=Transport.choices)
     trigger = models.CharField(
         max_length=10, choices=RunTrigger.choices, default=RunTrigger.SCHEDULE
@@ -131,7 +131,7 @@ class RefillWindow(models.Model):
     """
 
     mdc = models.ForeignKey(Mdc, on_delete=models.CASCADE, related_name="refill_windows")
-    dataset = models.CharField(max_length=20, choices=Dataset.choices)
+    dataset = models.CharField(max_length=20, choices=dataset_choices)
     global_device_id = models.CharField(max_length=50)
     start = models.DateTimeField()
     end = models.DateTimeField(help_text="Exclusive.")
@@ -179,7 +179,7 @@ class AnswerFingerprint(models.Model):
     """
 
     mdc = models.ForeignKey(Mdc, on_delete=models.CASCADE, related_name="+")
-    dataset = models.CharField(max_length=20, choices=Dataset.choices)
+    dataset = models.CharField(max_length=20, choices=dataset_choices)
     start = models.DateTimeField()
     end = models.DateTimeField()
     devices = models.CharField(max_length=40, help_text="Digest of the requested device ids.")

@@ -26,7 +26,7 @@ from apps.ingestion.runs import Tally, abandoned_runs_close, aware, run_finish, 
 from apps.ingestion.transports import FileTransport, transport_for
 from apps.registry.choices import Dataset
 from apps.registry.models import Mdc
-from apps.udil.datasets import DATASETS
+from apps.udil.profiles import get_profile
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,11 @@ def pull_run(
     Raises :class:`PullRefused` for an unknown data set or a disabled MDC and
     :class:`PullAlreadyRunning` when another pull of the same MDC and data set holds the lock.
     """
-    if dataset_code not in DATASETS or dataset_code not in Dataset.values:
+    if dataset_code not in Dataset.values:  # the one enum, derived from apps.udil
         raise PullRefused(f"Unknown data set {dataset_code!r}.")
     mdc = Mdc.objects.get(pk=mdc_id)
+    if dataset_code not in get_profile(mdc.udil_profile).datasets:
+        raise PullRefused(f"UDIL {mdc.udil_profile} has no data set {dataset_code!r}.")
     until = aware(until) or timezone.localtime().replace(microsecond=0)
     transport = transport_for(mdc)
 
@@ -229,7 +231,8 @@ def pull_request(*, actor, mdc: Mdc, dataset_code: str | None = None) -> list[st
 
     if not mdc.enabled:
         raise PullRefused(f"MDC {mdc.code} is disabled.")
-    codes = [dataset_code] if dataset_code else list(Dataset.values)
+    profile = get_profile(mdc.udil_profile)
+    codes = [dataset_code] if dataset_code else [c for c in Dataset.values if c in profile.datasets]
     unknown = [code for code in codes if code not in Dataset.values]
     if unknown:
         raise PullRefused(f"Unknown data set {unknown[0]!r}.")

@@ -27,6 +27,7 @@ from apps.ingestion.services import (
 from apps.ingestion.tables import FileDeliveryTable, IngestionRunTable
 from apps.registry.choices import Dataset, Transport
 from apps.registry.models import Mdc
+from apps.udil.profiles import get_profile
 
 
 class RunListView(FilteredTableView):
@@ -79,7 +80,10 @@ class ScheduleForm(forms.Form):
     def __init__(self, *args, mdc: Mdc, **kwargs):
         super().__init__(*args, **kwargs)
         intervals = mdc.pull_intervals or {}
+        served = get_profile(mdc.udil_profile).datasets  # the data sets of the MDC's UDIL
         for code, label in Dataset.choices:
+            if code not in served:
+                continue
             self.fields[code] = forms.IntegerField(
                 label=label,
                 min_value=0,

@@ -19,6 +19,7 @@ DEFAULT_WINDOW_MINUTES = {
     "load_profile": 1440,
     "events": 1440,
     "meter_visuals": 1440,
+    "device_comm_history": 1440,
 }
 
 # How far back the first pull of a data set reaches when nothing is loaded yet (days).
@@ -29,6 +30,7 @@ DEFAULT_BACKFILL_DAYS = {
     "load_profile": 7,
     "events": 35,
     "meter_visuals": 1,
+    "device_comm_history": 7,
 }
 
 # How far before its watermark an API pull starts again (minutes): rows the MDC stores a little
@@ -42,6 +44,7 @@ DEFAULT_LOOKBACK_MINUTES = {
     "load_profile": 60,
     "events": 60,
     "meter_visuals": 0,
+    "device_comm_history": 60,
 }
 
 # UDIL read windows are taken as inclusive at both ends (SQL BETWEEN, what MDCs do), with

@@ -6,6 +6,7 @@ from django.db import models
 
 from apps.core.choices import BadgeChoices, IntegerBadgeChoices, badge_colours
 from apps.udil.datasets import DATASETS
+from apps.udil.datasets_v33 import DATASETS_3_3
 
 
 class UdilProfile(models.TextChoices):
@@ -48,13 +49,19 @@ DATASET_COLOURS = {
     "load_profile": "success",
     "events": "warning",
     "meter_visuals": "secondary",
+    "device_comm_history": "dark",
 }
 
-#: The data set codes, derived from the protocol's definitions (``apps.udil.datasets``): the
-#: one enum of data sets, used as keys of ``Mdc.window_minutes`` / ``Mdc.pull_intervals`` and by
-#: ingestion and the warehouse. A data set added in ``apps.udil`` is a member here.
+#: Every data set of every profile (2019, then what 3.3 adds: device communication history).
+ALL_DATASETS = {**DATASETS, **{c: ds for c, ds in DATASETS_3_3.items() if c not in DATASETS}}
+
+#: The data set codes, derived from the protocol's definitions (``apps.udil``): the one enum of
+#: data sets, used as keys of ``Mdc.window_minutes`` / ``Mdc.pull_intervals`` and by ingestion
+#: and the warehouse. A data set added in ``apps.udil`` is a member here.
 Dataset = badge_colours(**DATASET_COLOURS)(
-    BadgeChoices("Dataset", [(ds.code.upper(), (ds.code, ds.label)) for ds in DATASETS.values()])
+    BadgeChoices(
+        "Dataset", [(ds.code.upper(), (ds.code, ds.label)) for ds in ALL_DATASETS.values()]
+    )
 )
 
 
@@ -65,7 +72,7 @@ def dataset_choices() -> list[tuple[str, str]]:
 
 
 #: UDIL table ids of each data set (keys of ``Mdc.tabular_views``).
-DATASET_TABLE_IDS = {Dataset(ds.code): ds.table for ds in DATASETS.values()}
+DATASET_TABLE_IDS = {Dataset(ds.code): ds.table for ds in ALL_DATASETS.values()}
 
 
 @badge_colours(**{"1": "success", "0": "secondary"})

@@ -24,6 +24,10 @@ _TEMPLATES: dict[tuple[str, tuple[str, ...]], str] = {}
 EXTRA_FIELDS = {"vendor_status_flag": "OK", "firmware_version": "v2.7.1"}
 
 
+#: Fields whose text may hold quotes, newlines or markup (the template path does not escape).
+_FREE_TEXT = frozenset({"meter_ls_schedule_slabs", "message_log", "picture_1", "picture_2"})
+
+
 def _template(fmt: str, fields: tuple[str, ...]) -> str:
     key = (fmt, fields)
     tpl = _TEMPLATES.get(key)
@@ -46,7 +50,8 @@ def rows_body(
     """A read response ``{"status": "1", "message": ..., "data": [rows]}``."""
     fast = (
         not mdc.has_quirks
-        and "meter_ls_schedule_slabs" not in fields  # visuals carry JSON text: escape it
+        # visuals carry JSON text, communication history a multi-line log: escape them
+        and _FREE_TEXT.isdisjoint(fields)
         and all(_SAFE.match(gdi) for gdi in {row[1] for row in rows})
     )
     if not fast:

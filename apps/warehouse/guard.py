@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from operator import itemgetter, methodcaller
 from typing import Any
 
-from apps.udil.datasets import DATASETS
 from apps.udil.timefmt import PKT
+from apps.warehouse.schema import table_for
 
 TextRow = Sequence[str | None]
 _PKT_SUFFIX = "+05:00"
@@ -59,7 +59,8 @@ class RowGuard:
         ``rows`` itself when every row may be stored (the usual case)."""
         if not rows:
             return rows, []
-        dataset = DATASETS[self.dataset_code]
+        # rows are in the order of the definition that split them (2019 or 3.3: told by width)
+        dataset = table_for(self.dataset_code).view_of_width(len(rows[0])).dataset
         names = dataset.field_names
         device_of = itemgetter(names.index("global_device_id"))
         time_field = dataset.time_field if self.start is not None else None

@@ -13,6 +13,7 @@ from apps.ingestion.models import IngestionRun
 from apps.ingestion.runs import Tally, counts_save, cursor_get, progress_commit
 from apps.ingestion.tabular import SyncedMarker, TabularChunk, tabular_chunks
 from apps.ingestion.transports.base import Transport
+from apps.registry.choices import DATASET_TABLE_IDS
 from apps.registry.choices import Transport as TransportChoice
 from apps.registry.selectors import meters_for_pull
 from apps.udil.datasets import DATASETS
@@ -33,7 +34,7 @@ class TabularTransport(Transport):
         views = self.mdc.tabular_views or {}
         if not views:
             return list(codes)
-        return [code for code in codes if DATASETS[code].table in views or code in views]
+        return [code for code in codes if DATASET_TABLE_IDS[code] in views or code in views]
 
     def probe(self) -> str:
         """Open the MDC's database (engine from the URL's scheme), then check each configured

@@ -141,6 +141,12 @@ from apps.simulator.generator.spec import (  # noqa: E402 - after FAST_PATH
     initial_history,
     spec_of,
 )
+from apps.simulator.generator.v33 import (  # noqa: E402 - after FAST_PATH
+    FIELDS_3_3,
+    ROW_FUNCTIONS_3_3,
+    communication_history_rows,
+    layout,
+)
 
 __all__ = [
     "DAY",
@@ -149,6 +155,7 @@ __all__ = [
     "F3_SIZE",
     "FAST_PATH",
     "FIELDS",
+    "FIELDS_3_3",
     "MASK",
     "MDI_RESET",
     "NOMINAL_MV",
@@ -162,6 +169,7 @@ __all__ = [
     "POWER_FAIL_END",
     "POWER_FAIL_START",
     "ROW_FUNCTIONS",
+    "ROW_FUNCTIONS_3_3",
     "SEASONS",
     "SHAPES",
     "SUNDAY",
@@ -207,6 +215,7 @@ __all__ = [
     "aware",
     "billing_rows",
     "clear_caches",
+    "communication_history_rows",
     "day_data",
     "day_start",
     "delivery",
@@ -220,6 +229,7 @@ __all__ = [
     "instantaneous_rows",
     "is_gap",
     "last_contact",
+    "layout",
     "load_profile_rows",
     "local_day",
     "mix",

@@ -436,18 +436,18 @@ def on_demand_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetim
     t = gen.epoch_of(at)
     kind = params["type"]
     code = ON_DEMAND_DATASET[kind]
-    fields = gen.FIELDS[code]
+    fields, row_function = gen.layout(mdc.udil_profile, code)  # the MDC's profile's layout
     far = t + 40 * gen.DAY
     if kind == "VISL":
         row = gen.visuals_row(spec, meter, t)
         rows = [row] if row else []
     elif kind == "INST":
         tick = t - (t + gen.PKT_OFFSET) % gen.TICK
-        rows = list(gen.instantaneous_rows(spec, tick, tick, far))
+        rows = list(row_function(spec, tick, tick, far))
     else:
         start = gen.epoch_of(_parse(params["start_datetime"]))
         end = min(gen.epoch_of(_parse(params["end_datetime"])), t)
-        rows = list(gen.ROW_FUNCTIONS[code](spec, start, end, far))
+        rows = list(row_function(spec, start, end, far))
     stamp = gen.dt_text(t)
     out = []
     for row in rows:

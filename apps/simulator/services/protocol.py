@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from apps.simulator import generator as gen
 from apps.simulator.models import SimMdc, SimMeter, SimPrivateKey
-from apps.udil.datasets import DATASETS
+from apps.udil.profiles import get_profile
 
 from .commands import sim_transactions_advance
 from .common import MAX_READ_DAYS, SimError, _known_from, _now
@@ -83,8 +83,9 @@ def sim_read(
     """
     now = _now(now)
     sim_transactions_advance(mdc=mdc, now=now)
-    if dataset not in DATASETS:
+    if dataset not in get_profile(mdc.udil_profile).datasets:
         raise SimError(400, f"unknown data set {dataset}")
+    fields, row_function = gen.layout(mdc.udil_profile, dataset)
     ids = list(dict.fromkeys(global_device_ids))
     end = end or now
     start = start or end - dt.timedelta(days=1)
@@ -109,5 +110,5 @@ def sim_read(
             continue
         if spec.at("active", now_e) == 0:
             inactive.append(gdi)
-        rows.extend(gen.ROW_FUNCTIONS[dataset](spec, start_e, end_e, now_e))
-    return ReadResult(gen.FIELDS[dataset], rows, _read_message(rows, unknown, inactive))
+        rows.extend(row_function(spec, start_e, end_e, now_e))
+    return ReadResult(fields, rows, _read_message(rows, unknown, inactive))
