@@ -45,7 +45,7 @@ def test_mdc_register_validates_and_audits_without_secrets(admin_user):
         ({"pull_intervals": {"events": 0}}, "pull_intervals"),
         ({"path_overrides": {"events": "http://evil/x"}}, "path_overrides"),
         ({"tabular_views": {"NOPE": "v"}}, "tabular_views"),
-        ({"udil_profile": "3.3"}, "udil_profile"),
+        ({"udil_profile": "3.2"}, "udil_profile"),  # a revision not implemented
         ({"base_url": ""}, "base_url"),
         ({"transport": "tabular"}, "tabular_database_url"),
         ({"code": "not a slug!"}, "code"),
