@@ -314,10 +314,9 @@ def test_transaction_status_row_keeps_response_data():
     assert row.extras == {"response_data": [{"a": "1"}]}
 
 
-def test_text_path_speed():
-    """The bulk path must stay fast: 20k load-profile rows well under 2 seconds."""
-    import time
-
+def test_text_path_bulk():
+    """20k load-profile rows through the bulk path, all accepted and in field order (its speed
+    is measured in bench/bench_loader.py, not here: a timed test fails on a busy machine)."""
     template = {}
     for i, f in enumerate(LOAD_PROFILE.fields):
         template[f.name] = {
@@ -333,9 +332,6 @@ def test_text_path_speed():
         row["active_energy_tl"] = f"{i}.{i % 1000:03d}"
         row["meter_datetime"] = f"2024-01-{1 + i % 28:02d} {i % 24:02d}:{(i // 24) % 4 * 15:02d}:00"
         rows.append(row)
-    start = time.perf_counter()
     good, rejects = LOAD_PROFILE.split_rows(rows)
-    elapsed = time.perf_counter() - start
     assert (len(good), rejects) == (20000, [])
     assert good[-1][LOAD_PROFILE.field_names.index("active_energy_tl")] == "19999.999"
-    assert elapsed < 2.0, f"{20000 / elapsed:.0f} rows/s"
