@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from apps.core.tables import BadgeColumn, MdmTable
 from apps.registry.choices import ActivationStatus, ConnectionStatus, RelayState
+from apps.registry.field_lists import METER_FIELDS, METER_IDENTITY
 from apps.registry.models import (
     Circle,
     Consumer,
@@ -96,28 +97,8 @@ class MeterTable(RegistryTable):
 
     class Meta:
         model = Meter
-        fields = (
-            "global_device_id",
-            "msn",
-            "mdc",
-            "device_type",
-            "phase",
-            "meter_type",
-            "communication_mode",
-            "communication_type",
-            "communication_interval",
-            "sim_number",
-            "sim_id",
-            "mdi_reset_date",
-            "mdi_reset_time",
-            "activation_status",
-            "relay_state",
-            "load_limit_kw",
-            "transformer",
-            "consumer",
-            "profile_hint",
-            "updated_at",
-        )
+        # the registration's fields (declared once in field_lists), then the meter's state
+        fields = (*METER_IDENTITY, *METER_FIELDS, "relay_state", "load_limit_kw", "updated_at")
         sequence = fields
         default_columns = (
             "global_device_id",
