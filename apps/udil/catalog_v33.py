@@ -12,13 +12,16 @@ this module settles where the text is silent or contradicts itself.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from .catalog import (
     COMMUNICATION_MODE_CHOICES,
     GLOBAL_DEVICE_IDS,
     METER_DATA_SAMPLING,
+    METER_STATUS_UPDATE,
     REQUEST_DATETIME,
+    WAKE_UP_SIM_NUMBER_UPDATE,
     Param,
     Service,
     _choice,
@@ -44,6 +47,12 @@ from .tou import (
     v_week_profile,
 )
 from .values import parse_int, parse_str, show
+
+
+def _renamed(service: Service, name: str, section: str) -> Service:
+    """A 2019 service under its 3.3 name and section (same parameters and checks)."""
+    return replace(service, name=name, path=name, spec_section=section)
+
 
 # ------------------------------------------------------------------ choices
 DEVICE_TYPE_CHOICES_3_3 = ((1, "Meter"), (2, "DCU"), (3, "APMS"), (4, "Grid meter"), (5, "Other"))
@@ -292,20 +301,11 @@ UPDATE_TIME_OF_USE = _write(
     _p("activation_datetime", "datetime", v_datetime, "Date & time the calendar activates"),
     checks=(_tou_references,),
 )
-UPDATE_WAKE_UP_SIM_NUMBER = _write(
-    "update_wake_up_sim_number",
-    "3.3.10",
-    "Change the SIM numbers allowed to wake meters up (SMS or call)",
-    _p("wakeup_number_1", "phone", v_phone, "SIM number 1 for wakeup (e.g. 03xxxxxxxxx)"),
-    _p("wakeup_number_2", "phone", v_phone, "SIM number 2 for wakeup", required=False),
-    _p("wakeup_number_3", "phone", v_phone, "SIM number 3 for wakeup", required=False),
+# Renamed in 3.3 with the same parameters: derived from the 2019 definitions, not restated.
+UPDATE_WAKE_UP_SIM_NUMBER = _renamed(
+    WAKE_UP_SIM_NUMBER_UPDATE, "update_wake_up_sim_number", "3.3.10"
 )
-UPDATE_METER_STATUS = _write(
-    "update_meter_status",
-    "3.3.11",
-    "Activate (MDC reads it) or deactivate (MDC stops reading) meters",
-    _choice("meter_activation_status", ((0, "Inactive"), (1, "Active")), "1 Active, 0 Inactive"),
-)
+UPDATE_METER_STATUS = _renamed(METER_STATUS_UPDATE, "update_meter_status", "3.3.11")
 DEVICE_CREATION_3_3 = Service(
     name="device_creation",
     path="device_creation",
