@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from apps.core.filters import time_from, time_until
+from apps.core.filters import CodeChoiceFilter, time_from, time_until
 from apps.ingestion.choices import DeliverySource, DeliveryState, RunOutcome, RunTrigger
 from apps.ingestion.models import FileDelivery, IngestionRun, Watermark
 from apps.registry.choices import Dataset
@@ -12,7 +12,7 @@ from apps.registry.models import Mdc
 
 
 class IngestionRunFilter(django_filters.FilterSet):
-    mdc = django_filters.ModelChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
+    mdc = CodeChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
     mdc_code = django_filters.CharFilter(
         field_name="mdc__code", lookup_expr="iexact", label="MDC code"
     )
@@ -30,7 +30,7 @@ class IngestionRunFilter(django_filters.FilterSet):
 
 
 class WatermarkFilter(django_filters.FilterSet):
-    mdc = django_filters.ModelChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
+    mdc = CodeChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
     mdc_code = django_filters.CharFilter(
         field_name="mdc__code", lookup_expr="iexact", label="MDC code"
     )
@@ -42,9 +42,7 @@ class WatermarkFilter(django_filters.FilterSet):
 
 
 class FileDeliveryFilter(django_filters.FilterSet):
-    mdc = django_filters.ModelChoiceFilter(
-        queryset=Mdc.objects.filter(transport="file"), label="MDC"
-    )
+    mdc = CodeChoiceFilter(queryset=Mdc.objects.filter(transport="file"), label="MDC")
     mdc_code = django_filters.CharFilter(
         field_name="mdc__code", lookup_expr="iexact", label="MDC code"
     )

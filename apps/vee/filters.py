@@ -9,6 +9,7 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.filters import CodeChoiceFilter
 from apps.registry.models import Mdc
 from apps.vee.choices import ExceptionStatus, Method, RuleType, ScopeLevel, Severity, VersionKind
 from apps.vee.models import Rule, RuleSet, ValidationException, ValidationRun, ValueVersion
@@ -30,9 +31,7 @@ class ValidationExceptionFilter(django_filters.FilterSet):
     )
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
     status = django_filters.MultipleChoiceFilter(choices=ExceptionStatus.choices)
-    mdc = django_filters.ModelChoiceFilter(
-        field_name="meter__mdc", queryset=Mdc.objects.all(), label="MDC"
-    )
+    mdc = CodeChoiceFilter(field_name="meter__mdc", queryset=Mdc.objects.all(), label="MDC")
     global_device_id = django_filters.CharFilter(
         field_name="meter__global_device_id", label="Global device id"
     )
@@ -108,7 +107,7 @@ class ValueVersionFilter(django_filters.FilterSet):
 
 
 class ValidationRunFilter(django_filters.FilterSet):
-    mdc = django_filters.ModelChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
+    mdc = CodeChoiceFilter(queryset=Mdc.objects.all(), label="MDC")
 
     class Meta:
         model = ValidationRun
