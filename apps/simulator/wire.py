@@ -14,9 +14,10 @@ import orjson
 
 from apps.simulator.generator import NUMERIC_FIELDS
 from apps.simulator.models import NumberStyle, SimMdc
-from apps.udil.catalog import Service, unquote
+from apps.udil.catalog import Service
 from apps.udil.codec import JSON_CONTENT_TYPE, XML_CONTENT_TYPE, encode_response
 from apps.udil.errors import ValidationErrors
+from apps.udil.validators import unquote
 
 _rng = random.Random()
 _SAFE = re.compile(r'^[^"\\<>&\x00-\x1f]*$')
@@ -25,7 +26,17 @@ EXTRA_FIELDS = {"vendor_status_flag": "OK", "firmware_version": "v2.7.1"}
 
 
 #: Fields whose text may hold quotes, newlines or markup (the template path does not escape).
-_FREE_TEXT = frozenset({"meter_ls_schedule_slabs", "message_log", "picture_1", "picture_2"})
+_FREE_TEXT = frozenset(
+    {
+        "meter_ls_schedule_slabs",
+        "message_log",
+        "picture_1",
+        "picture_2",
+        # 3.3 visuals' JSON arrays
+        "lsch_load_shedding_slabs",
+        "tiou_day_profile",
+    }
+)
 
 
 def _template(fmt: str, fields: tuple[str, ...]) -> str:

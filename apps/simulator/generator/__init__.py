@@ -146,6 +146,8 @@ from apps.simulator.generator.v33 import (  # noqa: E402 - after FAST_PATH
     ROW_FUNCTIONS_3_3,
     communication_history_rows,
     layout,
+    visuals_row_3_3,
+    visuals_row_of,
 )
 
 __all__ = [
@@ -243,4 +245,6 @@ __all__ = [
     "state_at",
     "state_at_day",
     "visuals_row",
+    "visuals_row_3_3",
+    "visuals_row_of",
 ]

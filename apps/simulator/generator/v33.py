@@ -11,6 +11,8 @@ The physics stays the 2019 generator's (``rows``, ``load_profile``); 3.3 only ad
   power factors the meter's power factor on each live phase;
 * monthly billing's pictures and position are empty (optional), ``reading_mode`` 1 (automatic);
 * events carry the 3.3 names of their codes (``apps.udil.events_v33``), no counter (optional);
+* meter visuals: the 2019 visuals row under 3.3's names, with the grid values of the meter's
+  instantaneous row at its last contact and the states 3.3 adds (relay, clock, TOU, SIM);
 * communication history: one row per meter and hour the MDC reads it (the hour's end), with a
   log in the shape of the spec's samples; a meter offline at that hour has a failed attempt.
 """
@@ -19,9 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from apps.simulator.generator.base import DAY, FIELDS, dt_text, f3, local_day, mix
+import orjson
+
+from apps.simulator.generator.base import (
+    DAY,
+    FIELDS,
+    PKT_OFFSET,
+    TICK,
+    dt_text,
+    f3,
+    local_day,
+    mix,
+)
 from apps.simulator.generator.days import day_data, delivery, readable
-from apps.simulator.generator.rows import ROW_FUNCTIONS
+from apps.simulator.generator.rows import ROW_FUNCTIONS, last_contact, visuals_row
 from apps.simulator.generator.spec import MeterSpec
 from apps.udil.datasets_v33 import DATASETS_3_3
 from apps.udil.events_v33 import EVENT_CODES_3_3
@@ -200,16 +213,81 @@ def _history_row(spec: MeterSpec, t: int, stored: int, *, ok: bool) -> tuple[str
     return tuple(values.get(name, "") for name in FIELDS_3_3["device_comm_history"])
 
 
-#: The 3.3 row functions (the data sets 3.3 changes or adds; meter visuals stay 2019's).
+#: 3.3 visuals name -> the 2019 visuals field holding the same value.
+_VISUALS_FROM_2019 = {f.name: f.stored_as for f in DATASETS_3_3["meter_visuals"].fields if f.column}
+
+
+def visuals_row_3_3(spec: MeterSpec, meter, now: int) -> tuple[str, ...] | None:
+    """METER_VISUALS in the 3.3 layout: the latest state of the meter at ``now``."""
+    old = visuals_row(spec, meter, now)
+    if old is None:
+        return None
+    v19 = dict(zip(FIELDS["meter_visuals"], old, strict=True))
+    tc = last_contact(spec, now)
+    at = dt_text(tc)
+    tick = tc - (tc + PKT_OFFSET) % TICK
+    inst = next(iter(ROW_FUNCTIONS_3_3["instantaneous"](spec, tick, tick, tick + DAY)), None)
+    grid = dict(zip(FIELDS_3_3["instantaneous"], inst, strict=True)) if inst else {}
+    relay = "0" if v19["last_contactor_off_datetime"] > v19["last_contactor_on_datetime"] else "1"
+    tou = orjson.loads(v19["meter_tariff_identification"])
+    day_profile = [{"name": "day_1", "tariff_slabs": [s["time_slab"][0] for s in tou["slabs"]]}]
+    values = {
+        **v19,
+        **{name: v19[old_name] for name, old_name in _VISUALS_FROM_2019.items()},
+        **{k: grid.get(k, "") for k in ("frequency", "average_pf")},
+        **{
+            f"{q}_phase_{p}": grid.get(f"{q}_phase_{p}", "")
+            for q in ("current", "voltage", "pf")
+            for p in "abc"
+        },
+        "meter_datetime": v19["meter_last_comm_datetime"],
+        "mdc_read_datetime": at,
+        "db_datetime": at,
+        "aggregate_active_energy_abs_tl": _sum(
+            v19["last_active_energy_pos_tl"], v19["last_active_energy_neg_tl"]
+        ),
+        "aggregate_active_energy_abs_tl_datetime": at,
+        "aggregate_reactive_energy_abs_tl": _sum(
+            v19["last_reactive_energy_pos_tl"], v19["last_reactive_energy_neg_tl"]
+        ),
+        "aggregate_reactive_energy_abs_tl_datetime": at,
+        "power_status": "1",
+        "auxr_datetime": at,
+        "auxr_status": relay,
+        "dvtm_datetime": at,
+        "sanc_datetime": at if v19["meter_load_limit_set"] else "",
+        "lsch_datetime": at if v19["meter_ls_schedule_slabs"] else "",
+        "tiou_datetime": at,
+        "tiou_day_profile": orjson.dumps(day_profile).decode(),
+        "mtst_datetime": at,
+        "msim_id": f"8992{spec.msn_text[-8:]:0>8}",
+    }
+    return tuple(values.get(name, "") for name in FIELDS_3_3["meter_visuals"])
+
+
+def visuals_row_of(profile: str | None):
+    """The visuals row function of an MDC of ``profile``: ``(spec, meter, now) -> row``."""
+    return visuals_row_3_3 if profile == "3.3" else visuals_row
+
+
+#: The 3.3 row functions (the data sets 3.3 changes or adds; meter visuals: visuals_row_of).
 ROW_FUNCTIONS_3_3 = {code: _as_3_3(code) for code in _ADDED}
 ROW_FUNCTIONS_3_3["device_comm_history"] = communication_history_rows
 
 
 def layout(profile: str | None, code: str):
-    """(field names, row function) of a data set as an MDC of ``profile`` serves it."""
-    if profile == "3.3" and code in ROW_FUNCTIONS_3_3:
-        return FIELDS_3_3[code], ROW_FUNCTIONS_3_3[code]
-    return FIELDS[code], ROW_FUNCTIONS.get(code)  # meter visuals: no row function (one row)
+    """(field names, row function) of a data set as an MDC of ``profile`` serves it (meter
+    visuals have no row function: one row per meter, :func:`visuals_row_of`)."""
+    if profile == "3.3" and code in FIELDS_3_3:
+        return FIELDS_3_3[code], ROW_FUNCTIONS_3_3.get(code)
+    return FIELDS[code], ROW_FUNCTIONS.get(code)
 
 
-__all__ = ["FIELDS_3_3", "ROW_FUNCTIONS_3_3", "communication_history_rows", "layout"]
+__all__ = [
+    "FIELDS_3_3",
+    "ROW_FUNCTIONS_3_3",
+    "communication_history_rows",
+    "layout",
+    "visuals_row_3_3",
+    "visuals_row_of",
+]

@@ -439,7 +439,7 @@ def on_demand_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetim
     fields, row_function = gen.layout(mdc.udil_profile, code)  # the MDC's profile's layout
     far = t + 40 * gen.DAY
     if kind == "VISL":
-        row = gen.visuals_row(spec, meter, t)
+        row = gen.visuals_row_of(mdc.udil_profile)(spec, meter, t)
         rows = [row] if row else []
     elif kind == "INST":
         tick = t - (t + gen.PKT_OFFSET) % gen.TICK

@@ -104,7 +104,7 @@ def sim_read(
             continue
         spec = gen.spec_of(meter, mdc)
         if dataset == "meter_visuals":
-            row = gen.visuals_row(spec, meter, now_e)
+            row = gen.visuals_row_of(mdc.udil_profile)(spec, meter, now_e)
             if row:
                 rows.append(row)
             continue
