@@ -102,6 +102,23 @@ FINAL_OUTCOMES = frozenset(o for o in Outcome if o != Outcome.PENDING)
 RETRYABLE_OUTCOMES = frozenset({Outcome.FAILED, Outcome.REFUSED, Outcome.TIMED_OUT})
 
 
+@badge_colours(**{"0": "danger", "1": "success"})
+class IndvStatus(IntegerBadgeChoices):
+    """A device's ``indv_status`` as the MDM keeps it: the UDIL 2019 meaning (1 accepted, going
+    well or done; 0 refused or failed). A 3.3 MDC writes 0 in progress, 1 done, 2 failed; it is
+    read in the MDC's profile (``Profile.indv_status``) before it is stored."""
+
+    FAILED = 0, "0 · Refused or failed"
+    OK = 1, "1 · Accepted, in progress or done"
+
+
+#: What a badge of ``indv_status`` says when hovered: the two revisions' writing of it.
+INDV_STATUS_HELP = (
+    "UDIL 2019: 1 accepted or done, 0 refused or failed. "
+    "UDIL 3.3 (read into the 2019 meaning): 0 in progress, 1 done, 2 failed."
+)
+
+
 @badge_colours(
     **{"0": "secondary", "1": "info", "2": "info", "3": "primary", "4": "primary", "5": "success"}
 )

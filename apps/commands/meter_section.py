@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from apps.commands.choices import SENDABLE_COMMANDS, Command, Outcome, RequestState
+from apps.commands.choices import SENDABLE_COMMANDS, Command, Outcome, RequestState, StatusLevel
 from apps.commands.models import CommandDevice
 from apps.commands.services import SEND_PERMISSION
 
@@ -45,5 +45,6 @@ def meter_commands_context(request, meter) -> dict:
         "commands_history_url": f"{reverse('commands:request-list')}?"
         + urlencode({"search": meter.global_device_id}),
         "RequestState": RequestState,
+        "StatusLevel": StatusLevel,
         "Outcome": Outcome,
     }

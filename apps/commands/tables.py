@@ -1,6 +1,6 @@
 import django_tables2 as tables
 
-from apps.commands.choices import Outcome, RequestState, StatusLevel
+from apps.commands.choices import INDV_STATUS_HELP, IndvStatus, Outcome, RequestState, StatusLevel
 from apps.commands.models import CommandDevice, CommandRequest
 from apps.core.tables import BadgeColumn, DeviceIdColumn, MdmTable, SearchLinkColumn
 
@@ -34,6 +34,9 @@ class CommandDeviceTable(MdmTable):
     transactionid = tables.Column(accessor="transaction__transactionid", verbose_name="Transaction")
     status_level = BadgeColumn(StatusLevel)
     outcome = BadgeColumn(Outcome)
+    indv_status = BadgeColumn(
+        IndvStatus, verbose_name="Device status", attrs={"th": {"title": INDV_STATUS_HELP}}
+    )
     last_poll = tables.DateTimeColumn(
         accessor="transaction__last_polled_at", verbose_name="Last poll", orderable=False
     )

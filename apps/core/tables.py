@@ -65,14 +65,22 @@ class BadgeColumn(tables.Column):
         self.choices_class = choices_class
         super().__init__(*args, **kwargs)
 
+    def _label(self, value):
+        """A field without choices gives its raw value: shown as its choice's label."""
+        try:
+            return self.choices_class(value).label
+        except ValueError:
+            return value
+
     def render(self, value, record, bound_column):
         raw = getattr(record, bound_column.accessor.split(".")[-1], value)
+        label = self._label(value) if value == raw else value
         return format_html(
-            '<span class="badge text-bg-{}">{}</span>', self.choices_class.colour_of(raw), value
+            '<span class="badge text-bg-{}">{}</span>', self.choices_class.colour_of(raw), label
         )
 
     def value(self, value):
-        return value
+        return self._label(value)
 
 
 class SearchLinkColumn(tables.Column):

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from django.utils import timezone
 
 from apps.core.charts import figure_html
+from apps.registry.choices import ActivationStatus
 from apps.udil.datasets import EVENT_CODES
 from apps.warehouse import consumption, selectors
 from apps.warehouse.choices import ConsumptionStatus
@@ -28,6 +29,8 @@ VISUALS_SHOWN = (
     ("Last command response", "last_command_resp"),
     ("Activation status", "meter_activation_status"),
 )
+#: Visuals shown as words with a badge, by the choices that name their values.
+VISUALS_BADGED = {"meter_activation_status": ActivationStatus}
 
 
 def _global_device_id(meter_or_gid) -> str:
@@ -73,7 +76,10 @@ def meter_data_context(meter_or_gid) -> dict:
     return {
         "warehouse_global_device_id": global_device_id,
         "warehouse_visuals": visuals,
-        "warehouse_visuals_rows": [(label, getattr(visuals, name)) for label, name in VISUALS_SHOWN]
+        "warehouse_visuals_rows": [
+            (label, getattr(visuals, name), VISUALS_BADGED.get(name))
+            for label, name in VISUALS_SHOWN
+        ]
         if visuals
         else [],
         "warehouse_events": [(event, EVENT_CODES.get(event.event_code, "")) for event in events],

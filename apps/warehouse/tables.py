@@ -3,6 +3,7 @@
 import django_tables2 as tables
 
 from apps.core.tables import BadgeColumn, DeviceIdColumn, MdmTable
+from apps.registry.choices import ActivationStatus
 from apps.warehouse.choices import DataSetCode, QuarantineKind, QuarantineState
 from apps.warehouse.models import (
     BillingReading,
@@ -20,6 +21,7 @@ ATTRS = {"class": "table table-sm table-hover"}
 
 class InstantaneousReadingTable(MdmTable):
     global_device_id = DeviceIdColumn()
+
     class Meta:
         model = InstantaneousReading
         fields = (
@@ -33,6 +35,7 @@ class InstantaneousReadingTable(MdmTable):
 
 class BillingReadingTable(MdmTable):
     global_device_id = DeviceIdColumn()
+
     class Meta:
         model = BillingReading
         fields = (
@@ -46,6 +49,7 @@ class BillingReadingTable(MdmTable):
 
 class MonthlyBillingReadingTable(MdmTable):
     global_device_id = DeviceIdColumn()
+
     class Meta:
         model = MonthlyBillingReading
         fields = (
@@ -59,6 +63,7 @@ class MonthlyBillingReadingTable(MdmTable):
 
 class LoadProfileReadingTable(MdmTable):
     global_device_id = DeviceIdColumn()
+
     class Meta:
         model = LoadProfileReading
         fields = (
@@ -72,6 +77,7 @@ class LoadProfileReadingTable(MdmTable):
 
 class MeterEventTable(MdmTable):
     global_device_id = DeviceIdColumn()
+
     class Meta:
         model = MeterEvent
         fields = (
@@ -84,6 +90,7 @@ class MeterEventTable(MdmTable):
 
 class DeviceCommunicationHistoryTable(MdmTable):
     global_device_id = DeviceIdColumn()
+
     class Meta:
         model = DeviceCommunicationHistory
         fields = (
@@ -96,6 +103,8 @@ class DeviceCommunicationHistoryTable(MdmTable):
 
 class MeterVisualsTable(MdmTable):
     global_device_id = DeviceIdColumn()
+    meter_activation_status = BadgeColumn(ActivationStatus, verbose_name="Activation status")
+
     class Meta:
         model = MeterVisuals
         fields = (
