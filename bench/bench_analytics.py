@@ -234,12 +234,19 @@ def main() -> None:
         " before the pages are timed: 35000 meters x 30 days ~ 50,400,000 rows",
     )
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--reuse-database",
+        action="store_true",
+        help="time the pages only, over the database a --keep-database run left (migrated"
+        " first: before/after a change on the same rows; --days as in that run)",
+    )
     parser.add_argument("--show-slow", action="store_true", help="roll-up statements over 50 ms")
     args = parser.parse_args()
 
     admin_url, bench_url = database_urls()
-    database_run(admin_url, f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-    database_run(admin_url, f"CREATE DATABASE {BENCH_DATABASE}")
+    if not args.reuse_database:
+        database_run(admin_url, f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
+        database_run(admin_url, f"CREATE DATABASE {BENCH_DATABASE}")
     os.environ["DATABASE_URL"] = bench_url
     os.environ["MDM_ANALYTICS_ROLLUP_AFTER_INGESTION"] = "0"  # rolled up here, timed apart
     os.environ["MDM_VEE_VALIDATE_AFTER_INGESTION"] = "0"
@@ -254,21 +261,27 @@ def main() -> None:
 
     try:
         call_command("migrate", verbosity=0)
-        run(args, Client, get_user_model())
+        if args.reuse_database:
+            from apps.analytics.models import InputMeter
+
+            first = InputMeter.objects.filter(feeder__isnull=False).order_by("feeder_id").first()
+            last_day = FIRST_DAY + dt.timedelta(days=args.days - 1)
+            theft_start = FIRST_DAY + dt.timedelta(days=args.days - args.theft_days)
+            pages_time(args, Client, get_user_model(), theft_start, last_day, first.feeder)
+        else:
+            run(args, Client, get_user_model())
     finally:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep_database:
+        if not (args.keep_database or args.reuse_database):
             database_run(admin_url, f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
 
 
 def run(args, Client, User) -> None:
     from django.conf import settings
 
-    from apps.analytics.selectors import energy_balance
     from apps.analytics.services.rollups import rollup_refresh
-    from apps.analytics.suspects import suspects_rank
     from apps.warehouse.partitions import PKT
     from apps.warehouse.services import partitions_ensure, rows_load
 
@@ -365,11 +378,19 @@ def run(args, Client, User) -> None:
     with connection.cursor() as cursor:  # what autovacuum does after a load, done now
         cursor.execute("ANALYZE analytics_meterday, analytics_meterhour, analytics_nodeday, "
                        "analytics_eventday")  # fmt: skip
-    admin = User.objects.create_superuser("bench", "b@example.com", "x")
+    feeder = next(node for node in inputs.values() if node.__class__.__name__ == "Feeder")
+    pages_time(args, Client, User, theft_start, last_day, feeder)
+    suspects_and_balance(theft_start, last_day, thieves, true_loss)
+
+
+def pages_time(args, Client, User, theft_start, last_day, feeder) -> None:
+    """The p95 of every analytics page and API over the roll-ups."""
+    admin = User.objects.filter(username="bench").first() or User.objects.create_superuser(
+        "bench", "b@example.com", "x"
+    )
     client = Client()
     client.force_login(admin)
     period = f"start={theft_start}&end={last_day}"
-    feeder = next(node for node in inputs.values() if node.__class__.__name__ == "Feeder")
     urls = [
         f"/analytics/balance/?{period}&level=feeder",
         f"/analytics/balance/?{period}&level=transformer",
@@ -404,7 +425,12 @@ def run(args, Client, User) -> None:
             times.append((time.perf_counter() - began) * 1000)
             assert response.status_code == 200, (url, response.status_code)
         p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
-        print(f"  {p95:8.1f}  {url}")
+        print(f"  {p95:8.1f}  {url}", flush=True)
+
+
+def suspects_and_balance(theft_start, last_day, thieves, true_loss) -> None:
+    from apps.analytics.selectors import energy_balance
+    from apps.analytics.suspects import suspects_rank
 
     ranked = suspects_rank(start=theft_start, end=last_day)
     top = ranked[: len(thieves)]

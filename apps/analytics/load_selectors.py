@@ -37,22 +37,25 @@ class ConsumerLoad:
     peak_pct: Decimal | None
 
 
+# The meter days are summed per meter first, then the (few thousand) sums joined to the
+# registry, not every meter day (#13).
 _CONSUMERS_SQL = """
-SELECT md.global_device_id, max(md.meter_id), COALESCE(max(c.reference_no), ''),
-       COALESCE(max(c.tariff), ''), sum(md.active_kwh), max(md.max_demand_kw),
-       max(c.sanctioned_load_kw)
-FROM analytics_meterday md
+SELECT md.global_device_id, md.meter_id, COALESCE(c.reference_no, ''),
+       COALESCE(c.tariff, ''), md.kwh, md.peak, c.sanctioned_load_kw
+FROM (SELECT global_device_id, max(meter_id) AS meter_id, sum(active_kwh) AS kwh,
+             max(max_demand_kw) AS peak
+      FROM analytics_meterday
+      WHERE day BETWEEN %(start)s AND %(end)s AND NOT is_input
+      GROUP BY global_device_id) md
 LEFT JOIN registry_meter m ON m.id = md.meter_id
 LEFT JOIN registry_consumer c ON c.id = m.consumer_id
-WHERE md.day BETWEEN %(start)s AND %(end)s AND NOT md.is_input {where}
-GROUP BY md.global_device_id
-{having}
+WHERE TRUE {where}
 ORDER BY {order} LIMIT %(limit)s
 """
 
 
-def _consumers(sql_where: str, having: str, order: str, params: dict) -> list[ConsumerLoad]:
-    sql = _CONSUMERS_SQL.format(where=sql_where, having=having, order=order)
+def _consumers(sql_where: str, order: str, params: dict) -> list[ConsumerLoad]:
+    sql = _CONSUMERS_SQL.format(where=sql_where, order=order)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [
@@ -63,15 +66,14 @@ def _consumers(sql_where: str, having: str, order: str, params: dict) -> list[Co
 
 def top_consumers(*, start: dt.date, end: dt.date, limit: int = 50) -> list[ConsumerLoad]:
     """The consumers (not input meters) that used the most energy over the period."""
-    return _consumers("", "", "5 DESC, 1", {"start": start, "end": end, "limit": limit})
+    return _consumers("", "5 DESC, 1", {"start": start, "end": end, "limit": limit})
 
 
 def peak_over_sanctioned(*, start: dt.date, end: dt.date, limit: int = 50) -> list[ConsumerLoad]:
     """Consumers with a sanctioned load, by their peak demand as a share of it, highest first."""
     return _consumers(
-        "AND c.sanctioned_load_kw > 0",
-        "HAVING max(md.max_demand_kw) IS NOT NULL",
-        "max(md.max_demand_kw) / max(c.sanctioned_load_kw) DESC, 1",
+        "AND c.sanctioned_load_kw > 0 AND md.peak IS NOT NULL",
+        "md.peak / c.sanctioned_load_kw DESC, 1",
         {"start": start, "end": end, "limit": limit},
     )
 
@@ -102,14 +104,18 @@ ORDER BY im.transformer_id, 3 DESC, h.hour
 """
 
 # Consumers' coincident peak: their hours summed per transformer (one feeder's transformers).
+# The meters as an array too: each one's hours read from its own index range, not every
+# meter's hours of the period joined (#13).
 _CONSUMER_PEAK_SQL = """
+WITH d AS MATERIALIZED (
+  SELECT DISTINCT global_device_id, transformer_id FROM analytics_meterday
+  WHERE feeder_id = %(feeder)s AND day BETWEEN %(d0)s AND %(d1)s AND NOT is_input
+    AND transformer_id IS NOT NULL)
 SELECT DISTINCT ON (transformer_id) transformer_id, hour, kwh FROM (
   SELECT d.transformer_id, h.hour, sum(h.active_kwh) AS kwh
-  FROM (SELECT DISTINCT global_device_id, transformer_id FROM analytics_meterday
-        WHERE feeder_id = %(feeder)s AND day BETWEEN %(d0)s AND %(d1)s AND NOT is_input
-          AND transformer_id IS NOT NULL) d
-  JOIN analytics_meterhour h ON h.global_device_id = d.global_device_id
+  FROM d JOIN analytics_meterhour h ON h.global_device_id = d.global_device_id
   WHERE h.hour >= %(start)s AND h.hour < %(end)s
+    AND h.global_device_id = ANY(ARRAY(SELECT global_device_id FROM d))
   GROUP BY 1, 2) per_hour
 ORDER BY transformer_id, kwh DESC, hour
 """
@@ -171,12 +177,12 @@ def tariff_load_curve(
     feeder = "AND t.feeder_id = %(feeder)s" if feeder_id else ""
     sql = f"""
     SELECT h.hour, sum(h.active_kwh) FROM analytics_meterhour h
-    WHERE h.hour >= %(start)s AND h.hour < %(end)s AND h.global_device_id IN (
+    WHERE h.hour >= %(start)s AND h.hour < %(end)s AND h.global_device_id = ANY(ARRAY(
       SELECT m.global_device_id FROM registry_meter m
       JOIN registry_consumer c ON c.id = m.consumer_id
       LEFT JOIN registry_transformer t ON t.id = m.transformer_id
-      WHERE c.tariff = %(tariff)s {feeder})
-    GROUP BY 1 ORDER BY 1"""
+      WHERE c.tariff = %(tariff)s {feeder}))
+    GROUP BY 1 ORDER BY 1"""  # an array: the meters' own index ranges (#13)
     params = {"start": first, "end": last, "tariff": tariff, "feeder": feeder_id}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

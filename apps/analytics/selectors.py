@@ -225,10 +225,10 @@ def load_curve(*, level: str, node_id: int, start: dt.date, end: dt.date) -> lis
     end_at = start_at + dt.timedelta(days=(end - start).days + 1)
     sql = f"""
     SELECT h.hour, sum(h.active_kwh) FROM analytics_meterhour h
-    WHERE h.hour >= %(start)s AND h.hour < %(end)s AND h.global_device_id IN (
+    WHERE h.hour >= %(start)s AND h.hour < %(end)s AND h.global_device_id = ANY(ARRAY(
       SELECT DISTINCT global_device_id FROM analytics_meterday
-      WHERE {column} = %(node)s AND day BETWEEN %(d0)s AND %(d1)s AND NOT is_input)
-    GROUP BY 1 ORDER BY 1"""
+      WHERE {column} = %(node)s AND day BETWEEN %(d0)s AND %(d1)s AND NOT is_input))
+    GROUP BY 1 ORDER BY 1"""  # an array: each meter's hours from its index range (#13)
     params = {"start": start_at, "end": end_at, "node": node_id, "d0": start, "d1": end}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
