@@ -39,14 +39,6 @@ class MeterHour(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["global_device_id", "hour"], name="analytics_mh_uniq")
         ]
-        # load curves sum a range of hours over many meters: read from the index alone (#13)
-        indexes = [
-            models.Index(
-                fields=["hour", "global_device_id"],
-                include=["active_kwh"],
-                name="analytics_mh_hour",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.global_device_id} {self.hour:%Y-%m-%d %H:00}"
