@@ -31,8 +31,9 @@ import sqlalchemy as sa
 
 from apps.registry.models import Mdc
 from apps.udil import dbvalues, engines
-from apps.udil.datasets import DATASETS
+from apps.udil.datasets import DataSet
 from apps.udil.errors import MdcUnavailable
+from apps.udil.profiles import get_profile
 
 WATERMARK_COLUMN = engines.WATERMARK_COLUMN
 
@@ -58,8 +59,13 @@ class TabularChunk:
     ids: list[int] = field(default_factory=list)
 
 
+def dataset_of(mdc: Mdc, dataset_code: str) -> DataSet:
+    """The data set as the MDC's UDIL profile defines it (a 3.3 MDC's views have 3.3 columns)."""
+    return get_profile(mdc.udil_profile).datasets[dataset_code]
+
+
 def view_of(mdc: Mdc, dataset_code: str) -> str:
-    table = DATASETS[dataset_code].table
+    table = dataset_of(mdc, dataset_code).table
     views = mdc.tabular_views or {}
     view = views.get(table) or views.get(dataset_code)
     if not view:
@@ -108,7 +114,14 @@ def tabular_chunks(
     try:
         with engine.connect() as conn:
             yield from _read(
-                conn, dialect, view, dataset_code, after, device_ids, chunk_rows, after_id
+                conn,
+                dialect,
+                view,
+                dataset_of(mdc, dataset_code),
+                after,
+                device_ids,
+                chunk_rows,
+                after_id,
             )
     except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DatabaseError) as exc:
         raise TabularUnavailable(f"{mdc.code}: {engines.describe_error(exc)}") from exc
@@ -120,13 +133,12 @@ def _read(
     conn: sa.Connection,
     dialect: engines.Dialect,
     view: str,
-    dataset_code: str,
+    dataset: DataSet,
     after: dt.datetime | None,
     device_ids: list[str],
     chunk_rows: int,
     after_id: int | None = None,
 ) -> Iterator[TabularChunk]:
-    dataset = DATASETS[dataset_code]
     kinds = {name: field.kind for field in dataset.fields for name in (field.name, *field.aliases)}
     described = view_columns(conn, view)
     found = [name for name, _ in described]

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from apps.ingestion.models import IngestionRun
 from apps.ingestion.runs import Tally, counts_save, cursor_get, progress_commit
-from apps.ingestion.tabular import SyncedMarker, TabularChunk, tabular_chunks
+from apps.ingestion.tabular import SyncedMarker, TabularChunk, dataset_of, tabular_chunks
 from apps.ingestion.transports.base import Transport
 from apps.registry.choices import DATASET_TABLE_IDS
 from apps.registry.choices import Transport as TransportChoice
@@ -110,6 +110,7 @@ class TabularTransport(Transport):
                             raw_rows=chunk.rows,
                             source=f"{source_prefix} chunk {counted.requests}",
                             guard=guard,
+                            dataset=dataset_of(mdc, dataset_code),
                         )
                         counted.add(result)
                         counts_save(run, counted)
