@@ -28,6 +28,16 @@ from .catalog import (
     _ordered,
     _p,
     _write,
+)
+from .errors import FieldError
+from .tou import (
+    _tou_references,
+    v_day_profile,
+    v_holiday_profile,
+    v_season_profile,
+    v_week_profile,
+)
+from .validators import (
     parse_json_array,
     v_code_choice,
     v_datetime,
@@ -37,14 +47,6 @@ from .catalog import (
     v_positive_decimal,
     v_str,
     v_time,
-)
-from .errors import FieldError
-from .tou import (
-    _tou_references,
-    v_day_profile,
-    v_holiday_profile,
-    v_season_profile,
-    v_week_profile,
 )
 from .values import parse_int, parse_str, show
 

@@ -23,8 +23,8 @@ import defusedxml
 import defusedxml.ElementTree as DET
 
 from .catalog import Service, get_service
-from .catalog import transactionid as check_transactionid
 from .errors import FieldError, MalformedBody, UdilError, ValidationErrors
+from .validators import transactionid as check_transactionid
 from .values import format_value
 
 try:  # orjson is much faster; stdlib json is the fallback

@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .catalog import parse_json_array
 from .errors import FieldError
 from .timefmt import parse_time
+from .validators import parse_json_array
 from .values import show
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,20}", re.ASCII)
