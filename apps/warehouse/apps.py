@@ -54,7 +54,7 @@ def _meter_sections_register() -> None:
         Section(
             name="warehouse-data",
             template="warehouse/_meter_data.html",
-            context=lambda request, meter: meter_data_context(meter),
+            context=lambda request, meter: meter_data_context(meter, request),
             order=10,
         ),
     )

@@ -49,6 +49,19 @@ class DateRangeForm(forms.Form):
         return data
 
 
+def date_range(request) -> tuple[DateRangeForm, datetime.date, datetime.date]:
+    """The meter page's one date range (``?start=&end=``), shared by its energy and grid
+    charts: the form (with its errors) and the days, the last week when absent or wrong."""
+    return _range(request)
+
+
+def range_bounds(start: datetime.date, end: datetime.date):
+    """Pakistan midnights: from the start day to after the end day."""
+    since = datetime.datetime.combine(start, datetime.time(), tzinfo=PKT)
+    until = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time(), tzinfo=PKT)
+    return since, until
+
+
 def _range(request) -> tuple[DateRangeForm, datetime.date, datetime.date]:
     form = DateRangeForm(request.GET if "start" in request.GET or "end" in request.GET else None)
     end = today_pkt()
@@ -77,8 +90,7 @@ def _charts(rows: list[dict]) -> list[tuple[str, object]]:
 
 def meter_charts_context(request, meter) -> dict:
     form, start, end = _range(request)
-    since = datetime.datetime.combine(start, datetime.time(), tzinfo=PKT)
-    until = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time(), tzinfo=PKT)
+    since, until = range_bounds(start, end)
     rows = list(
         selectors.meter_load_profile(meter.global_device_id, since, until)
         .filter(channel_id=0)

@@ -13,6 +13,7 @@ from apps.registry.choices import ActivationStatus
 from apps.udil.datasets import EVENT_CODES
 from apps.warehouse import consumption, selectors
 from apps.warehouse.choices import ConsumptionStatus
+from apps.warehouse.meter_charts import date_range, range_bounds
 
 LOAD_PROFILE_DAYS = 7
 RECENT_EVENTS = 10
@@ -37,10 +38,9 @@ def _global_device_id(meter_or_gid) -> str:
     return meter_or_gid if isinstance(meter_or_gid, str) else meter_or_gid.global_device_id
 
 
-def _load_profile_chart(global_device_id: str, now: datetime.datetime):
-    """kWh per interval over the last days (derived consumption, whatever the MDC sends) and
-    the readings that gave no consumption, by reason."""
-    start = now - datetime.timedelta(days=LOAD_PROFILE_DAYS)
+def _load_profile_chart(global_device_id: str, start: datetime.datetime, now: datetime.datetime):
+    """kWh per interval from ``start`` to ``now`` (derived consumption, whatever the MDC sends)
+    and the readings that gave no consumption, by reason."""
     readings = consumption.interval_consumption(
         start=start, end=now, global_device_ids=[global_device_id]
     )
@@ -66,11 +66,19 @@ def _load_profile_chart(global_device_id: str, now: datetime.datetime):
     return figure_html(figure, height=240), issue_rows
 
 
-def meter_data_context(meter_or_gid) -> dict:
-    """Latest visuals, recent events and a 7-day load profile chart of one meter (a registry
-    Meter or its global_device_id)."""
+def meter_data_context(meter_or_gid, request=None) -> dict:
+    """Latest visuals, recent events and a load profile chart of one meter (a registry Meter or
+    its global_device_id): over the meter page's date range (``?start=&end=``, the grid charts'
+    picker) when given the request, else over the last 7 days."""
     global_device_id = _global_device_id(meter_or_gid)
-    chart, issues = _load_profile_chart(global_device_id, timezone.now())
+    if request is None:
+        until = timezone.now()
+        since = until - datetime.timedelta(days=LOAD_PROFILE_DAYS)
+        form = first = last = None
+    else:
+        form, first, last = date_range(request)
+        since, until = range_bounds(first, last)
+    chart, issues = _load_profile_chart(global_device_id, since, until)
     visuals = selectors.meter_latest_visuals(global_device_id)
     events = selectors.meter_recent_events(global_device_id, limit=RECENT_EVENTS)
     return {
@@ -86,4 +94,7 @@ def meter_data_context(meter_or_gid) -> dict:
         "warehouse_load_profile_chart": chart,
         "warehouse_consumption_issues": issues,
         "warehouse_load_profile_days": LOAD_PROFILE_DAYS,
+        "warehouse_range_form": form,
+        "warehouse_range_start": first,
+        "warehouse_range_end": last,
     }
