@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from apps.udil.datasets import DATASETS
+from apps.udil.datasets import DATASETS, DataSet
 from apps.udil.timefmt import PKT
 
 DELIVERY_NAME = re.compile(r"^(?P<dataset>[a-z][a-z0-9_]*?)_(?P<stamp>\d{8}T\d{4}(?:\d{2})?)\.csv$")
@@ -77,11 +77,14 @@ def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def delivery_rows(content: bytes, dataset_code: str) -> DeliveryRows:
+def delivery_rows(
+    content: bytes, dataset_code: str, *, dataset: DataSet | None = None
+) -> DeliveryRows:
     """Read a delivery's CSV text. Lines that are not a row of the header's width are rejects
     (with their line number); raises :class:`DeliveryRejected` for no header, or a header
-    without the data set's key columns."""
-    dataset = DATASETS[dataset_code]
+    without the data set's key columns. ``dataset``: the MDC's profile's definition (default
+    the 2019 one)."""
+    dataset = dataset or DATASETS[dataset_code]
     if b"\x00" in content:
         raise DeliveryRejected("The file holds NUL bytes: it is not CSV text.")
     try:

@@ -21,11 +21,11 @@ from django.db import transaction
 
 from apps.simulator.models import SimMdc, Transport
 from apps.simulator.services import sim_transactions_advance
-from apps.simulator.tabular import TABLES, _sync_rows
+from apps.simulator.tabular import TABLES, TABLES_3_3, _sync_rows
 from apps.udil.timefmt import PKT
 
 PART_SUFFIX = ".part"
-_CODES = {table: code for code, table in TABLES.items()}
+_CODES = {table: code for code, table in {**TABLES, **TABLES_3_3}.items()}
 
 
 def delivery_name(dataset_code: str, until: dt.datetime) -> str:

@@ -28,7 +28,7 @@ from apps.ingestion.models import FileDelivery, IngestionRun
 from apps.ingestion.runs import Tally, counts_save, progress_commit
 from apps.ingestion.transports.base import Transport
 from apps.registry.choices import Transport as TransportChoice
-from apps.udil.datasets import DATASETS
+from apps.udil.profiles import get_profile
 from apps.warehouse.guard import RowGuard, owned_device_ids
 from apps.warehouse.services import rows_load_split
 
@@ -71,7 +71,7 @@ class FileTransport(Transport):
         found = []
         for path in inbox(directory):
             try:
-                code = delivery_name_parse(path.name).dataset
+                code = delivery_name_parse(path.name, datasets=self._datasets()).dataset
             except DeliveryRejected:
                 code = None
             if dataset_code is None or code == dataset_code:
@@ -85,7 +85,7 @@ class FileTransport(Transport):
         except FileNotFoundError:
             return None
         try:
-            delivery_name_parse(path.name)
+            delivery_name_parse(path.name, datasets=self._datasets())
         except DeliveryRejected as exc:
             error = str(exc)
         else:
@@ -168,12 +168,12 @@ class FileTransport(Transport):
                 f"as {earlier.name}; not loaded again.",
             )
         try:
-            stated = delivery_name_parse(name)
+            stated = delivery_name_parse(name, datasets=self._datasets())
             if stated.dataset != run.dataset:
                 raise DeliveryRejected(
                     f"{name!r} is a {stated.dataset} delivery, not {run.dataset}."
                 )
-            read = delivery_rows(content, run.dataset)
+            read = delivery_rows(content, run.dataset, dataset=self._datasets()[run.dataset])
         except DeliveryRejected as exc:
             return FileDelivery.objects.create(
                 **record, dataset=run.dataset, state=DeliveryState.FAILED, error=str(exc)
@@ -208,9 +208,14 @@ class FileTransport(Transport):
         progress_commit(run, tally, watermark=position)
         return delivery
 
+    def _datasets(self):
+        """The data sets as the MDC's UDIL profile defines them (a 3.3 MDC's files have the 3.3
+        columns)."""
+        return get_profile(self.mdc.udil_profile).datasets
+
     def _rows_load(self, run: IngestionRun, read, *, source: str):
         """The rows through the loader; every refused line keeps its line number."""
-        dataset = DATASETS[run.dataset]
+        dataset = self._datasets()[run.dataset]
         rejected: dict[int, str] = {}
         good_all, rejects = dataset.copy_rows(read.rows)
         by_id = {id(raw): line for raw, line in zip(read.rows, read.lines, strict=True)}
@@ -237,4 +242,5 @@ class FileTransport(Transport):
             good=kept,
             rejects=numbered,
             source=source,
+            dataset=dataset,
         )
