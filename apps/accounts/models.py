@@ -105,7 +105,8 @@ class TablePreference(models.Model):
 
 
 class SavedFilter(models.Model):
-    """A list page's filter query string kept under a name by its user."""
+    """A list page's filter query string kept under a name by its user; at most one of a
+    user's filters of a page is its default, which the page opens with."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters"
@@ -113,12 +114,18 @@ class SavedFilter(models.Model):
     path = models.CharField(max_length=200, help_text="The list page's path.")
     name = models.CharField(max_length=100)
     query = models.TextField(blank=True)
+    is_default = models.BooleanField(default=False, help_text="The page opens with it.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "path", "name"], name="saved_filter_once")
+            models.UniqueConstraint(fields=["user", "path", "name"], name="saved_filter_once"),
+            models.UniqueConstraint(
+                fields=["user", "path"],
+                condition=models.Q(is_default=True),
+                name="saved_filter_one_default",
+            ),
         ]
 
     def __str__(self) -> str:
