@@ -245,6 +245,14 @@ GLOBAL_DEVICE_IDS = _p(
     "Unique IDs of the devices (assigned by the MDM)",
     is_array=True,
 )
+# device_creation's list of devices, the same in 2019 and 3.3 (catalog_v33 uses it too).
+DEVICE_IDENTITY = _p(
+    "device_identity",
+    "array",
+    v_device_identity,
+    'Array of {"dsn": meter serial number, "global_device_id": MDM device id}',
+    is_array=True,
+)
 REQUEST_DATETIME = _p(
     "request_datetime", "datetime", v_datetime, "Date & time at which the request is made"
 )
@@ -346,13 +354,7 @@ DEVICE_CREATION = Service(
     path="device_creation",
     kind="write",
     params=(
-        _p(
-            "device_identity",
-            "array",
-            v_device_identity,
-            'Array of {"dsn": meter serial number, "global_device_id": MDM device id}',
-            is_array=True,
-        ),
+        DEVICE_IDENTITY,
         _choice("device_type", DEVICE_TYPE_CHOICES, "Device type"),
         REQUEST_DATETIME,
         _choice("communication_mode", COMMUNICATION_MODE_CHOICES, "Communication mode"),

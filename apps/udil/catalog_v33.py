@@ -17,6 +17,7 @@ from typing import Any
 
 from .catalog import (
     COMMUNICATION_MODE_CHOICES,
+    DEVICE_IDENTITY,
     GLOBAL_DEVICE_IDS,
     METER_DATA_SAMPLING,
     METER_STATUS_UPDATE,
@@ -41,7 +42,6 @@ from .validators import (
     parse_json_array,
     v_code_choice,
     v_datetime,
-    v_device_identity,
     v_int_range,
     v_phone,
     v_positive_decimal,
@@ -313,13 +313,7 @@ DEVICE_CREATION_3_3 = Service(
     path="device_creation",
     kind="write",
     params=(
-        _p(
-            "device_identity",
-            "array",
-            v_device_identity,
-            'Array of {"dsn": meter serial number, "global_device_id": MDM device id}',
-            is_array=True,
-        ),
+        DEVICE_IDENTITY,
         _choice("device_type", DEVICE_TYPE_CHOICES_3_3, "Device type"),
         REQUEST_DATETIME,
         *_metadata_params(),
