@@ -8,6 +8,7 @@ Every figure is compared with a sum or count made here from the warehouse's raw 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from apps.dashboard.tests.test_fleet_energy import _kpis
 from apps.udil.timefmt import PKT
 from mdm.celery import app as celery_app
-from tests.mixed_fleet import build, hand_kwh_per_day
+from tests.mixed_fleet import build, day_of, hand_kwh_per_day, lp_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +76,85 @@ def test_dashboard_energy_and_shared_feeder_balance_equal_hand_sums(
     assert Decimal(balance["input_kwh"]) == days_sum([fleet.input_gid]) > 0
     assert Decimal(balance["loss_kwh"]) == days_sum([fleet.input_gid]) - days_sum(consumers)
     assert balance["consumers"] == 4
+
+
+def test_completeness_and_communication_health_agree_with_a_hand_count(
+    live_server, monkeypatch, now, client_as
+):
+    fleet = build(live_server, monkeypatch, now=now)
+    fleet.pull("load_profile", codes=["mx19j", "mx33"])
+    # the XML MDC's pulls stopped 30 hours ago: its meters are silent, its last days empty
+    fleet.pull("load_profile", codes=["mx19x"], until=now - dt.timedelta(hours=30))
+    fleet.roll_up()
+    rows = lp_rows(fleet.all_gids)
+    client = client_as("Viewer")
+
+    # communication health: meters (input meters aside) and those silent for 24 hours
+    heard_since = dt.datetime.now(PKT) - dt.timedelta(hours=24)
+    silent = {gid for gid, readings in rows.items() if readings[-1][0] <= heard_since}
+    assert silent == set(fleet.gids("mx19x"))
+    nodes = {
+        "mdc": {mdc.code: fleet.gids(code) for code, mdc in fleet.mdcs.items()},
+        "feeder": {
+            fleet.feeder_f.code: fleet.gids_on("T1", "T2"),
+            fleet.feeder_g.code: fleet.gids_on("T3"),
+        },
+    }
+    nodes["mdc"]["reg-mx19j"] = [g for g in nodes["mdc"]["reg-mx19j"] if g != fleet.input_gid]
+    for level, members in nodes.items():
+        answer = client.get("/api/analytics/health/", {"level": level, "hours": 24})
+        assert answer.status_code == 200, answer.content
+        tiles = {t["code"]: (t["meters"], t["silent"]) for t in answer.json()["results"]}
+        assert tiles == {
+            code: (len(gids), len(silent & set(gids))) for code, gids in members.items()
+        }, level
+
+    # completeness: readings received per node and day against a full day's (1440 / interval)
+    first = now.date() - dt.timedelta(days=3)
+    received, expected = defaultdict(int), defaultdict(int)
+    for gid, readings in rows.items():
+        if gid == fleet.input_gid:
+            continue
+        per_day = defaultdict(list)
+        for at, interval, _ in readings:
+            per_day[day_of(at)].append(interval)
+        for day, intervals in per_day.items():
+            for level, members in nodes.items():
+                for code, gids in members.items():
+                    if gid in gids:
+                        received[(level, code, day)] += len(intervals)
+                        expected[(level, code, day)] += 1440 // max(intervals)
+    grids = {}
+    for level, members in nodes.items():
+        answer = client.get(
+            "/api/analytics/completeness/", {"level": level, "start": first, "end": now.date()}
+        )
+        assert answer.status_code == 200, answer.content
+        body = answer.json()
+        days = [dt.date.fromisoformat(day) for day in body["days"]]
+        grid = {
+            node["code"]: dict(zip(days, pct, strict=True))
+            for node, pct in zip(body["nodes"], body["percent"], strict=True)
+        }
+        hand = {
+            code: {
+                day: round(100 * received[(level, code, day)] / expected[(level, code, day)], 1)
+                if (level, code, day) in received
+                else None
+                for day in days
+            }
+            for code in members
+        }
+        assert grid == hand, level
+        grids[level] = grid
+    # every MDC is complete on the last whole day before the XML MDC stopped (the first day
+    # of the history too: its first reading is at its first interval's end), the stopped MDC
+    # has nothing since
+    stopped = day_of(now - dt.timedelta(hours=30))
+    for day in (first, stopped - dt.timedelta(days=1)):
+        assert {code: cells[day] for code, cells in grids["mdc"].items()} == dict.fromkeys(
+            ("reg-mx19j", "reg-mx19x", "reg-mx33"), 100.0
+        ), day
+        assert grids["feeder"][fleet.feeder_f.code][day] == 100.0
+    assert grids["mdc"]["reg-mx19x"][stopped] < 100.0
+    assert grids["mdc"]["reg-mx19x"][now.date()] is None
