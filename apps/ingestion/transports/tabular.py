@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
 
 from apps.ingestion.models import IngestionRun
-from apps.ingestion.runs import Tally, counts_save, cursor_get, progress_commit
+from apps.ingestion.runs import Tally, counts_save, cursor_get
 from apps.ingestion.tabular import SyncedMarker, TabularChunk, dataset_of, tabular_chunks
-from apps.ingestion.transports.base import Transport
+from apps.ingestion.transports.base import PullPlan, PullStep, Transport
 from apps.registry.choices import DATASET_TABLE_IDS
 from apps.registry.choices import Transport as TransportChoice
 from apps.registry.selectors import meters_for_pull
@@ -23,6 +24,11 @@ from apps.warehouse.services import rows_load
 
 class TabularCheckFailed(Exception):
     """The MDC's database answered, but a configured view cannot be pulled (see message)."""
+
+
+@dataclass(kw_only=True)
+class TabularPlan(PullPlan):
+    device_ids: list[str]  # the MDC's active devices: the statement reads only theirs
 
 
 class TabularTransport(Transport):
@@ -68,7 +74,7 @@ class TabularTransport(Transport):
             raise TabularCheckFailed(message)
         return message
 
-    def pull(
+    def pull_plan(
         self,
         run: IngestionRun,
         dataset_code: str,
@@ -76,27 +82,30 @@ class TabularTransport(Transport):
         watermark: dt.datetime | None,
         since: dt.datetime | None,
         until: dt.datetime,
-        tally: Tally,
-    ) -> None:
-        mdc = self.mdc
-        device_ids = list(meters_for_pull(mdc).values_list("global_device_id", flat=True))
-        run.devices = len(device_ids)
-        run.window_start = watermark
-        run.save(update_fields=["devices", "window_start"])
-        if not device_ids:
-            return
+    ) -> TabularPlan:
+        device_ids = list(meters_for_pull(self.mdc).values_list("global_device_id", flat=True))
+        return TabularPlan(
+            dataset_code=dataset_code,
+            devices=len(device_ids),
+            window_start=watermark,
+            device_ids=device_ids,
+        )
+
+    def pull_steps(self, run: IngestionRun, plan: TabularPlan, tally: Tally) -> Iterator[PullStep]:
+        """A step a chunk of the one statement; a chunk that completes a ``db_datetime``
+        moves the watermark (and the id cursor) there."""
+        mdc, dataset_code = self.mdc, plan.dataset_code
         chunk_rows = int(settings.INGESTION_TABULAR_CHUNK_ROWS)
         # a vendor's view may hold other head ends' meters: only this MDC's own are stored
         guard = RowGuard(dataset_code, owned_device_ids(mdc_id=mdc.pk))
-        source_prefix = f"{mdc.code}/{dataset_code} run {run.pk}"
         marker = SyncedMarker(mdc, dataset_code) if mdc.tabular_mark_synced else None
         chunk: TabularChunk
         try:
             for chunk in tabular_chunks(
                 mdc,
                 dataset_code,
-                after=watermark,
-                device_ids=device_ids,
+                after=plan.window_start,
+                device_ids=plan.device_ids,
                 chunk_rows=chunk_rows,
                 after_id=cursor_get(mdc, dataset_code),
             ):
@@ -108,7 +117,7 @@ class TabularTransport(Transport):
                             dataset_code=dataset_code,
                             mdc_id=mdc.pk,
                             raw_rows=chunk.rows,
-                            source=f"{source_prefix} chunk {counted.requests}",
+                            source=f"{plan.source_prefix} chunk {counted.requests}",
                             guard=guard,
                             dataset=dataset_of(mdc, dataset_code),
                         )
@@ -116,17 +125,14 @@ class TabularTransport(Transport):
                         counts_save(run, counted)
                     tally.__dict__.update(counted.__dict__)
                 if chunk.complete_through is not None:
-                    tally.windows += 1
                     # by id, rows committed late may be older than the watermark: it stays
                     position = max(filter(None, [chunk.complete_through, run.watermark_after]))
-                    run.window_end = position
-                    progress_commit(run, tally, watermark=position, cursor_id=chunk.cursor_id)
+                    yield PullStep(complete=True, watermark=position, cursor_id=chunk.cursor_id)
                 else:
-                    progress_commit(run, tally)
+                    yield PullStep(complete=False)
                 if marker is not None and chunk.ids:
-                    # committed here first: only then may the MDC purge them
+                    # committed by now (the step's commit): only then may the MDC purge them
                     marker.mark(chunk.ids)
         finally:
             if marker is not None:
                 marker.close()
-        run.save(update_fields=["window_end"])
