@@ -35,7 +35,8 @@ a meter's spec changes (and its caches with it) whenever a command changes its h
 
 Modules: ``base`` (constants, shapes, event codes, field order, time and text helpers), ``spec``
 (the meter spec), ``days`` (a meter-day and the register state), ``load_profile`` and ``rows``
-(the row functions). Every name is importable from this package.
+(the row functions), ``v33``, ``v33_visuals`` and ``screen`` (the UDIL 3.3 layouts). Every name
+is importable from this package.
 """
 
 from apps.udil.timefmt import PKT
@@ -145,7 +146,13 @@ from apps.simulator.generator.v33 import (  # noqa: E402 - after FAST_PATH
     FIELDS_3_3,
     ROW_FUNCTIONS_3_3,
     communication_history_rows,
+    event_rows_3_3,
     layout,
+    position,
+)
+from apps.simulator.generator.v33_visuals import (  # noqa: E402 - after FAST_PATH
+    parameter_columns,
+    parameter_values,
     visuals_row_3_3,
     visuals_row_of,
 )
@@ -225,6 +232,7 @@ __all__ = [
     "epoch_of",
     "event_list",
     "event_rows",
+    "event_rows_3_3",
     "f3",
     "initial_history",
     "initial_state",
@@ -236,7 +244,10 @@ __all__ = [
     "local_day",
     "mix",
     "monthly_billing_rows",
+    "parameter_columns",
+    "parameter_values",
     "partial",
+    "position",
     "readable",
     "registers_at",
     "reset_times",

@@ -36,6 +36,8 @@ class MeterSpec:
     has_relay: bool
     #: load profile energy fields carry registers (else the energy of each interval)
     lp_registers: bool = True
+    #: the SIM ID of the meter's modem (3.3 communication history and visuals)
+    sim_id: str = ""
     timelines: dict[str, tuple[list[int], list]] = field(default_factory=dict)
     # precomputed
     msn_text: str = ""
@@ -153,6 +155,7 @@ def spec_of(meter, mdc) -> MeterSpec:
         gap_rate=mdc.gap_rate,
         has_relay=meter.has_relay,
         lp_registers=mdc.lp_energy_mode != "interval",
+        sim_id=meter.sim_id,
         timelines=timelines,
         msn_text=str(meter.msn),
         shares=shares,

@@ -1,40 +1,45 @@
 """Rows of a UDIL 3.3 MDC: the 2019 rows of the same meter-time, laid out in the 3.3 field order
 with the values 3.3 adds, and the DEVICE_COMMUNICATION_HISTORY data set.
 
-The physics stays the 2019 generator's (``rows``, ``load_profile``); 3.3 only adds views of it:
+The physics stays the 2019 generator's (``rows``, ``load_profile``); 3.3 only adds views of it,
+and every field of the 3.3 definitions gets a value consistent with the others:
 
-* absolute registers and powers are import + export (the simulated meters never export, so they
-  equal the import values); a 3.3 load profile's ``*_pos_*`` registers are the 2019 load profile
-  registers (the import registers, NOTES.md);
+* absolute registers and powers are import + export (>= either, cumulative like them); a 3.3
+  load profile's ``*_pos_*`` registers are the 2019 load profile registers (the import
+  registers, NOTES.md), its ``*_neg_*`` the meter's export registers (zero unless a tamper makes
+  the meter export);
 * ``frequency`` is 50 Hz with a small deterministic wobble, ``current_total`` the sum of the
   phase currents, ``voltage_average`` the mean of the phases that carry voltage, the per-phase
-  power factors the meter's power factor on each live phase;
-* monthly billing's pictures and position are empty (optional), ``reading_mode`` 1 (automatic);
-* events carry the 3.3 names of their codes (``apps.udil.events_v33``), no counter (optional);
-* meter visuals: the 2019 visuals row under 3.3's names, with the grid values of the meter's
-  instantaneous row at its last contact and the states 3.3 adds (relay, clock, TOU, SIM);
+  power factors the meter's power factor on each live phase (unity on a dead one: no load), and
+  a load profile's per-phase powers add up exactly to their aggregates;
+* monthly billing: the meter's position, two pictures of its screen (the kWh register and the
+  MDI of the row, :mod:`.screen`), ``reading_mode`` 1 (automatic);
+* events carry the 3.3 names of their codes (``apps.udil.events_v33``) and ``event_counter``, the
+  meter's running number of events (1 for its first recorded event);
 * communication history: one row per meter and hour the MDC reads it (the hour's end), with a
   log in the shape of the spec's samples; a meter offline at that hour has a failed attempt.
+
+Meter visuals are :mod:`.v33_visuals`. Null stays only where the meter cannot have a value: the
+power factor of a phase a single-phase meter does not have (``pf_phase_b``/``_c``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-
-import orjson
+from functools import lru_cache
 
 from apps.simulator.generator.base import (
     DAY,
     FIELDS,
-    PKT_OFFSET,
-    TICK,
+    day_start,
     dt_text,
     f3,
     local_day,
     mix,
 )
-from apps.simulator.generator.days import day_data, delivery, readable
-from apps.simulator.generator.rows import ROW_FUNCTIONS, last_contact, visuals_row
+from apps.simulator.generator.days import day_data, delivery, readable, registers_at
+from apps.simulator.generator.rows import ROW_FUNCTIONS, event_list, event_rows
+from apps.simulator.generator.screen import screen_picture
 from apps.simulator.generator.spec import MeterSpec
 from apps.udil.datasets_v33 import DATASETS_3_3
 from apps.udil.events_v33 import EVENT_CODES_3_3
@@ -43,6 +48,7 @@ HOUR = 3600
 #: Field order of each 3.3 data set (the protocol's wire order).
 FIELDS_3_3: dict[str, tuple[str, ...]] = {code: ds.wire_order for code, ds in DATASETS_3_3.items()}
 _Z = "0.000"
+_UNITY = "1.000"
 
 
 def _milli(text: str) -> int:
@@ -62,11 +68,24 @@ def _frequency(spec: MeterSpec, t: int) -> str:
     return f3(50_000 + int(mix(spec.seed, t // 900, 50) % 81) - 40)
 
 
+def _phases_of(spec: MeterSpec) -> int:
+    """How many phases the meter has (a single-phase meter carries everything on phase a)."""
+    return 3 if spec.phase == 3 else 1
+
+
+def position(spec: MeterSpec) -> tuple[str, str]:
+    """(longitude, latitude) where the meter is installed: a fixed point of the Lahore area
+    drawn from the meter's seed (3 places, as every decimal of the protocol)."""
+    h = mix(spec.seed, 41)
+    return f3(74_200 + h % 250), f3(31_400 + (h >> 20) % 250)
+
+
 def _instantaneous(row: dict[str, str], spec: MeterSpec, t: int) -> dict[str, str]:
     currents = [row[f"current_phase_{p}"] for p in "abc"]
     volts = [row[f"voltage_phase_{p}"] for p in "abc"]
     live = [_milli(v) for v in volts if _milli(v)]
     pf = row["average_pf"]
+    phases = _phases_of(spec)
     return {
         "frequency": _frequency(spec, t),
         "current_total": _sum(*currents),
@@ -77,11 +96,17 @@ def _instantaneous(row: dict[str, str], spec: MeterSpec, t: int) -> dict[str, st
         "aggregate_reactive_pwr_abs": _sum(
             row["aggregate_reactive_pwr_pos"], row["aggregate_reactive_pwr_neg"]
         ),
-        **{f"pf_phase_{p}": pf if _milli(v) else "" for p, v in zip("abc", volts, strict=True)},
+        # the meter's power factor on a live phase; a dead phase carries no load (unity, as the
+        # meter shows without load); a phase the meter does not have has no power factor (null)
+        **{
+            f"pf_phase_{p}": (pf if _milli(v) else _UNITY) if i < phases else ""
+            for i, (p, v) in enumerate(zip("abc", volts, strict=True))
+        },
     }
 
 
 _TARIFFS = ("t1", "t2", "t3", "t4", "tl")
+_QUANTITIES = ("active_energy", "reactive_energy", "active_mdi", "cumulative_mdi")
 
 
 def _abs_registers(row: dict[str, str], quantities: tuple[str, ...]) -> dict[str, str]:
@@ -93,21 +118,80 @@ def _abs_registers(row: dict[str, str], quantities: tuple[str, ...]) -> dict[str
 
 
 def _billing(row: dict[str, str], spec: MeterSpec, t: int) -> dict[str, str]:
-    return _abs_registers(row, ("active_energy", "reactive_energy", "active_mdi", "cumulative_mdi"))
+    return _abs_registers(row, _QUANTITIES)
 
 
 def _monthly_billing(row: dict[str, str], spec: MeterSpec, t: int) -> dict[str, str]:
-    return {**_billing(row, spec, t), "reading_mode": "1"}
+    longitude, latitude = position(spec)
+    return {
+        **_billing(row, spec, t),
+        "longitude": longitude,
+        "latitude": latitude,
+        # the meter's screen at the reading: the total import register, then the MDI
+        "picture_1": screen_picture(f"{row['active_energy_pos_tl']} kWh"),
+        "picture_2": screen_picture(f"{row['active_mdi_pos_tl']} kW"),
+        "reading_mode": "1",  # the MDC reads the meter itself (AMI): automatic
+    }
+
+
+#: Meters that can export (their export registers move): the tampers that reverse energy.
+_EXPORTING = frozenset({"reverse_energy", "reverse_polarity"})
+
+
+def _export_registers(spec: MeterSpec, t: int, interval_s: int) -> dict[str, list[int]]:
+    """The meter's export registers (Wh / W, T1..T4 and total) at ``t`` for a load profile row:
+    energies as registers, or as the interval's energy for an interval-kind MDC."""
+    reg, st = registers_at(spec, t)
+    if not spec.lp_registers:
+        before = registers_at(spec, t - interval_s)[0]
+        reg = [a - b for a, b in zip(reg, before, strict=True)]
+    energy, reactive = reg[4:8], reg[12:16]
+    return {
+        "active_energy": [*energy, sum(energy)],
+        "reactive_energy": [*reactive, sum(reactive)],
+        "active_mdi": list(st.mdi[5:10]),
+        "cumulative_mdi": list(st.cum[5:10]),
+    }
+
+
+#: Per-phase powers of a load profile row and the aggregate they add up to.
+_PHASE_POWERS = (
+    ("active_pwr_pos", "aggregate_active_pwr_pos"),
+    ("active_pwr_neg", "aggregate_active_pwr_neg"),
+    ("reactive_pwr_pos", "aggregate_reactive_pwr_pos"),
+    ("reactive_pwr_neg", "aggregate_reactive_pwr_neg"),
+)
+
+
+def _split(total: int, parts: list[int]) -> list[int]:
+    """``parts`` scaled to add up to ``total`` exactly (the 2019 rows round each phase down, so
+    they miss the aggregate by a few thousandths); the remainder goes to the largest part."""
+    have = sum(parts)
+    if have == total:
+        return parts
+    if have <= 0:
+        return [total, *([0] * (len(parts) - 1))]
+    out = [p * total // have for p in parts]
+    out[max(range(len(parts)), key=parts.__getitem__)] += total - sum(out)
+    return out
 
 
 def _load_profile(row: dict[str, str], spec: MeterSpec, t: int) -> dict[str, str]:
     out = {"frequency": _frequency(spec, t)}
-    for q in ("active_energy", "reactive_energy", "active_mdi", "cumulative_mdi"):
-        for tariff in _TARIFFS:
+    export = (
+        _export_registers(spec, t, int(row["interval"]) * 60) if spec.tamper in _EXPORTING else None
+    )
+    for q in _QUANTITIES:
+        for i, tariff in enumerate(_TARIFFS):
             value = row[f"{q}_{tariff}"]  # the 2019 register: import
+            neg = f3(export[q][i]) if export else _Z
             out[f"{q}_pos_{tariff}"] = value
-            out[f"{q}_neg_{tariff}"] = _Z if value else ""
-            out[f"{q}_abs_{tariff}"] = value
+            out[f"{q}_neg_{tariff}"] = neg
+            out[f"{q}_abs_{tariff}"] = _sum(value, neg)
+    for prefix, total in _PHASE_POWERS:
+        names = [f"{prefix}_phase_{p}" for p in "abc"]
+        split = _split(_milli(row[total]), [_milli(row[n]) for n in names])
+        out.update(zip(names, map(f3, split), strict=True))
     out["aggregate_active_pwr_abs"] = _sum(
         row["aggregate_active_pwr_pos"], row["aggregate_active_pwr_neg"]
     )
@@ -117,17 +201,11 @@ def _load_profile(row: dict[str, str], spec: MeterSpec, t: int) -> dict[str, str
     return out
 
 
-def _events(row: dict[str, str], spec: MeterSpec, t: int) -> dict[str, str]:
-    code = int(row["event_code"])
-    return {"event_description": EVENT_CODES_3_3.get(code, row["event_description"])}
-
-
 _ADDED: dict[str, Callable[[dict[str, str], MeterSpec, int], dict[str, str]]] = {
     "instantaneous": _instantaneous,
     "billing": _billing,
     "monthly_billing": _monthly_billing,
     "load_profile": _load_profile,
-    "events": _events,
 }
 
 
@@ -145,6 +223,40 @@ def _as_3_3(code: str):
             yield tuple(row.get(name, "") for name in new_fields)
 
     return rows
+
+
+@lru_cache(maxsize=65536)
+def _day_event_count(spec: MeterSpec, d: int) -> int:
+    """Events the meter records on local day ``d`` (from its data start)."""
+    return len(event_list(spec, max(day_start(d), spec.data_start), day_start(d) + DAY - 1))
+
+
+def _events_before(spec: MeterSpec, t: int) -> int:
+    """Events the meter recorded from its data start up to (not including) ``t``: whole days
+    are counted once and cached, so a read of the last minutes does not walk the history."""
+    first, day = local_day(spec.data_start), local_day(t)
+    count = sum(_day_event_count(spec, d) for d in range(first, day))
+    return count + len(event_list(spec, max(day_start(day), spec.data_start), t - 1))
+
+
+def event_rows_3_3(spec: MeterSpec, start: int, end: int, now: int) -> Iterator[tuple[str, ...]]:
+    """EVENTS in the 3.3 layout: the 2019 rows with the 3.3 names of their codes and
+    ``event_counter``, the meter's running number of the event (the same whatever the window
+    read: rows the MDC never got still count, the meter logged them)."""
+    old_fields, new_fields = FIELDS["events"], FIELDS_3_3["events"]
+    first = max(start, spec.data_start)
+    counters = {
+        (dt_text(when), code): n
+        for n, (when, code) in enumerate(
+            event_list(spec, first, min(end, now)), _events_before(spec, first) + 1
+        )
+    }
+    for values in event_rows(spec, start, end, now):
+        row = dict(zip(old_fields, values, strict=True))
+        code = int(row["event_code"])
+        row["event_description"] = EVENT_CODES_3_3.get(code, row["event_description"])
+        row["event_counter"] = str(counters[(row["event_datetime"], code)])
+        yield tuple(row.get(name, "") for name in new_fields)
 
 
 def _epoch(text: str) -> int:
@@ -196,16 +308,19 @@ def _history_row(spec: MeterSpec, t: int, stored: int, *, ok: bool) -> tuple[str
         )
     else:
         log = f"{at} Establishing Connection with Meter\n{dt_text(t + 180)} No Response. Timeout."
+    longitude, latitude = position(spec)
     values = {
         "msn": spec.msn_text,
         "global_device_id": spec.gdi,
         "meter_datetime": at,
         "communication_status": "1" if ok else "0",
         "message_log": log,
+        "longitude": longitude,
+        "latitude": latitude,
         "bytes_sent": str(sent),
         "bytes_received": str(received),
         "bytes_remaining": str(500_000_000 - (h >> 30) % 100_000_000),
-        "sim_id": f"8992{spec.msn_text[-8:]:0>8}",
+        "sim_id": sim_id(spec),
         "connection_duration": str(duration),
         "mdc_read_datetime": dt_text(stored - 2),
         "db_datetime": dt_text(stored),
@@ -213,71 +328,21 @@ def _history_row(spec: MeterSpec, t: int, stored: int, *, ok: bool) -> tuple[str
     return tuple(values.get(name, "") for name in FIELDS_3_3["device_comm_history"])
 
 
-#: 3.3 visuals name -> the 2019 visuals field holding the same value.
-_VISUALS_FROM_2019 = {f.name: f.stored_as for f in DATASETS_3_3["meter_visuals"].fields if f.column}
+def sim_id(spec: MeterSpec) -> str:
+    """The SIM ID of the meter's modem (the fleet draws one per meter; an older meter without
+    one has the ID its serial number gives)."""
+    return spec.sim_id or f"8992{spec.msn_text[-8:]:0>8}"
 
 
-def visuals_row_3_3(spec: MeterSpec, meter, now: int) -> tuple[str, ...] | None:
-    """METER_VISUALS in the 3.3 layout: the latest state of the meter at ``now``."""
-    old = visuals_row(spec, meter, now)
-    if old is None:
-        return None
-    v19 = dict(zip(FIELDS["meter_visuals"], old, strict=True))
-    tc = last_contact(spec, now)
-    at = dt_text(tc)
-    tick = tc - (tc + PKT_OFFSET) % TICK
-    inst = next(iter(ROW_FUNCTIONS_3_3["instantaneous"](spec, tick, tick, tick + DAY)), None)
-    grid = dict(zip(FIELDS_3_3["instantaneous"], inst, strict=True)) if inst else {}
-    relay = "0" if v19["last_contactor_off_datetime"] > v19["last_contactor_on_datetime"] else "1"
-    tou = orjson.loads(v19["meter_tariff_identification"])
-    day_profile = [{"name": "day_1", "tariff_slabs": [s["time_slab"][0] for s in tou["slabs"]]}]
-    values = {
-        **v19,
-        **{name: v19[old_name] for name, old_name in _VISUALS_FROM_2019.items()},
-        **{k: grid.get(k, "") for k in ("frequency", "average_pf")},
-        **{
-            f"{q}_phase_{p}": grid.get(f"{q}_phase_{p}", "")
-            for q in ("current", "voltage", "pf")
-            for p in "abc"
-        },
-        "meter_datetime": v19["meter_last_comm_datetime"],
-        "mdc_read_datetime": at,
-        "db_datetime": at,
-        "aggregate_active_energy_abs_tl": _sum(
-            v19["last_active_energy_pos_tl"], v19["last_active_energy_neg_tl"]
-        ),
-        "aggregate_active_energy_abs_tl_datetime": at,
-        "aggregate_reactive_energy_abs_tl": _sum(
-            v19["last_reactive_energy_pos_tl"], v19["last_reactive_energy_neg_tl"]
-        ),
-        "aggregate_reactive_energy_abs_tl_datetime": at,
-        "power_status": "1",
-        "auxr_datetime": at,
-        "auxr_status": relay,
-        "dvtm_datetime": at,
-        "sanc_datetime": at if v19["meter_load_limit_set"] else "",
-        "lsch_datetime": at if v19["meter_ls_schedule_slabs"] else "",
-        "tiou_datetime": at,
-        "tiou_day_profile": orjson.dumps(day_profile).decode(),
-        "mtst_datetime": at,
-        "msim_id": f"8992{spec.msn_text[-8:]:0>8}",
-    }
-    return tuple(values.get(name, "") for name in FIELDS_3_3["meter_visuals"])
-
-
-def visuals_row_of(profile: str | None):
-    """The visuals row function of an MDC of ``profile``: ``(spec, meter, now) -> row``."""
-    return visuals_row_3_3 if profile == "3.3" else visuals_row
-
-
-#: The 3.3 row functions (the data sets 3.3 changes or adds; meter visuals: visuals_row_of).
+#: The 3.3 row functions (the data sets 3.3 changes or adds; meter visuals: ``v33_visuals``).
 ROW_FUNCTIONS_3_3 = {code: _as_3_3(code) for code in _ADDED}
+ROW_FUNCTIONS_3_3["events"] = event_rows_3_3
 ROW_FUNCTIONS_3_3["device_comm_history"] = communication_history_rows
 
 
 def layout(profile: str | None, code: str):
     """(field names, row function) of a data set as an MDC of ``profile`` serves it (meter
-    visuals have no row function: one row per meter, :func:`visuals_row_of`)."""
+    visuals have no row function: one row per meter, ``v33_visuals.visuals_row_of``)."""
     if profile == "3.3" and code in FIELDS_3_3:
         return FIELDS_3_3[code], ROW_FUNCTIONS_3_3.get(code)
     return FIELDS[code], ROW_FUNCTIONS.get(code)
@@ -287,7 +352,8 @@ __all__ = [
     "FIELDS_3_3",
     "ROW_FUNCTIONS_3_3",
     "communication_history_rows",
+    "event_rows_3_3",
     "layout",
-    "visuals_row_3_3",
-    "visuals_row_of",
+    "position",
+    "sim_id",
 ]

@@ -9,14 +9,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 
 from apps.audit.services import audit_record
 from apps.simulator import generator as gen
 from apps.simulator.models import Profile, SimCommand, SimMdc, SimMeter, SimTransaction, Tamper
-from apps.udil.catalog_v33 import PARAMETER_READ_COLUMNS
 
 from .common import PendingRow, _jsonb, _JsonbConcat, _parse, _pk_any
 from .fleet import _build_meter, _meter_attributes
@@ -459,75 +457,10 @@ def on_demand_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetim
     return out
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return gen.dt_text(gen.epoch_of(value))
-    if isinstance(value, dt.time):
-        return value.strftime("%H:%M:%S")
-    if isinstance(value, list | dict):
-        return orjson.dumps(value).decode()
-    return str(value)
-
-
-def _parameter_values(meter: SimMeter, kind: str, at: dt.datetime) -> dict[str, Any]:
-    """A parameter-read type's values from the meter's state (unprefixed column names)."""
-    spec_settings = meter.settings or {}
-    kept = spec_settings.get(kind.lower()) or {}
-    if kind == "AUXR":
-        return {"status": meter.relay_state}
-    if kind == "DVTM":
-        return {"meter_clock": at}
-    if kind == "SANC":
-        control = spec_settings.get("load_control") or {}
-        return {"load_limit": meter.load_limit, **control}
-    if kind == "IPPO":
-        return {
-            "primary_ip_address": meter.primary_ip,
-            "secondary_ip_address": meter.secondary_ip,
-            "primary_port": meter.primary_port,
-            "secondary_port": meter.secondary_port,
-        }
-    if kind == "OPPO":
-        return {
-            "optical_port_on_datetime": meter.optical_port_on,
-            "optical_port_off_datetime": meter.optical_port_off,
-        }
-    if kind == "WSIM":
-        numbers = [*(meter.wakeup_numbers or []), "", "", ""]
-        return {f"wakeup_number_{i}": numbers[i - 1] for i in (1, 2, 3)}
-    if kind == "MSIM":
-        return {"id": meter.sim_id}
-    if kind == "MTST":
-        return {"meter_activation_status": meter.activation_status}
-    if kind == "DMDT":
-        return {
-            "communication_mode": meter.communication_mode,
-            "bidirectional_device": kept.get("bidirectional_device", 0),
-            # a fleet meter made 2019-style is "always on" (0): 3.3's Mode-II keep-alive (2)
-            "communication_type": meter.communication_type or 2,
-            "communication_interval": meter.communication_interval or 0,
-            "initial_communication_time": kept.get("initial_communication_time", ""),
-            "phase": meter.phase,
-            "meter_type": meter.meter_type,
-        }
-    if kind == "MDI":
-        return {"reset_date": meter.mdi_reset_date, "reset_time": meter.mdi_reset_time}
-    return kept  # TIOU, LSCH, MDSM, tripping functions, PMAL: as last programmed
-
-
 def parameter_rows(*, mdc: SimMdc, meter: SimMeter, params: dict, at: dt.datetime) -> list:
     """3.3 on_demand_parameter_read: one row of the type's meter-visuals columns (3.1.6),
-    read from the meter at ``at``."""
-    kind = params["type"]
-    prefix = kind.lower()
-    values = _parameter_values(meter, kind, at)
+    read from the meter at ``at`` (the values the MDC's visuals show: ``gen.parameter_columns``)."""
+    spec = gen.spec_of(meter, mdc)
     row = {"global_device_id": meter.global_device_id, "msn": str(meter.msn)}
-    for column in PARAMETER_READ_COLUMNS[kind]:
-        short = column[len(prefix) + 1 :] if column.startswith(prefix + "_") else column
-        if short == "datetime":
-            row[column] = _text(at)
-        else:
-            row[column] = _text(values.get(short, values.get(column)))
+    row.update(gen.parameter_columns(meter, spec, params["type"], at))
     return [row]

@@ -125,6 +125,9 @@ def _meter_attributes(
         "active": 0 if rng.random() < 0.01 else 1,
         "primary_ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
         "primary_port": 4059,
+        # drawn last: the draws above (and every seeded fleet's data) stay as they were
+        "secondary_ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+        "secondary_port": 4059,
     }
 
 
