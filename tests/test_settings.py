@@ -13,9 +13,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 def _production_env(**overrides) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
-    # set by the browser tests' harness for Playwright (tests/browser/conftest.py), never by a
-    # deployment: check --deploy rightly refuses it (async.E001)
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(
         MDM_ENV="production",
         SECRET_KEY="x9!k2@p7#q4$w1%e8^r5&t3*y6(u0)i-o=p+a_s[d]f{g}h|j;k:l,z.x/c?v",

@@ -3,10 +3,10 @@ HTTP on 127.0.0.1, over the embedded PostgreSQL, the simulator being the MDC.
 
 - chromium comes from Debian's ``chromium`` package, installed by the session fixture when it is
   missing (CI runs as root with no standard input); Playwright downloads no browser.
-- One browser for the session, one context per module logged in by a session cookie (the
-  login form has its own test), one portal per module: the demo's two simulated MDCs served by
-  the portal itself under /sim/, their meters registered and their load profile pulled over
-  HTTP. The tests of a module run in file order on it; its last test is transactional, so the
+- One browser for this package's tests (``DJANGO_ALLOW_ASYNC_UNSAFE`` set only while they
+  run), one context per module logged in by a session cookie (the login form has its own
+  test), one portal per module: the demo's two simulated MDCs served by the portal itself
+  under /sim/, their meters registered and their load profile pulled over HTTP. The tests of a module run in file order on it; its last test is transactional, so the
   module's rows go at its end (see ``portal``).
 - Every request the browser makes is recorded: the tests check none leaves 127.0.0.1.
 - A failing test leaves a screenshot and the page's HTML under ``var/browser-artifacts/``;
@@ -23,10 +23,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between
-# browser steps are ordinary blocking calls in between, never inside it.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -68,8 +64,21 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def browser(chromium_path):
+@pytest.fixture(scope="package", autouse=True)
+def async_unsafe_allowed():
+    """Playwright's sync API keeps an event loop running in this thread while the browser is
+    up, so Django would refuse the ORM calls the tests make between browser steps (ordinary
+    blocking calls, never inside the loop). Allowed for this package's tests only, the
+    environment restored after them: no other test (nor the production check's subprocess,
+    which refuses the variable: async.E001) sees it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+# package-scoped like the variable: the loop it keeps running ends with this package's tests
+@pytest.fixture(scope="package")
+def browser(chromium_path, async_unsafe_allowed):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
