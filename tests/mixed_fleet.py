@@ -44,6 +44,9 @@ MDCS = (
     ("mx19x", "xml", "2019", 2, 42),
     ("mx33", "json", "3.3", 3, 43),
 )
+#: The consumers' sanctioned load: above any demand of the simulated meters (which have no load
+#: limit) and of a planted spike, so the demand rules of VEE have nothing to find.
+SANCTIONED_KW = Decimal("500")
 #: Where each meter sits, by (sim code, index): a transformer name, or "input" (feeder F's).
 PLACES = {
     ("mx19j", 0): "input",
@@ -135,7 +138,7 @@ def build(live_server, monkeypatch, *, now: dt.datetime, days: int = 3, **sim_se
             input_meter_assign(actor=None, meter=meter, feeder=fleet.feeder_f)
             continue
         meter.transformer = fleet.transformers[place]
-        meter.consumer = ConsumerFactory()
+        meter.consumer = ConsumerFactory(sanctioned_load_kw=SANCTIONED_KW)
         meter.save(update_fields=["transformer", "consumer"])
     return fleet
 

@@ -158,3 +158,92 @@ def test_completeness_and_communication_health_agree_with_a_hand_count(
         assert grids["feeder"][fleet.feeder_f.code][day] == 100.0
     assert grids["mdc"]["reg-mx19x"][stopped] < 100.0
     assert grids["mdc"]["reg-mx19x"][now.date()] is None
+
+
+def _api_list(client, url: str, **params) -> list[dict]:
+    """Every row of a paged API list (following ``next``)."""
+    answer = client.get(url, {**params, "page_size": 1000})
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    rows = body["results"]
+    while body["next"]:
+        body = client.get(body["next"]).json()
+        rows += body["results"]
+    return rows
+
+
+def _stamp(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(PKT).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.fixture
+def planted_3_3(live_server, monkeypatch, now):
+    """The fleet with an anomaly plan on the 3.3 MDC only, over its two last whole days."""
+    from apps.simulator import anomalies
+    from apps.vee.services.rules import rule_set_default_ensure
+
+    rule_set_default_ensure()  # a transactional test's flush may have emptied the rule tables
+    anomalies.clear_caches()  # meters' plans are cached by primary key, which tests reuse
+    start = dt.datetime.combine(now.date() - dt.timedelta(days=2), dt.time(), tzinfo=PKT)
+    end = start + dt.timedelta(days=2)
+    plan = {"start": start.isoformat(), "end": end.isoformat(), "gap": 0.9, "spike": 0.9,
+            "rollback": 0.9, "zero": 0.9}  # fmt: skip
+    fleet = build(live_server, monkeypatch, now=now, mx33={"anomaly_plan": plan})
+    yield fleet, start, end
+    anomalies.clear_caches()
+
+
+def test_vee_on_the_3_3_mdc_flags_exactly_the_planted_anomalies_and_estimates_gaps(
+    planted_3_3, client_as
+):
+    from apps.simulator import anomalies
+    from apps.simulator import generator as gen
+    from apps.vee.tasks import validate_ingested
+    from apps.vee.tests.test_planted import KINDS
+
+    fleet, start, end = planted_3_3
+    runs = {run.mdc.code: run for run in fleet.pull("load_profile")}
+    # the validation each pull queues, run as the worker runs it
+    for run in runs.values():
+        assert validate_ingested.apply(args=[run.pk]).get() is not None
+    truth = []
+    for meter in fleet.sim_meters["mx33"]:
+        spec = gen.spec_of(meter, fleet.sims["mx33"])
+        truth += anomalies.ground_truth(
+            spec, int(start.timestamp()), int(end.timestamp()), int(fleet.until.timestamp())
+        )
+    assert {t["kind"] for t in truth} == set(KINDS)  # the plan planted every kind
+
+    client = client_as("Viewer")
+    found = _api_list(client, "/api/vee/exceptions/", mdc="reg-mx33")
+    by_type = defaultdict(set)
+    for e in found:
+        by_type[e["rule_type"]].add(
+            (e["global_device_id"], _stamp(e["period_start"]), _stamp(e["period_end"]))
+        )
+    planted = defaultdict(set)
+    for t in truth:
+        planted[KINDS[t["kind"]]].add((t["gid"], t["first"], t["last"]))
+    # a register gap's period ends with the first reading after it: compare its first row
+    by_type["gap"] = {f[:2] for f in by_type["gap"]}
+    planted["gap"] = {p[:2] for p in planted["gap"]}
+    assert dict(by_type) == dict(planted)  # exactly the planted ones, of every rule
+    # the 2019 MDCs, with no plan, have nothing to flag
+    assert _api_list(client, "/api/vee/exceptions/", mdc="reg-mx19j") == []
+    assert _api_list(client, "/api/vee/exceptions/", mdc="reg-mx19x") == []
+
+    # every gap estimated: one current estimate per unknown interval, adding up to the energy
+    # the meter really used in them (the register after the gap carries it)
+    for gap in (t for t in truth if t["kind"] == "gap"):
+        versions = {
+            _stamp(v["meter_datetime"]): Decimal(v["value"])
+            for v in _api_list(client, "/api/vee/versions/", global_device_id=gap["gid"])
+            if v["kind"] == "estimated" and v["is_current"]
+        }
+        times = [at for at, _wh in gap["intervals"]]
+        assert set(times) <= set(versions), gap["first"]
+        used = sum(wh for _at, wh in gap["intervals"])
+        assert sum(versions[at] for at in times) == Decimal(used) / 1000, gap["first"]
+    page = client.get("/vee/exceptions/", {"mdc": "reg-mx33"})
+    assert page.status_code == 200
+    assert all(gid.encode() in page.content for gid, *_ in planted["spike"])
