@@ -88,6 +88,9 @@ PERSONAL = {
     "table-config",  # each user's own column choices and saved filters (#15)
     "saved-filter-create",
     "saved-filter-delete",
+    "saved-filter-list",  # My saved filters: each user's own (#15)
+    "saved-filter-edit",
+    "saved-filter-default",
     "api-docs",
     "api-schema",
 }

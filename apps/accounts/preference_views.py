@@ -1,4 +1,5 @@
-"""The column chooser's and saved filters' form posts (each user's own; any logged-in user)."""
+"""The column chooser's and saved filters' form posts (each user's own; any logged-in user);
+deleting a saved filter from My saved filters asks first."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import re
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 from django.views import View
@@ -18,12 +20,13 @@ from apps.accounts.preferences import (
     saved_filter_delete,
     table_preference_set,
 )
+from apps.accounts.saved_filter_forms import list_page
 from apps.core.tables import MdmTable
 
 TABLE_KEY = re.compile(r"^apps\.\w+\.tables\.\w+$")
 
 
-def _back(request, fallback: str = "/"):
+def back_to(request, fallback: str = "/"):
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
         target = fallback
@@ -60,7 +63,7 @@ class TableConfigView(View):
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-        return _back(request)
+        return back_to(request)
 
 
 class SavedFilterCreateView(View):
@@ -79,15 +82,26 @@ class SavedFilterCreateView(View):
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
-            return _back(request, path)
+            return back_to(request, path)
         messages.success(request, f"Filter “{saved.name}” saved.")
-        return _back(request, path)
+        return back_to(request, path)
 
 
 class SavedFilterDeleteView(View):
-    http_method_names = ["post"]
+    """GET: the confirmation (the list page's cross posts at once); POST: delete."""
+
+    def get(self, request, pk):
+        saved = get_object_or_404(SavedFilter, pk=pk, user=request.user)
+        context = {
+            "title": f"Delete the saved filter “{saved.name}”?",
+            "saved": saved,
+            "list_title": list_page(saved.path).title,
+            "next": reverse("saved-filter-list"),
+        }
+        return render(request, "accounts/saved_filter_delete.html", context)
 
     def post(self, request, pk):
         saved = get_object_or_404(SavedFilter, pk=pk, user=request.user)
         saved_filter_delete(actor=request.user, saved=saved)
-        return _back(request, saved.path)
+        messages.success(request, f"Filter “{saved.name}” deleted.")
+        return back_to(request, saved.path)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.accounts import preference_views, views
+from apps.accounts import preference_views, saved_filter_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -23,5 +23,18 @@ urlpatterns = [
         "filters/<int:pk>/delete/",
         preference_views.SavedFilterDeleteView.as_view(),
         name="saved-filter-delete",
+    ),
+    path(
+        "filters/saved/", saved_filter_views.SavedFilterListView.as_view(), name="saved-filter-list"
+    ),
+    path(
+        "filters/<int:pk>/",
+        saved_filter_views.SavedFilterEditView.as_view(),
+        name="saved-filter-edit",
+    ),
+    path(
+        "filters/<int:pk>/default/",
+        saved_filter_views.SavedFilterDefaultView.as_view(),
+        name="saved-filter-default",
     ),
 ]

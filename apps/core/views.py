@@ -52,7 +52,21 @@ class FilteredTableView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     def export_name(self) -> str:
         return self.title.lower().replace(" ", "_") or "export"
 
+    def _saved_filters(self):
+        """The user's saved filters of this page (accounts.SavedFilter, read by label)."""
+        if not self.request.user.is_authenticated:
+            return apps.get_model("accounts", "SavedFilter").objects.none()
+        return apps.get_model("accounts", "SavedFilter").objects.filter(
+            user=self.request.user, path=self.request.path
+        )
+
     def get(self, request, *args, **kwargs):
+        if not request.GET:
+            # The user's default filter of this page opens with it, in the address (so it can
+            # be changed and shared); "Clear" asks for ``?_default=off``.
+            default = self._saved_filters().filter(is_default=True).first()
+            if default is not None and default.query:
+                return redirect(f"{request.path}?{default.query}")
         if request.GET.get(self.export_trigger_param) == "csv":
             filterset = self.get_filterset(self.get_filterset_class())
             if not filterset.is_bound or filterset.is_valid():
@@ -134,10 +148,8 @@ class FilteredTableView(PermissionRequiredMixin, SingleTableMixin, FilterView):
             context["table_chooser"] = table.chooser()
             context["page_sizes"] = PAGE_SIZES
             context["per_page"] = self.get_paginate_by(None)
-        if self.request.user.is_authenticated:
-            context["saved_filters"] = apps.get_model("accounts", "SavedFilter").objects.filter(
-                user=self.request.user, path=self.request.path
-            )
+        context["saved_filters"] = saved = list(self._saved_filters())
+        context["default_filter"] = next((s for s in saved if s.is_default), None)
         can_create = self.create_url_name and (
             self.create_permission is None or self.request.user.has_perm(self.create_permission)
         )
