@@ -14,6 +14,7 @@ from apps.udil.datasets import EVENT_CODES
 from apps.warehouse import consumption, selectors
 from apps.warehouse.choices import ConsumptionStatus
 from apps.warehouse.meter_charts import date_range, range_bounds
+from apps.warehouse.visuals_33 import visuals_sections
 
 LOAD_PROFILE_DAYS = 7
 RECENT_EVENTS = 10
@@ -90,6 +91,8 @@ def meter_data_context(meter_or_gid, request=None) -> dict:
         ]
         if visuals
         else [],
+        # 3.3 settings and state, readable; none for a 2019 meter's visuals
+        "warehouse_visuals_33": visuals_sections(visuals),
         "warehouse_events": [(event, EVENT_CODES.get(event.event_code, "")) for event in events],
         "warehouse_load_profile_chart": chart,
         "warehouse_consumption_issues": issues,

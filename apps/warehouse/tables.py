@@ -104,6 +104,15 @@ class DeviceCommunicationHistoryTable(MdmTable):
 class MeterVisualsTable(MdmTable):
     global_device_id = DeviceIdColumn()
     meter_activation_status = BadgeColumn(ActivationStatus, verbose_name="Activation status")
+    details = tables.LinkColumn(
+        "warehouse:meter-visuals-detail",
+        args=[tables.A("global_device_id")],
+        text="Details",
+        verbose_name="",
+        orderable=False,
+        empty_values=(),
+        exclude_from_export=True,
+    )
 
     class Meta:
         model = MeterVisuals

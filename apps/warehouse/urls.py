@@ -11,6 +11,11 @@ urlpatterns = [
     path("monthly-billing/", views.MonthlyBillingListView.as_view(), name="monthly-billing-list"),
     path("meter-visuals/", views.MeterVisualsListView.as_view(), name="meter-visuals-list"),
     path(
+        "meter-visuals/<str:global_device_id>/",
+        views.MeterVisualsDetailView.as_view(),
+        name="meter-visuals-detail",
+    ),
+    path(
         "device-communication-history/",
         views.DeviceCommunicationHistoryListView.as_view(),
         name="device-comm-history-list",

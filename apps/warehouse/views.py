@@ -27,6 +27,7 @@ from apps.warehouse.models import (
     QuarantinedRow,
 )
 from apps.warehouse.services import quarantine_reprocess, quarantined_row_resolve
+from apps.warehouse.visuals_33 import is_3_3, visuals_rows, visuals_sections
 
 
 class DataSetListView(FilteredTableView):
@@ -115,6 +116,25 @@ class MeterVisualsListView(FilteredTableView):
 
     def get_queryset(self):
         return MeterVisuals.objects.order_by("global_device_id")
+
+
+class MeterVisualsDetailView(PermissionRequiredMixin, DetailView):
+    """One device's visuals, every filled column readable (3.3 settings in sections)."""
+
+    model = MeterVisuals
+    permission_required = "warehouse.view_metervisuals"
+    template_name = "warehouse/meter_visuals_detail.html"
+    context_object_name = "visuals"
+    slug_field = slug_url_kwarg = "global_device_id"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        visuals = self.object
+        context["title"] = f"Meter visuals of {visuals.global_device_id}"
+        context["udil_3_3"] = is_3_3(visuals)
+        context["rows"] = visuals_rows(visuals)
+        context["sections"] = visuals_sections(visuals)
+        return context
 
 
 class QuarantineListView(FilteredTableView):
