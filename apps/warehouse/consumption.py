@@ -81,45 +81,54 @@ _STATUS_SQL = f"""CASE
       ELSE 'fault'
     END"""
 
-# Readings of the window, each with the reading before it: the window's rows, plus for each
-# device and channel in it the one reading before the window (within the lookback), found by a
-# backward scan of the primary key (device, time) that stops at the first row. A refresh of a
-# day reads that day's rows and one row per meter, not the whole lookback (#13: the lookback
-# scan made roll-up upkeep cost as much as the ingestion). Same figures as a LAG over the whole
-# lookback: the earliest row of the window differences against the same previous reading.
+# Readings of the window, each with the reading before it. The rows are read from
+# ``LEAD_IN`` before the window on, in one range scan of the primary key (device, time), and
+# each gets the reading before it by ``LAG``: for a device read at least that often, the reading
+# before the window is among them. Only for a device's first reading in the window without one
+# (a gap longer than the lead-in) is the reading before looked up, within the lookback, by a
+# backward scan of the primary key that stops at the first row. A refresh of a day thus reads
+# that day's rows and a few more: not the whole lookback (#13: that scan made roll-up upkeep cost
+# as much as the ingestion), nor one index probe per device, nor a materialized copy of the rows.
+# Same figures as a LAG over the whole lookback: the earliest row of the window differences
+# against the same previous reading; rows before the window are only ever previous readings.
+LEAD_IN = datetime.timedelta(hours=1)
+
 _COLUMNS = """r.global_device_id, r.channel_id, r.meter_datetime, r.mdc_id, r.msn, r."interval",
-       r.active_energy_tl, r.reactive_energy_tl"""
+       r.active_energy_tl, r.reactive_energy_tl{extra}"""
 
 _READINGS_SQL = """
-WITH win AS (
-  SELECT {columns} FROM warehouse_load_profile r
-  WHERE r.meter_datetime > %(start)s AND r.meter_datetime <= %(end)s
+WITH lagged AS (
+  SELECT {columns},
+         lag(r.meter_datetime) OVER w AS lag_at, lag(r.msn) OVER w AS lag_msn,
+         lag(r.active_energy_tl) OVER w AS lag_a, lag(r.reactive_energy_tl) OVER w AS lag_q
+  FROM warehouse_load_profile r
+  WHERE r.meter_datetime > %(lead_in)s AND r.meter_datetime <= %(end)s
     AND r.active_energy_tl IS NOT NULL {filters}
-), keys AS (SELECT DISTINCT global_device_id, channel_id FROM win),
-before AS (
-  SELECT p.* FROM keys k CROSS JOIN LATERAL (
-    SELECT {columns} FROM warehouse_load_profile r
-    WHERE r.global_device_id = k.global_device_id AND r.channel_id = k.channel_id
-      AND r.meter_datetime > %(lookback)s AND r.meter_datetime <= %(start)s
-      AND r.active_energy_tl IS NOT NULL {filters}
-    ORDER BY r.meter_datetime DESC LIMIT 1) p
+  WINDOW w AS (PARTITION BY r.global_device_id, r.channel_id ORDER BY r.meter_datetime)
 )
-SELECT r.global_device_id, r.channel_id, r.meter_datetime, r.mdc_id, r.msn, r."interval",
-       r.active_energy_tl AS a, r.reactive_energy_tl AS q,
+SELECT x.global_device_id, x.channel_id, x.meter_datetime, x.mdc_id, x.msn, x."interval",
+       x.active_energy_tl AS a, x.reactive_energy_tl AS q{extra},
        COALESCE(m.lp_energy_kind, 'register') AS kind,
        COALESCE(m.energy_register_max, %(default_max)s) AS register_max,
-       lag(r.meter_datetime) OVER w AS prev_at,
-       lag(r.msn) OVER w AS prev_msn,
-       lag(r.active_energy_tl) OVER w AS prev_a,
-       lag(r.reactive_energy_tl) OVER w AS prev_q
-FROM (SELECT * FROM win UNION ALL SELECT * FROM before) r
-LEFT JOIN {mdc_table} m ON m.id = r.mdc_id
-WINDOW w AS (PARTITION BY r.global_device_id, r.channel_id ORDER BY r.meter_datetime)
+       COALESCE(x.lag_at, p.meter_datetime) AS prev_at,
+       CASE WHEN x.lag_at IS NULL THEN p.msn ELSE x.lag_msn END AS prev_msn,
+       CASE WHEN x.lag_at IS NULL THEN p.active_energy_tl ELSE x.lag_a END AS prev_a,
+       CASE WHEN x.lag_at IS NULL THEN p.reactive_energy_tl ELSE x.lag_q END AS prev_q
+FROM lagged x
+LEFT JOIN LATERAL (
+  SELECT r.meter_datetime, r.msn, r.active_energy_tl, r.reactive_energy_tl
+  FROM warehouse_load_profile r
+  WHERE x.lag_at IS NULL AND x.meter_datetime > %(start)s
+    AND r.global_device_id = x.global_device_id AND r.channel_id = x.channel_id
+    AND r.meter_datetime > %(lookback)s AND r.meter_datetime <= %(lead_in)s
+    AND r.active_energy_tl IS NOT NULL {filters}
+  ORDER BY r.meter_datetime DESC LIMIT 1) p ON true
+LEFT JOIN {mdc_table} m ON m.id = x.mdc_id
 """
 
 _DERIVED_SQL = """
 WITH readings AS ({readings})
-SELECT global_device_id, channel_id, meter_datetime, mdc_id, prev_at, "interval",
+SELECT global_device_id, channel_id, meter_datetime, mdc_id, prev_at, "interval"{extra},
        {active} AS active_kwh, {reactive} AS reactive_kvarh, {status} AS status
 FROM readings
 WHERE meter_datetime > %(start)s
@@ -158,15 +167,19 @@ def consumption_query(
     *,
     mdc_id: int | None,
     global_device_ids: Sequence[str] | None,
+    passthrough: Sequence[str] = (),
 ) -> tuple[str, dict]:
     """The SQL (and its parameters) deriving each reading's consumption in ``[start, end)``:
     the one derivation, for apps that build their own set-based statements on it (VEE, roll-ups)
-    instead of reading rows through the functions below."""
+    instead of reading rows through the functions below. ``passthrough`` names more load-profile
+    columns carried through as they are (the roll-ups' voltage: one scan of the rows, not two)."""
     filters = ""
+    lookback = start - datetime.timedelta(days=settings.CONSUMPTION_LOOKBACK_DAYS)
     params: dict = {
         "start": start,
         "end": end,
-        "lookback": start - datetime.timedelta(days=settings.CONSUMPTION_LOOKBACK_DAYS),
+        "lookback": lookback,
+        "lead_in": max(start - LEAD_IN, lookback),
         "default_max": _DEFAULT_REGISTER_MAX,
     }
     if mdc_id is not None:
@@ -175,8 +188,16 @@ def consumption_query(
     if global_device_ids is not None:
         filters += " AND r.global_device_id = ANY(%(gids)s)"
         params["gids"] = list(global_device_ids)
-    readings = _READINGS_SQL.format(mdc_table=Mdc._meta.db_table, filters=filters, columns=_COLUMNS)
+    extra_names = [f'"{column}"' for column in passthrough]
+    extra = "".join(f", {column}" for column in extra_names)
+    readings = _READINGS_SQL.format(
+        mdc_table=Mdc._meta.db_table,
+        filters=filters,
+        columns=_COLUMNS.format(extra="".join(f", r.{column}" for column in extra_names)),
+        extra="".join(f", x.{column}" for column in extra_names),
+    )
     sql = _DERIVED_SQL.format(
+        extra=extra,
         readings=readings,
         active=_derived_sql("a", "prev_a"),
         reactive=_derived_sql("q", "prev_q"),

@@ -59,6 +59,9 @@ _DAY = (
     " AT TIME ZONE 'Asia/Karachi')::date"
 )
 
+# The day's highest phase voltage (for "zero with voltage"), carried through the derivation.
+_VOLTAGES = ("voltage_phase_a", "voltage_phase_b", "voltage_phase_c")
+
 # Temporary tables live until the transaction ends: dropped first, as a test (or a caller)
 # may refresh twice in one transaction. One pass derives the readings' consumption and
 # aggregates them per meter and hour, with what a day needs of them (faults, the largest
@@ -77,7 +80,8 @@ SELECT d.global_device_id,
        max(d."interval") AS max_interval,
        max(d.active_kwh * 60 / NULLIF(d."interval", 0))
          FILTER (WHERE d.status IN ('ok', 'interval')) AS max_demand_kw,
-       max(d.meter_datetime) AS last_reading_at
+       max(d.meter_datetime) AS last_reading_at,
+       max(GREATEST(d.voltage_phase_a, d.voltage_phase_b, d.voltage_phase_c)) AS max_voltage
 FROM (SELECT d.*, {flag} AS est FROM ({derived}) d {join}) d
 GROUP BY 1, 2
 """
@@ -121,7 +125,7 @@ SELECT r.global_device_id, r.day, max(r.mdc_id), m.id, m.transformer_id, t.feede
        sum(r.active_kwh), sum(r.reactive_kvarh), sum(r.readings),
        COALESCE(1440 / NULLIF(max(r.max_interval), 0), 0),
        sum(r.faults), sum(r.estimated), sum(r.estimated_kwh),
-       max(r.max_demand_kw), NULL, max(r.last_reading_at)
+       max(r.max_demand_kw), max(r.max_voltage), max(r.last_reading_at)
 FROM (SELECT *, (hour AT TIME ZONE 'Asia/Karachi')::date AS day
       FROM analytics_refresh_hours) r
 LEFT JOIN registry_meter m ON m.global_device_id = r.global_device_id
@@ -129,18 +133,6 @@ LEFT JOIN registry_transformer t ON t.id = m.transformer_id
 LEFT JOIN registry_feeder f ON f.id = t.feeder_id
 LEFT JOIN analytics_inputmeter im ON im.meter_id = m.id
 GROUP BY r.global_device_id, r.day, m.id, t.feeder_id, f.subdivision_id, im.id
-"""
-
-# Voltage is a raw value (no derivation): the day's highest phase voltage, for "zero with voltage".
-_VOLTAGE = f"""
-UPDATE analytics_meterday md SET max_voltage = v.volts
-FROM (SELECT global_device_id, {_DAY.format(col="meter_datetime")} AS day,
-             max(GREATEST(voltage_phase_a, voltage_phase_b, voltage_phase_c)) AS volts
-      FROM warehouse_load_profile
-      WHERE global_device_id = ANY(%(gids)s)
-        AND meter_datetime > %(start)s AND meter_datetime <= %(end)s
-      GROUP BY 1, 2) v
-WHERE md.global_device_id = v.global_device_id AND md.day = v.day
 """
 
 _NODES = """
@@ -189,9 +181,23 @@ def _any_vee_versions(cursor, gids: list[str], start: dt.datetime, end: dt.datet
     return cursor.fetchone()[0]
 
 
+# A refresh runs right after a load, before autovacuum has analyzed the rows just stored: the
+# planner then believes the current partition nearly empty and reads it whole once per meter for
+# the reading before the window (a refresh 10 to 20 times slower, growing with the partition).
+# (The time index is BRIN: a bitmap over it reads every block of the range, once per meter.)
+# Every read of a refresh is by device and time, which the primary key serves, so a scan of a
+# partition is never the right plan here; sorts and hashes of one refresh fit in memory.
+_PLAN_SETTINGS = (
+    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL work_mem = '64MB'"
+)
+
+
 def _refresh_consumption(cursor, gids: list[str], day_start: dt.date, day_end: dt.date):
     start, end = _bounds(day_start, day_end)
-    derived, params = consumption_sql(start, end, mdc_id=None, global_device_ids=gids)
+    cursor.execute(_PLAN_SETTINGS)
+    derived, params = consumption_sql(
+        start, end, mdc_id=None, global_device_ids=gids, passthrough=_VOLTAGES
+    )
     if _any_vee_versions(cursor, gids, start, end):
         flag = _vee_flag(
             "m.id",
@@ -216,7 +222,6 @@ def _refresh_consumption(cursor, gids: list[str], day_start: dt.date, day_end: d
     )
     _exec(cursor, _HOURS, params)
     meter_days = _exec(cursor, _DAYS, params)
-    _exec(cursor, _VOLTAGE, params)
     _exec(cursor, _AFFECTED_NEW, params)
     cursor.execute(
         "DELETE FROM analytics_nodeday nd USING (SELECT DISTINCT level, node_id, day"
@@ -368,9 +373,7 @@ def input_meter_remove(*, actor, meter: Meter) -> None:
 def _nodes_rebuild_of(global_device_id: str) -> None:
     """Re-aggregate the node days a meter takes part in (its role changed)."""
     days = MeterDay.objects.filter(global_device_id=global_device_id)
-    bounds = [d.day for d in days.order_by("day")[:1]] + [
-        d.day for d in days.order_by("-day")[:1]
-    ]
+    bounds = [d.day for d in days.order_by("day")[:1]] + [d.day for d in days.order_by("-day")[:1]]
     if not bounds:
         return
     params = {"gids": [global_device_id], "d0": bounds[0], "d1": bounds[1]}
@@ -381,4 +384,3 @@ def _nodes_rebuild_of(global_device_id: str) -> None:
             " WHERE nd.level = a.level AND nd.node_id = a.node_id AND nd.day = a.day"
         )
         cursor.execute(_NODES, params)
-

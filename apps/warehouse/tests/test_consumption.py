@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.registry.tests.factories import MdcFactory
 from apps.warehouse.choices import ConsumptionStatus as S
 from apps.warehouse.consumption import (
+    LEAD_IN,
     consumption_issues,
     consumption_per_day,
     interval_consumption,
@@ -99,6 +100,37 @@ def test_the_first_reading_of_a_window_differences_against_the_reading_before_it
     assert derived(register_mdc, start=at(23, 50, day=-1)) == [
         ("00:00", D("1.000"), S.OK),
         ("00:15", D("2.000"), S.OK),
+    ]
+
+
+def test_the_reading_before_the_window_is_found_however_far_back_within_the_lookback(
+    register_mdc, settings
+):
+    # The derivation reads LEAD_IN before the window with the window's rows and looks further
+    # back only for devices without a reading in it: both ways, and the boundary between them,
+    # give the same previous reading; beyond the lookback there is none.
+    settings.CONSUMPTION_LOOKBACK_DAYS = 1
+    assert datetime.timedelta(hours=1) == LEAD_IN
+    before = {
+        "m1": at(11, 50),  # inside the lead-in
+        "m2": at(11),  # exactly at its start: looked up
+        "m3": at(7),  # hours before: looked up
+        "m4": at(10, day=-2),  # before the lookback: no previous reading
+    }
+    for n, (gid, when) in enumerate(before.items()):
+        load(
+            register_mdc,
+            gid,
+            [(when, f"{10 * (n + 1)}"), (at(12, 15), f"{10 * (n + 1) + n + 1}.5")],
+        )
+    load(register_mdc, "m1", [(at(12, 30), "12")], channel="1")  # another channel: its own first
+    rows = interval_consumption(start=at(12), end=at(13), mdc_id=register_mdc.pk)
+    assert [(r.global_device_id, r.channel_id, r.start, r.active_kwh, r.status) for r in rows] == [
+        ("m1", 0, at(11, 50), D("1.500"), S.GAP),
+        ("m1", 1, None, None, S.FIRST),
+        ("m2", 0, at(11), D("2.500"), S.GAP),
+        ("m3", 0, at(7), D("3.500"), S.GAP),
+        ("m4", 0, None, None, S.FIRST),
     ]
 
 
