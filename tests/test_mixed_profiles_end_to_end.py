@@ -7,11 +7,14 @@ Every figure is compared with a sum or count made here from the warehouse's raw 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from apps.dashboard.tests.test_fleet_energy import _kpis
 from apps.udil.timefmt import PKT
@@ -247,3 +250,85 @@ def test_vee_on_the_3_3_mdc_flags_exactly_the_planted_anomalies_and_estimates_ga
     page = client.get("/vee/exceptions/", {"mdc": "reg-mx33"})
     assert page.status_code == 200
     assert all(gid.encode() in page.content for gid, *_ in planted["spike"])
+
+
+def _billing_registers(gids) -> dict[str, list[tuple]]:
+    """(meter_datetime, active_energy_pos_tl, active_energy_abs_tl) of each meter's BILLING_DATA
+    rows, in time order, straight from the warehouse table."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT global_device_id, meter_datetime, active_energy_pos_tl, active_energy_abs_tl"
+            " FROM warehouse_billing WHERE global_device_id = ANY(%s)"
+            " ORDER BY global_device_id, meter_datetime",
+            [list(gids)],
+        )
+        out: dict[str, list[tuple]] = defaultdict(list)
+        for gid, at, pos, absolute in cursor.fetchall():
+            out[gid].append((at, pos, absolute))
+    return out
+
+
+def test_billing_of_the_3_3_consumers_is_the_hand_difference_of_their_registers(
+    live_server, monkeypatch, now, client_as
+):
+    from apps.billing.models import BillingAccount, BillingRun
+    from apps.billing.tasks import compute_run
+    from apps.registry.models import Meter
+
+    fleet = build(live_server, monkeypatch, now=now)
+    fleet.pull("billing")
+    consumers = Meter.objects.filter(consumer__isnull=False, global_device_id__in=fleet.all_gids)
+    reference = dict(consumers.values_list("global_device_id", "consumer__reference_no"))
+    for meter in consumers.select_related("consumer"):
+        BillingAccount.objects.create(consumer=meter.consumer, reading_batch="07")
+
+    # the revenue office's path: two reading cycles of batch 07, a run of the second one
+    officer = client_as("Revenue Officer")
+    days = [now.date() - dt.timedelta(days=n) for n in (2, 1)]
+    cutoffs = [dt.datetime.combine(day, dt.time(10), tzinfo=PKT) for day in days]
+    cycles = []
+    for day, cutoff in zip(days, cutoffs, strict=True):
+        made = officer.post(
+            "/api/billing/cycles/",
+            {"batch": "07", "reading_date": day.isoformat(), "cutoff": cutoff.isoformat()},
+            content_type="application/json",
+        )
+        assert made.status_code == 201, made.content
+        cycles.append(made.json())
+    started = officer.post("/billing/runs/new/", {"cycle": cycles[1]["id"]})
+    assert started.status_code == 302, started.content[:500]
+    run = BillingRun.objects.latest("id")
+    # the computation it queued, as a worker runs it: every consumer of the batch
+    assert compute_run.apply(args=[run.pk]).get() == 7
+    run.refresh_from_db()
+    assert run.status == "ready", run.error
+
+    # by hand: the latest register at or before each cut-off (after the previous one)
+    hand = {}
+    for gid, rows in _billing_registers(reference).items():
+        previous = [r for r in rows if r[0] <= cutoffs[0]][-1]
+        present = [r for r in rows if cutoffs[0] < r[0] <= cutoffs[1]][-1]
+        hand[reference[gid]] = (gid, previous, present, present[1] - previous[1])
+        if gid in fleet.gids("mx33"):  # 3.3's absolute register: import + export (none)
+            assert present[2] == present[1] and previous[2] == previous[1]
+    assert len(hand) == 7 and {gid for gid, *_ in hand.values()} >= set(fleet.gids("mx33"))
+    determinants = _api_list(officer, f"/api/billing/runs/{run.pk}/determinants/")
+    units = {d["reference_no"]: Decimal(d["units_total"]) for d in determinants}
+    assert units == {ref: kwh for ref, (*_, kwh) in hand.items()}
+    assert all(kwh > 0 for kwh in units.values())
+
+    # approved, the CSV export carries them, its times in Pakistan time (+05:00)
+    assert officer.post(f"/billing/runs/{run.pk}/approve/").status_code == 302
+    response = officer.get(f"/billing/runs/{run.pk}/export/csv/")
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode()
+    exported = {row["reference_no"]: row for row in csv.DictReader(io.StringIO(text))}
+    assert set(exported) == set(hand)
+    for ref, (gid, previous, present, kwh) in hand.items():
+        row = exported[ref]
+        assert row["global_device_id"] == gid
+        assert Decimal(row["units_total"]) == kwh, ref
+        assert Decimal(row["previous_total"]) == previous[1]
+        assert Decimal(row["present_total"]) == present[1]
+        for name, at in (("previous_datetime", previous[0]), ("present_datetime", present[0])):
+            assert row[name] == at.astimezone(PKT).strftime("%Y-%m-%d %H:%M:%S+05:00"), name
