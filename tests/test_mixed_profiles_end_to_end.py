@@ -332,3 +332,36 @@ def test_billing_of_the_3_3_consumers_is_the_hand_difference_of_their_registers(
         assert Decimal(row["present_total"]) == present[1]
         for name, at in (("previous_datetime", previous[0]), ("present_datetime", present[0])):
             assert row[name] == at.astimezone(PKT).strftime("%Y-%m-%d %H:%M:%S+05:00"), name
+
+
+def test_one_time_sync_over_json_xml_and_3_3_mdcs_reaches_level_5_on_every_meter(
+    live_server, monkeypatch, now, client_as
+):
+    """Beside apps/commands/tests/test_udil_3_3.py's mixed request (meter status, JSON MDCs):
+    one request by the API over the fleet's three MDCs, the XML one too, followed by the API."""
+    from apps.commands.models import CommandRequest
+    from apps.commands.services import transactions_poll
+    from apps.commands.tests.e2e import dispatch_all
+
+    fleet = build(live_server, monkeypatch, now=now)
+    meters = [fleet.gids(code)[1] for code in fleet.sims]
+    operator = client_as("Operator")
+    created = operator.post(
+        "/api/commands/requests/",
+        {"command": "time_synchronization", "meters": meters},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["device_count"] == 3 and len(body["transactions"]) == 3  # one per MDC
+    request = CommandRequest.objects.get(pk=body["id"])
+    dispatch_all(request)  # the dispatches it queued, as a worker runs them
+    for mdc in fleet.mdcs.values():  # beat's status polls
+        transactions_poll(mdc_id=mdc.pk, due_only=False)
+
+    detail = operator.get(f"/api/commands/requests/{request.pk}/").json()
+    assert detail["state"] == "completed", detail
+    devices = _api_list(operator, f"/api/commands/requests/{request.pk}/devices/")
+    assert {
+        d["global_device_id"]: (d["status_level"], d["outcome"]) for d in devices
+    } == dict.fromkeys(meters, (5, "executed"))
