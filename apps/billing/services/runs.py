@@ -106,16 +106,19 @@ def _chunk_starts(run: BillingRun) -> tuple[int, list[int]]:
 
 def run_compute(*, run_id: int) -> BillingRun:
     """Compute (or recompute) every determinant of a run; safe to run twice (each chunk
-    replaces its rows). A locked run is left as it is."""
+    replaces its rows). A locked run is left as it is. A computation that fails leaves the run
+    failed with none of its determinants (``_run_fail``), and raises."""
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().select_related("cycle").get(pk=run_id)
         if run.locked:
             return run
-        total, starts = _chunk_starts(run)
-        run.status, run.consumers_total, run.consumers_done = RunStatus.RUNNING, total, 0
-        run.save(update_fields=["status", "consumers_total", "consumers_done"])
+        run.status, run.consumers_done = RunStatus.RUNNING, 0
+        run.save(update_fields=["status", "consumers_done"])
     began = time.monotonic()
+    done = 0
     try:
+        total, starts = _chunk_starts(run)
+        BillingRun.objects.filter(pk=run.pk).update(consumers_total=total)
         # consumers no longer in the batch (or closed) since the last computation
         billed = BillingAccount.objects.filter(reading_batch=run.cycle.batch).exclude(
             status=AccountStatus.CLOSED
@@ -123,13 +126,12 @@ def run_compute(*, run_id: int) -> BillingRun:
         run.determinants.exclude(consumer_id__in=billed.values("consumer_id")).delete()
         last = run.consumer_id + 1 if run.kind == RunKind.FINAL else 2**62
         bounds = [*starts, last]
-        done = 0
         for lo, hi in itertools.pairwise(bounds):
             with transaction.atomic():
                 done += determinants_insert(run=run, lo=lo, hi=hi)
                 BillingRun.objects.filter(pk=run.pk).update(consumers_done=done)
     except Exception as exc:
-        BillingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error=str(exc)[:2000])
+        _run_fail(run_id=run.pk, error=exc, done=done)
         raise
     BillingRun.objects.filter(pk=run.pk).update(
         status=RunStatus.READY,
@@ -146,6 +148,27 @@ def run_compute(*, run_id: int) -> BillingRun:
         detail={"consumers": done, "seconds": run.duration_seconds},
     )
     return run
+
+
+@transaction.atomic
+def _run_fail(*, run_id: int, error: BaseException, done: int) -> None:
+    """The run failed, with the error, and none of its determinants: the chunks before the
+    failing one were committed (and a re-run's older rows stay until their chunk is replaced),
+    and kept they would pass for part of a computed run."""
+    run = BillingRun.objects.select_for_update().get(pk=run_id)
+    if run.locked:  # approval needs a computed run, so not while computing: left as it is
+        return
+    message = str(error)[:2000] or type(error).__name__
+    run.determinants.all().delete()
+    run.status, run.error, run.consumers_done = RunStatus.FAILED, message, 0
+    run.save(update_fields=["status", "error", "consumers_done"])
+    audit_record(
+        actor=None,
+        action="billing.run_fail",
+        target=run,
+        summary=f"{run} failed: {message}"[:500],
+        detail={"error": message, "consumers_computed": done},
+    )
 
 
 @transaction.atomic

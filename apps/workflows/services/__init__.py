@@ -523,6 +523,10 @@ def work_order_step_perform(*, actor, order: WorkOrder, note: str = "") -> WorkO
             order.acting_user = actor
         else:
             _require(actor, defn.permission or order.procedure_def.start_permission)
+            if step.kind == StepKind.BILLING:
+                # a new run, started with the authority of whoever tries again (billing checks
+                # they may run billing)
+                order.acting_user = actor
         step.state, step.reason, step.command_request = StepState.PENDING, "", None
         step.save()
         order.state, order.reason = WorkOrderState.OPEN, ""

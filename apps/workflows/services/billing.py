@@ -43,6 +43,9 @@ def billing_run_judge(order, step, now, stop, done) -> bool | None:
     run.refresh_from_db()
     if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
         return None
+    # whose run it was (the step is the run, computed with their authority), done or failed
+    step.performed_by = run.started_by
+    step.performed_by_name = run.started_by.get_username() if run.started_by else ""
     if run.status == RunStatus.FAILED:
         stop(order, step, f"billing run #{run.pk} failed: {run.error[:300]}", now)
         return False

@@ -180,3 +180,65 @@ def test_cp6_reading_used_as_the_cycle_reading(wf_env, make_user):
     )
     assert other.present_datetime == newest_before_cutoff  # not asked: the cut-off rules
     assert asked.steps.get(key="cycle_reading").state == StepState.DONE
+
+
+def test_cp10_failed_run_stops_the_order_until_tried_again(wf_env, make_user, monkeypatch):
+    """A run whose determinants cannot be computed (a CT ratio typed with too many digits
+    overflows the units) fails in the worker: the order stops at the billing step saying why,
+    whose run it was and when, goes no further, keeps none of the run's determinants (the
+    chunk computed before the failing one included), and runs anew once the cause is fixed."""
+    from apps.audit.models import AuditEntry
+    from apps.billing.models import MeterFactor
+    from apps.billing.services import runs
+
+    monkeypatch.setattr(runs, "MIN_CHUNK_CONSUMERS", 1)  # a chunk a consumer: the first commits
+    env = wf_env(code="wf10f", meters=2)
+    cycle = _cycle_with_readings(env, batch="12")
+    now = timezone.now()
+    reading(env.meters[1], now - dt.timedelta(days=31), tl="1.000")
+    reading(env.meters[1], now - dt.timedelta(hours=2), tl="900000000.000")
+    MeterFactor.objects.create(meter=env.meters[1], multiplying_factor=Decimal("9999999.999"))
+    assert env.consumers[0].pk < env.consumers[1].pk  # the failing consumer's chunk is second
+    revenue = make_user("Revenue Officer")
+    order = work_order_start(actor=revenue, procedure="cp10", cycle=cycle)
+    failed = order.billing_run
+    assert compute_run.apply(args=[failed.pk]).failed()  # the worker's task raises
+    failed.refresh_from_db()
+    assert failed.status == RunStatus.FAILED and "overflow" in failed.error
+    assert (failed.determinants.count(), failed.consumers_done) == (0, 0)  # nothing half-written
+    assert AuditEntry.objects.filter(action="billing.run_fail", target_id=str(failed.pk)).exists()
+    assert _tick() == [order.pk]
+    order.refresh_from_db()
+    step = order.steps.get(key="run_determinants")
+    assert (order.state, order.current_step) == (WorkOrderState.STOPPED, "run_determinants")
+    assert f"billing run #{failed.pk} failed" in order.reason and "overflow" in order.reason
+    assert step.state == StepState.FAILED and "overflow" in step.reason
+    assert (step.performed_by, step.performed_by_name) == (revenue, revenue.get_username())
+    assert step.finished_at is not None
+    assert AuditEntry.objects.filter(
+        action="workflows.order.stop", target_id=str(order.pk)
+    ).exists()
+    # it goes no further: no review, no approval, and the beat leaves a stopped order alone
+    assert order.steps.get(key="review_exceptions").state == StepState.PENDING
+    with pytest.raises(ValidationError):
+        work_order_step_approve(actor=make_user("Billing Control Section"), order=order)
+    assert _tick() == []
+    # the cause fixed, another Revenue Officer tries again: a new run, started as them
+    MeterFactor.objects.filter(meter=env.meters[1]).update(multiplying_factor=Decimal(1))
+    other = make_user("Revenue Officer")
+    order = work_order_step_perform(actor=other, order=order, note="CT ratio corrected")
+    assert order.state == WorkOrderState.WAITING, order.reason
+    retried = order.billing_run
+    assert retried.pk != failed.pk and retried.started_by == other
+    compute_run.apply(args=[retried.pk]).get()
+    assert _tick() == [order.pk]
+    order.refresh_from_db()
+    assert (order.state, order.current_step) == (WorkOrderState.OPEN, "review_exceptions")
+    step = order.steps.get(key="run_determinants")
+    assert (step.state, step.attempts, step.reason) == (StepState.DONE, 2, "")
+    assert step.performed_by == other
+    assert retried.determinants.get(consumer=env.consumers[1]).units_total == Decimal(
+        "899999999.000"
+    )
+    failed.refresh_from_db()
+    assert (failed.status, failed.determinants.count()) == (RunStatus.FAILED, 0)
