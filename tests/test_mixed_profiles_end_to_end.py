@@ -2,8 +2,9 @@
 simulated over real HTTP and pulled through the ingestion service into one warehouse
 (tests/mixed_fleet.py), seen through the portal's pages and REST API as a user sees them: the
 dashboard's fleet energy and the shared feeder's energy balance, completeness and
-communication health, VEE on the 3.3 MDC's planted anomalies, and billing of its consumers.
-Every figure is compared with a sum or count made here from the warehouse's raw rows."""
+communication health, VEE on the 3.3 MDC's planted anomalies, billing of its consumers, and
+one command over all three MDCs. Every figure is compared with a sum or count made here from
+the warehouse's raw rows (or, for VEE, the simulator's ground truth)."""
 
 from __future__ import annotations
 
