@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.conformance import services
+from apps.conformance.filters import RunFilter
 from apps.conformance.models import ConformanceRun
 from apps.conformance.selectors import runs_diff
 from apps.conformance.serializers import (
@@ -31,7 +32,7 @@ class RunViewSet(
     queryset = ConformanceRun.objects.select_related("mdc", "created_by").order_by("-id")
     serializer_class = RunSerializer
     ordering_fields = ["id", "created_at"]
-    filterset_fields = ["mdc", "state"]
+    filterset_class = RunFilter  # the MDC by code, as the page
 
     def get_serializer_class(self):
         if self.action == "retrieve":

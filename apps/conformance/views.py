@@ -14,6 +14,7 @@ from django.views.generic import DetailView, ListView
 
 from apps.conformance import services
 from apps.conformance.choices import FINAL_RUN_STATES, CheckOutcome, RunState
+from apps.conformance.filters import RunFilter
 from apps.conformance.forms import RunForm
 from apps.conformance.models import ConformanceRun
 from apps.conformance.report import run_pdf
@@ -29,11 +30,14 @@ class RunListView(PermissionRequiredMixin, ListView):
 
     def get_queryset(self):
         runs = ConformanceRun.objects.select_related("mdc", "created_by")
-        mdc = self.request.GET.get("mdc", "")
-        return runs.filter(mdc_id=int(mdc)) if mdc.isascii() and mdc.isdigit() else runs
+        self.filterset = RunFilter(self.request.GET or None, queryset=runs)
+        # a filter that does not parse lists nothing (its error is shown), never every run
+        return self.filterset.qs if self.filterset.is_valid() else runs.none()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(title="Conformance runs", RunState=RunState, **kwargs)
+        return super().get_context_data(
+            title="Conformance runs", RunState=RunState, filter=self.filterset, **kwargs
+        )
 
 
 class RunCreateView(PermissionRequiredMixin, View):

@@ -109,10 +109,12 @@ class CodeOrIdChoiceField(forms.ModelChoiceField):
         if found is None and text.isdigit() and len(text) < 19:
             found = self.queryset.filter(pk=int(text)).first()
         if found is None:
+            # the typed text goes in as a parameter: a "%" in it must not be read as a format
             raise ValidationError(
                 f"Select a valid choice: no {self.queryset.model._meta.verbose_name} has the "
-                f"code or id {text[:60]}.",
+                "code or id %(value)s.",
                 code="invalid_choice",
+                params={"value": text[:60]},
             )
         return found
 

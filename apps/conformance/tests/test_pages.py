@@ -128,3 +128,25 @@ def test_a_run_that_lost_its_worker_is_resumed_and_a_live_one_is_left_alone(
     refused = lost.checks.get(code="auth.key_works")
     assert refused.outcome == CheckOutcome.FAILED
     assert "ConnectError" in refused.summary or refused.evidence["exchanges"]
+
+
+def test_runs_list_filters_by_mdc_code_page_and_api(client_as, mdc):
+    other = Mdc.objects.get(code="vendory")
+    mine = ConformanceRun.objects.create(mdc=mdc, profile="2019")
+    theirs = ConformanceRun.objects.create(mdc=other, profile="2019")
+    client = client_as("Viewer")
+    for value in ("vendorx", "VENDORX", str(mdc.pk)):  # the code; an id, for old links
+        page = client.get("/conformance/", {"mdc": value}).content.decode()
+        assert f'href="{mine.get_absolute_url()}"' in page, value
+        assert f'href="{theirs.get_absolute_url()}"' not in page, value
+        api = client.get("/api/conformance/runs/", {"mdc": value}).json()
+        assert [run["id"] for run in api["results"]] == [mine.pk], value
+    response = client.get("/conformance/", {"mdc": "nonesuch"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "no MDC has the code or id nonesuch" in page
+    assert f'href="{theirs.get_absolute_url()}"' not in page  # a bad filter lists no runs
+    assert client.get("/api/conformance/runs/", {"mdc": "nonesuch"}).status_code == 400
+    # a "%" in the typed code is text, not a format (it was a 500 in the API)
+    answer = client.get("/api/conformance/runs/", {"mdc": "0-10 %"})
+    assert answer.status_code == 400 and "0-10 %" in str(answer.json())
