@@ -194,3 +194,40 @@ def test_a_list_the_user_may_not_see_shows_no_choices(make_user):
     client.force_login(nobody)
     page = client.get(f"/accounts/filters/{saved.pk}/").content.decode()
     assert 'name="q-mdc"' not in page and 'name="query"' in page
+
+
+def _list_paths() -> list[str]:
+    """Every list page of the portal (a FilteredTableView without URL parameters)."""
+    from django.urls import URLResolver, get_resolver
+
+    from apps.core.views import FilteredTableView
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+                continue
+            view = getattr(entry.callback, "view_class", None)
+            route = prefix + str(entry.pattern)
+            if view and issubclass(view, FilteredTableView) and "<" not in route:
+                yield "/" + route
+
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def test_a_filter_of_every_list_is_edited_on_that_lists_form(make_user):
+    admin = make_user("Administrator")
+    client = Client()
+    client.force_login(admin)
+    paths = _list_paths()
+    assert len(paths) > 20 and METERS in paths
+    for path in paths:
+        saved = SavedFilter.objects.create(user=admin, path=path, name="All", query="sort=-pk")
+        edit = f"/accounts/filters/{saved.pk}/"
+        page = client.get(edit)
+        assert page.status_code == 200, path
+        assert 'name="q-' in page.content.decode(), path  # the list's own fields
+        response = client.post(edit, {"name": "All of it"})
+        assert response.status_code == 302, (path, response.status_code)
+        saved.refresh_from_db()
+        assert (saved.name, saved.query) == ("All of it", "sort=-pk"), path
