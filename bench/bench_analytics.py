@@ -12,9 +12,9 @@ In one run, in a database of its own (dropped at the end unless --keep-database)
    voltage present) or tamper (half metered, CT-bypass events). Input meters read the true use
    of their consumers plus technical loss: their loss is technical + stolen energy (the truth);
 2. each day of 30-minute load profile (registers) is stored through the warehouse loader
-   (``rows_load``, the pull's loader) and then rolled up as the task after a pull does
-   (``rollup_refresh`` of the day and the day after for the touched meters): upkeep vs ingest of
-   the same rows, both timed, in the same run;
+   (``rows_load``, the pull's loader) in pulls of ``--pull-hours``, each then rolled up as the
+   task after a pull does (``rollup_refresh_readings`` of the touched meters and readings):
+   upkeep vs ingest of the same rows, both timed, in the same run;
 3. the p95 of every analytics page and API (Django test client, logged in) over the roll-ups;
 4. the top-N suspects (N = the true thief count) against the thieves, per reason too, and
    per feeder the energy balance's loss against the truth.
@@ -169,10 +169,14 @@ def scale_populate(args, mdc) -> tuple[list[str], int, float, float]:
     n_transformers = max(1, args.scale_meters // args.per_transformer)
     n_feeders = max(1, n_transformers // args.transformers_per_feeder)
     feeders = Feeder.objects.bulk_create(
-        Feeder(subdivision=sub, code=f"SF{i:04d}", name="") for i in range(n_feeders))
+        Feeder(subdivision=sub, code=f"SF{i:04d}", name="") for i in range(n_feeders)
+    )
     transformers = Transformer.objects.bulk_create(
-        Transformer(feeder=feeders[i % n_feeders], code=f"ST{i:05d}", name="",
-                    capacity_kva=Decimal(100)) for i in range(n_transformers))
+        Transformer(
+            feeder=feeders[i % n_feeders], code=f"ST{i:05d}", name="", capacity_kva=Decimal(100)
+        )
+        for i in range(n_transformers)
+    )
     consumers = Consumer.objects.bulk_create(
         (Consumer(reference_no=f"S{i:09d}", name=f"Scale {i}", tariff=("A-1", "A-2", "B-1")[i % 3],
                   sanctioned_load_kw=Decimal(2 + i % 4)) for i in range(args.scale_meters)),
@@ -218,6 +222,13 @@ def main() -> None:
     parser.add_argument("--thief-share", type=float, default=0.08)
     parser.add_argument("--per-transformer", type=int, default=20)
     parser.add_argument("--transformers-per-feeder", type=int, default=5)
+    parser.add_argument(
+        "--pull-hours",
+        type=int,
+        default=24,
+        help="hours of load profile each pull brings (each followed by its roll-up, as the task"
+        " after a pull does): 24 = one pull a day, 1 = hourly pulls",
+    )
     parser.add_argument("--repeat", type=int, default=20, help="requests per page for p95")
     parser.add_argument(
         "--lookback-days",
@@ -281,7 +292,7 @@ def main() -> None:
 def run(args, Client, User) -> None:
     from django.conf import settings
 
-    from apps.analytics.services.rollups import rollup_refresh
+    from apps.analytics.services.rollups import rollup_refresh, rollup_refresh_readings
     from apps.warehouse.partitions import PKT
     from apps.warehouse.services import partitions_ensure, rows_load
 
@@ -305,7 +316,7 @@ def run(args, Client, User) -> None:
     registers = dict.fromkeys([*consumers, *inputs], Decimal(1000))
     true_loss: dict[int, Decimal] = {}  # feeder id -> input - metered over the theft period
     ingest_s = rollup_s = 0.0
-    loaded = 0
+    loaded = pulls_made = 0
     for d in range(args.days + 1):  # the extra day: the 00:00 reading closing the last day
         day = FIRST_DAY + dt.timedelta(days=d - 1)
         start = dt.datetime.combine(day, dt.time(), tzinfo=PKT)
@@ -338,27 +349,53 @@ def run(args, Client, User) -> None:
                 true_loss[node.pk] = true_loss.get(node.pk, Decimal(0)) + (
                     sum(true, Decimal(0)) * gain - metered_by_feeder.get(node.pk, 0)
                 )
-        wire = [
-            {"global_device_id": gid, "msn": "", "meter_datetime": at.strftime("%Y-%m-%d %H:%M:%S"),
-             "channel_id": "0", "interval": str(INTERVAL), "active_energy_tl": f"{value:.3f}",
-             "voltage_phase_a": "230.000", "mdc_read_datetime": "", "db_datetime": ""}
-            for gid, at, value in rows
-        ]  # fmt: skip
-        began = time.perf_counter()
-        result = rows_load(dataset_code="load_profile", mdc_id=mdc.pk, raw_rows=wire, source="b")
-        if events:
-            rows_load(dataset_code="events", mdc_id=mdc.pk, source="b", raw_rows=[
-                {"global_device_id": g, "event_datetime": at.strftime("%Y-%m-%d %H:%M:%S"),
-                 "event_code": "121", "event_description": "CT bypass"} for g, at in events])
-        ingest_s += time.perf_counter() - began
-        loaded += result.inserted
-        began = time.perf_counter()
-        touched = [*gids, *inputs]
-        with slow_statements(args.show_slow):
-            rollup_refresh(global_device_ids=touched, day_start=day, day_end=day + dt.timedelta(1))
-        rollup_s += time.perf_counter() - began
+        pulls: dict[int, list] = {}  # what each pull of --pull-hours brings
+        for gid, at, value in rows:
+            pull = int(((at - start).total_seconds() - 1) // (3600 * args.pull_hours))
+            pulls.setdefault(pull, []).append((gid, at, value))
+        for n, (_, pulled) in enumerate(sorted(pulls.items())):
+            wire = [
+                {"global_device_id": gid, "msn": "",
+                 "meter_datetime": at.strftime("%Y-%m-%d %H:%M:%S"), "channel_id": "0",
+                 "interval": str(INTERVAL), "active_energy_tl": f"{value:.3f}",
+                 "voltage_phase_a": "230.000", "mdc_read_datetime": "", "db_datetime": ""}
+                for gid, at, value in pulled
+            ]  # fmt: skip
+            began = time.perf_counter()
+            result = rows_load(
+                dataset_code="load_profile", mdc_id=mdc.pk, raw_rows=wire, source="b"
+            )
+            if events and n == 0:
+                rows_load(
+                    dataset_code="events",
+                    mdc_id=mdc.pk,
+                    source="b",
+                    raw_rows=[
+                        {
+                            "global_device_id": g,
+                            "event_datetime": at.strftime("%Y-%m-%d %H:%M:%S"),
+                            "event_code": "121",
+                            "event_description": "CT bypass",
+                        }
+                        for g, at in events
+                    ],
+                )
+            ingest_s += time.perf_counter() - began
+            loaded += result.inserted
+            pulls_made += 1
+            began = time.perf_counter()
+            touched = sorted({gid for gid, _, _ in pulled})
+            times = [at for _, at, _ in pulled]
+            with slow_statements(args.show_slow):  # as the task after a pull does
+                rollup_refresh_readings(
+                    global_device_ids=touched, first=min(times), last=max(times)
+                )
+                if events and n == 0:
+                    rollup_refresh(global_device_ids=touched, day_start=day, day_end=day,
+                                   consumption=False)  # fmt: skip
+            rollup_s += time.perf_counter() - began
     assert loaded == per_day * args.days + (len(consumers) + len(inputs)), loaded
-    print(f"\nrows loaded: {loaded:,}")
+    print(f"\nrows loaded: {loaded:,} in {pulls_made:,} pulls of {args.pull_hours} h")
     print(f"ingest (warehouse loader)  {ingest_s:8.1f} s  {loaded / ingest_s:10,.0f} rows/s")
     print(f"roll-up upkeep             {rollup_s:8.1f} s  {loaded / rollup_s:10,.0f} rows/s")
     print(f"upkeep / ingest            {rollup_s / ingest_s:8.2f} x  (target <= 0.2; "
@@ -372,8 +409,10 @@ def run(args, Client, User) -> None:
               flush=True)  # fmt: skip
         _, rows, generate_s, bulk_s = scale_populate(args, mdc)
         total_rows += rows
-        print(f"scale rows {rows:,} generated in {generate_s:.0f} s ({rows / generate_s:,.0f}"
-              f" rows/s), rolled up in bulk in {bulk_s:.0f} s ({rows / bulk_s:,.0f} rows/s)")
+        print(
+            f"scale rows {rows:,} generated in {generate_s:.0f} s ({rows / generate_s:,.0f}"
+            f" rows/s), rolled up in bulk in {bulk_s:.0f} s ({rows / bulk_s:,.0f} rows/s)"
+        )
     print(f"load-profile rows in the warehouse: {total_rows:,}")
     with connection.cursor() as cursor:  # what autovacuum does after a load, done now
         cursor.execute("ANALYZE analytics_meterday, analytics_meterhour, analytics_nodeday, "

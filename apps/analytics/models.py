@@ -33,6 +33,14 @@ class MeterHour(models.Model):
     estimated = models.PositiveIntegerField(
         default=0, help_text="Readings resting on VEE-estimated or edited intervals."
     )
+    # What the meter's day is grouped from besides the sums (the days of a refresh are
+    # regrouped from their hours, so a refresh derives only the hours new readings touch).
+    estimated_kwh = models.DecimalField(**_KWH)
+    faults = models.PositiveIntegerField(default=0)
+    max_interval = models.PositiveIntegerField(null=True, help_text="Longest interval (minutes).")
+    max_demand_kw = models.DecimalField(max_digits=18, decimal_places=3, null=True)
+    max_voltage = models.DecimalField(max_digits=12, decimal_places=3, null=True)
+    last_reading_at = models.DateTimeField(null=True)
 
     class Meta:
         ordering = ["global_device_id", "hour"]

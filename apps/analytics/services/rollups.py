@@ -1,10 +1,11 @@
-"""Roll-ups kept current as data lands: set-based SQL over just the meters and days an ingestion
-run touched, never a full rescan.
+"""Roll-ups kept current as data lands: set-based SQL over just the meters and hours an
+ingestion run touched, never a full rescan.
 
 Consumption comes from ``apps.warehouse.consumption`` (its SQL, wrapped here, so there is still
-one derivation). A refresh recomputes whole meter-days from the warehouse and replaces them, so
-late rows, re-pulls and repeated refreshes never double count. The day after the last touched
-one is recomputed too: a late reading changes the difference of the reading after it.
+one derivation). A refresh recomputes whole meter-hours from the warehouse and replaces them,
+then regroups the meter-days they lie in from their hours, so late rows, re-pulls and repeated
+refreshes never double count. The hours up to each meter's next reading after the touched ones
+are recomputed too: a late reading changes the difference of the reading after it.
 """
 
 from __future__ import annotations
@@ -109,12 +110,16 @@ WHERE md.global_device_id = ANY(%(gids)s) AND md.day BETWEEN %(d0)s AND %(d1)s
 
 _HOURS = """
 INSERT INTO analytics_meterhour
-  (global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings, estimated)
-SELECT global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings, estimated
+  (global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings, estimated, estimated_kwh,
+   faults, max_interval, max_demand_kw, max_voltage, last_reading_at)
+SELECT global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings, estimated,
+       estimated_kwh, faults, max_interval, max_demand_kw, max_voltage, last_reading_at
 FROM analytics_refresh_hours
 """
 
-# An hour bucket lies in one Pakistan day (whole-hour offset), so its day is its local date.
+# The days a refresh touched, regrouped from all their hours (the refreshed ones and those
+# before and after them). An hour bucket lies in one Pakistan day (whole-hour offset), so its
+# day is its local date.
 _DAYS = """
 INSERT INTO analytics_meterday
   (global_device_id, day, mdc_id, meter_id, transformer_id, feeder_id, subdivision_id, is_input,
@@ -127,7 +132,8 @@ SELECT r.global_device_id, r.day, max(r.mdc_id), m.id, m.transformer_id, t.feede
        sum(r.faults), sum(r.estimated), sum(r.estimated_kwh),
        max(r.max_demand_kw), max(r.max_voltage), max(r.last_reading_at)
 FROM (SELECT *, (hour AT TIME ZONE 'Asia/Karachi')::date AS day
-      FROM analytics_refresh_hours) r
+      FROM analytics_meterhour
+      WHERE global_device_id = ANY(%(gids)s) AND hour >= %(day_from)s AND hour < %(day_to)s) r
 LEFT JOIN registry_meter m ON m.global_device_id = r.global_device_id
 LEFT JOIN registry_transformer t ON t.id = m.transformer_id
 LEFT JOIN registry_feeder f ON f.id = t.feeder_id
@@ -192,8 +198,9 @@ _PLAN_SETTINGS = (
 )
 
 
-def _refresh_consumption(cursor, gids: list[str], day_start: dt.date, day_end: dt.date):
-    start, end = _bounds(day_start, day_end)
+def _refresh_consumption(cursor, gids: list[str], start: dt.datetime, end: dt.datetime):
+    """Re-derive the hours from ``start`` to ``end`` (hour boundaries) of these meters and
+    regroup the days they lie in from their hours."""
     cursor.execute(_PLAN_SETTINGS)
     derived, params = consumption_sql(
         start, end, mdc_id=None, global_device_ids=gids, passthrough=_VOLTAGES
@@ -207,7 +214,11 @@ def _refresh_consumption(cursor, gids: list[str], day_start: dt.date, day_end: d
         join = "LEFT JOIN registry_meter m ON m.global_device_id = d.global_device_id"
     else:
         flag, join = "false", ""
-    params |= {"pkt_midnight": _PKT_MIDNIGHT, "d0": day_start, "d1": day_end}
+    d0 = timezone.localtime(start, PKT).date()
+    d1 = timezone.localtime(end - dt.timedelta(microseconds=1), PKT).date()
+    day_from, day_to = _bounds(d0, d1)
+    params |= {"pkt_midnight": _PKT_MIDNIGHT, "d0": d0, "d1": d1}
+    params |= {"day_from": day_from, "day_to": day_to}
     _exec(cursor, _HOUR_PARTS.format(flag=flag, derived=derived, join=join), params)
     _exec(cursor, _AFFECTED_OLD, params)
     cursor.execute(
@@ -229,7 +240,7 @@ def _refresh_consumption(cursor, gids: list[str], day_start: dt.date, day_end: d
         " WHERE nd.level = a.level AND nd.node_id = a.node_id AND nd.day = a.day"
     )
     node_days = _exec(cursor, _NODES, params)
-    return meter_days, node_days
+    return meter_days, node_days, (d0, d1)
 
 
 def _refresh_events(cursor, gids: list[str], day_start: dt.date, day_end: dt.date) -> int:
@@ -261,23 +272,71 @@ def rollup_refresh(
     with transaction.atomic(), connection.cursor() as cursor:
         meter_days = node_days = event_days = 0
         if consumption:
-            meter_days, node_days = _refresh_consumption(cursor, gids, day_start, day_end)
+            meter_days, node_days, _ = _refresh_consumption(
+                cursor, gids, *_bounds(day_start, day_end)
+            )
         if events:
             event_days = _refresh_events(cursor, gids, day_start, day_end)
         result = RefreshResult(len(gids), day_start, day_end, meter_days, node_days, event_days)
-        audit_record(
-            actor=actor,
-            action="analytics.rollup_refresh",
-            summary=f"Roll-ups of {len(gids)} meters, {day_start} to {day_end}",
-            detail={
-                "meters": len(gids),
-                "day_start": day_start.isoformat(),
-                "day_end": day_end.isoformat(),
-                "meter_days": meter_days,
-                "node_days": node_days,
-                "event_days": event_days,
-            },
-        )
+        _audit(actor, result)
+    return result
+
+
+def _audit(actor, result: RefreshResult) -> None:
+    audit_record(
+        actor=actor,
+        action="analytics.rollup_refresh",
+        summary=f"Roll-ups of {result.meters} meters, {result.day_start} to {result.day_end}",
+        detail={
+            "meters": result.meters,
+            "day_start": result.day_start.isoformat(),
+            "day_end": result.day_end.isoformat(),
+            "meter_days": result.meter_days,
+            "node_days": result.node_days,
+            "event_days": result.event_days,
+        },
+    )
+
+
+def _hour_of(reading_at: dt.datetime) -> dt.datetime:
+    """The hour bucket a reading closes (a reading at 10:00 closes 09:00-10:00). Pakistan's
+    offset is whole hours, so UTC and Pakistan hours begin together."""
+    return (reading_at - dt.timedelta(microseconds=1)).replace(minute=0, second=0, microsecond=0)
+
+
+# The first reading after ``last`` of each meter (a late reading changes the difference of the
+# reading after it, wherever that lies within the lookback): the latest of them bounds a refresh.
+_NEXT_READINGS = """
+SELECT max(n.meter_datetime) FROM unnest(%(gids)s::text[]) g(gid)
+CROSS JOIN LATERAL (
+  SELECT meter_datetime FROM warehouse_load_profile
+  WHERE global_device_id = g.gid AND meter_datetime > %(last)s AND meter_datetime <= %(horizon)s
+    AND active_energy_tl IS NOT NULL
+  ORDER BY meter_datetime LIMIT 1) n
+"""
+
+
+def rollup_refresh_readings(
+    *, global_device_ids: Sequence[str], first: dt.datetime, last: dt.datetime, actor=None
+) -> RefreshResult:
+    """Refresh the roll-ups after load-profile readings of these meters from ``first`` to
+    ``last`` (inclusive) were stored or changed: only the hours those readings close, and the
+    hours up to each meter's next reading, are derived again; their days are regrouped from their
+    hours. The upkeep of a pull thus costs in proportion to the rows it brought, not to the days
+    they lie in (an hourly pull re-derives about an hour, not two days)."""
+    gids = sorted(set(global_device_ids))
+    if not gids or last < first:
+        return RefreshResult(0, None, None, 0, 0, 0)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_PLAN_SETTINGS)
+        horizon = last + dt.timedelta(days=settings.CONSUMPTION_LOOKBACK_DAYS)
+        cursor.execute(_NEXT_READINGS, {"gids": gids, "last": last, "horizon": horizon})
+        after = cursor.fetchone()[0]
+        start = _hour_of(first)
+        end = _hour_of(max(last, after or last)) + dt.timedelta(hours=1)
+        meter_days, node_days, (d0, d1) = _refresh_consumption(cursor, gids, start, end)
+        result = RefreshResult(len(gids), d0, d1, meter_days, node_days, 0)
+        _audit(actor, result)
     return result
 
 
@@ -322,14 +381,7 @@ def rollup_after_ingestion(*, ingestion_run_id: int) -> RefreshResult | None:
         return rollup_refresh(
             global_device_ids=gids, day_start=first_day, day_end=last_day, consumption=False
         )
-    first_day = timezone.localtime(first - dt.timedelta(microseconds=1), PKT).date()
-    last_day = timezone.localtime(last - dt.timedelta(microseconds=1), PKT).date()
-    return rollup_refresh(
-        global_device_ids=gids,
-        day_start=first_day,
-        day_end=last_day + dt.timedelta(days=1),
-        events=False,
-    )
+    return rollup_refresh_readings(global_device_ids=gids, first=first, last=last)
 
 
 # --- input meters -------------------------------------------------------------------------------

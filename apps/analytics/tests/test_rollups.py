@@ -13,6 +13,7 @@ from apps.analytics.services.rollups import (
     input_meter_assign,
     rollup_after_ingestion,
     rollup_refresh,
+    rollup_refresh_readings,
 )
 from apps.analytics.tasks import rollup_ingested
 from apps.analytics.tests.fleet import BASES, D, at, make_fleet, pattern, text
@@ -122,6 +123,100 @@ def test_late_rows_and_re_pulls_do_not_double_count():
     rollup_refresh(global_device_ids=[gid], day_start=day, day_end=day + dt.timedelta(days=1))
     assert MeterDay.objects.get(global_device_id=gid, day=day).active_kwh == day_total("a1")
     assert node("transformer", fleet.t1.pk, day).active_kwh == day_total("a1")
+
+
+def hours_of(gid: str, day: dt.date) -> dict:
+    of_day = MeterHour.objects.filter(
+        global_device_id=gid, hour__gte=at(day, 0), hour__lt=at(day, 24)
+    )
+    return {h.hour: h.active_kwh for h in of_day}
+
+
+def of_hours(rows, hours) -> list:
+    """The readings at these hours of a day's ``rows`` (made for hours 0 to 24, in order)."""
+    return [rows[hour] for hour in sorted(hours)]
+
+
+def test_hourly_pulls_re_derive_only_their_hours_and_the_day_equals_a_whole_day_refresh():
+    fleet = make_fleet("anh")
+    day = DAY + dt.timedelta(days=21)
+    gid, other = fleet.gid("a1"), fleet.gid("b1")
+    rows = {g: fleet.rows(g, day, lambda h, n=n: pattern(BASES[n], h), hours=range(0, 25))
+            for g, n in ((gid, "a1"), (other, "b1"))}  # fmt: skip
+    kept = {}
+    for hour in range(0, 25):  # one pull per hour, each followed by its roll-up
+        for g in rows:
+            fleet.load(g, of_hours(rows[g], {hour}))
+        if hour == 13:
+            kept = dict(MeterHour.objects.filter(global_device_id=gid).values_list("hour", "pk"))
+        result = rollup_refresh_readings(
+            global_device_ids=list(rows), first=at(day, hour), last=at(day, hour)
+        )
+        assert (result.day_start, result.day_end) == (
+            (day - dt.timedelta(days=1), day - dt.timedelta(days=1)) if hour == 0 else (day, day)
+        )
+    # the hours before the last pulls were left as they were (not derived again)
+    now = dict(MeterHour.objects.filter(global_device_id=gid).values_list("hour", "pk"))
+    assert kept and all(now[hour] == pk for hour, pk in kept.items())
+    for g, name in ((gid, "a1"), (other, "b1")):
+        assert hours_of(g, day) == {at(day, h - 1): pattern(BASES[name], h) for h in range(1, 25)}
+    incremental = {
+        (d.global_device_id, d.active_kwh, d.readings, d.expected, d.faults, d.max_demand_kw,
+         d.max_voltage, d.last_reading_at)
+        for d in MeterDay.objects.filter(global_device_id__in=list(rows), day=day)
+    }  # fmt: skip
+    assert (gid, day_total("a1"), 24, 24, 0, D("2.50"), D("230"), at(day, 24)) in incremental
+    t1 = node("transformer", fleet.t1.pk, day).active_kwh
+    assert t1 == day_total("a1") + day_total("b1")
+    rollup_refresh(global_device_ids=list(rows), day_start=day, day_end=day)
+    whole = {
+        (d.global_device_id, d.active_kwh, d.readings, d.expected, d.faults, d.max_demand_kw,
+         d.max_voltage, d.last_reading_at)
+        for d in MeterDay.objects.filter(global_device_id__in=list(rows), day=day)
+    }  # fmt: skip
+    assert whole == incremental
+    assert node("transformer", fleet.t1.pk, day).active_kwh == t1
+
+
+def test_a_late_reading_re_derives_the_hours_up_to_the_reading_after_it():
+    fleet = make_fleet("anx")
+    day = DAY + dt.timedelta(days=24)
+    gid = fleet.gid("a1")
+    rows = fleet.rows(gid, day, lambda h: pattern("1.5", h), hours=range(0, 25))
+    missing = {10, 11, 12, 13, 14}
+    fleet.load(gid, of_hours(rows, set(range(0, 25)) - missing))
+    rollup_refresh(global_device_ids=[gid], day_start=day, day_end=day)
+    # the reading at 15:00 carries the five hours since 10:00 (a gap)
+    assert hours_of(gid, day)[at(day, 14)] == sum((pattern("1.5", h) for h in range(10, 16)), D(0))
+    # the reading at 10:00 arrives late, alone: its hour and the hours up to the next reading
+    # (15:00, five hours on) are derived again, not just its own
+    fleet.load(gid, of_hours(rows, {10}))
+    rollup_refresh_readings(global_device_ids=[gid], first=at(day, 10), last=at(day, 10))
+    hours = hours_of(gid, day)
+    assert hours[at(day, 9)] == pattern("1.5", 10)
+    assert hours[at(day, 14)] == sum((pattern("1.5", h) for h in range(11, 16)), D(0))
+    assert sum(hours.values(), D(0)) == day_total("a1")
+    day_row = MeterDay.objects.get(global_device_id=gid, day=day)
+    assert (day_row.active_kwh, day_row.readings) == (day_total("a1"), 20)
+    assert node("transformer", fleet.t1.pk, day).active_kwh == day_total("a1")
+
+
+def test_a_fault_and_the_largest_demand_survive_regrouping_a_day_from_its_hours():
+    fleet = make_fleet("anf")
+    day = DAY + dt.timedelta(days=27)
+    gid = fleet.gid("a1")
+    rows = fleet.rows(
+        gid, day, lambda h: D("9") if h == 3 else pattern("1.5", h), hours=range(0, 25)
+    )
+    rows[24]["active_energy_tl"] = "1.000"  # the register falls at 24:00: a fault
+    fleet.load(gid, of_hours(rows, set(range(0, 12))))
+    rollup_refresh_readings(global_device_ids=[gid], first=at(day, 0), last=at(day, 11))
+    fleet.load(gid, of_hours(rows, set(range(12, 25))))
+    rollup_refresh_readings(global_device_ids=[gid], first=at(day, 12), last=at(day, 24))
+    day_row = MeterDay.objects.get(global_device_id=gid, day=day)
+    # the 03:00 hour (9 kWh in an hour: 9 kW) was derived by the first pull, the fault by the
+    # second; the day regrouped after the second keeps both
+    assert (day_row.faults, day_row.max_demand_kw, day_row.readings) == (1, D("9"), 24)
 
 
 def test_marking_an_input_meter_moves_its_days_out_of_the_consumers():
