@@ -167,6 +167,9 @@ class BillingRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The heartbeat: set when the run is queued, taken by a worker and at each committed chunk.
+    # A queued or running run whose heartbeat is old lost its worker (runs.billing_run_fail_stale).
+    progressed_at = models.DateTimeField(null=True, blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
     approved_by = models.ForeignKey(
