@@ -489,6 +489,11 @@ BILLING_SECOND_APPROVER = env_bool("MDM_BILLING_SECOND_APPROVER", default=False)
 BILLING_FAR_BELOW_PERCENT = env_int("MDM_BILLING_FAR_BELOW_PERCENT", 20)
 BILLING_DEFAULTER_ARREARS = env_int("MDM_BILLING_DEFAULTER_ARREARS", 5000)
 BILLING_DEFAULTER_UNPAID_DAYS = env_int("MDM_BILLING_DEFAULTER_UNPAID_DAYS", 30)
+# A run queued or computing whose progress (one heartbeat per committed chunk) has not moved this
+# many minutes lost its worker (killed, OOM, the hard time limit): beat marks it failed so its
+# CP10 order stops and can be tried again. Above the longest chunk, and twice the default task
+# time limit (a live run cannot outlast that anyway).
+BILLING_RUN_STALE_MINUTES = env_int("MDM_BILLING_RUN_STALE_MINUTES", 30)
 
 # Analytics (apps.analytics): roll-ups are refreshed after each load-profile or events pull unless
 # switched off; a meter is silent after this many hours without a reading; theft suspects are

@@ -1,4 +1,11 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _beat_schedule_ensure(sender, **kwargs) -> None:
+    from apps.billing.schedule import beat_schedule_ensure
+
+    beat_schedule_ensure()
 
 
 class BillingConfig(AppConfig):
@@ -13,3 +20,6 @@ class BillingConfig(AppConfig):
         ("Billing mirror", "billing:comparison", "billing.view_mirrorbill"),
         ("Defaulters", "billing:defaulters", "billing.view_mirrorbill"),
     ]
+
+    def ready(self) -> None:
+        post_migrate.connect(_beat_schedule_ensure, sender=self, dispatch_uid="billing.beat")

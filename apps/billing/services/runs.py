@@ -3,15 +3,21 @@ approve and lock, supplementary runs after lock. Each write is audited.
 
 A locked (approved) run never changes: computing refuses it, and corrections after the lock
 are a supplementary run that references the locked one.
+
+A run's worker can be lost (killed by the hard time limit, the OOM killer, a restart) with the
+run still queued or running: its heartbeat (``progressed_at``, moved at each committed chunk)
+then stops, and beat's ``billing_run_fail_stale`` fails it as a failing computation would.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import time
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -26,6 +32,10 @@ from apps.billing.services.determinants import determinants_insert
 PROGRESS_STEPS = 10
 MIN_CHUNK_CONSUMERS = 20_000
 BUSY = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class _RunTakenAway(Exception):
+    """The run stopped being this computation's (failed as stale meanwhile): stop, write nothing."""
 
 
 def _enqueue(run: BillingRun) -> None:
@@ -44,7 +54,7 @@ def run_start(*, cycle: ReadingCycle, actor) -> BillingRun:
         )
     if cycle_runs.filter(status__in=BUSY).exists():
         raise BillingRefused(f"Cycle {cycle} already has a run in progress.")
-    run = BillingRun.objects.create(cycle=cycle, started_by=actor)
+    run = BillingRun.objects.create(cycle=cycle, started_by=actor, progressed_at=timezone.now())
     audit_record(actor=actor, action="billing.run_start", target=run, summary=f"{run} started")
     _enqueue(run)
     return run
@@ -58,7 +68,8 @@ def run_rerun(*, run: BillingRun, actor) -> BillingRun:
     if run.status in BUSY:
         raise BillingRefused(f"{run} is still being computed.")
     run.status, run.consumers_done, run.error = RunStatus.QUEUED, 0, ""
-    run.save(update_fields=["status", "consumers_done", "error"])
+    run.progressed_at = timezone.now()
+    run.save(update_fields=["status", "consumers_done", "error", "progressed_at"])
     audit_record(actor=actor, action="billing.run_rerun", target=run, summary=f"{run} re-run")
     _enqueue(run)
     return run
@@ -69,7 +80,11 @@ def run_supplementary_start(*, run: BillingRun, actor) -> BillingRun:
     if not run.locked:
         raise BillingRefused(f"{run} is not locked: re-run it instead.")
     supplementary = BillingRun.objects.create(
-        cycle=run.cycle, kind=RunKind.SUPPLEMENTARY, supplements=run, started_by=actor
+        cycle=run.cycle,
+        kind=RunKind.SUPPLEMENTARY,
+        supplements=run,
+        started_by=actor,
+        progressed_at=timezone.now(),
     )
     audit_record(
         actor=actor,
@@ -106,19 +121,22 @@ def _chunk_starts(run: BillingRun) -> tuple[int, list[int]]:
 
 def run_compute(*, run_id: int) -> BillingRun:
     """Compute (or recompute) every determinant of a run; safe to run twice (each chunk
-    replaces its rows). A locked run is left as it is. A computation that fails leaves the run
-    failed with none of its determinants (``_run_fail``), and raises."""
+    replaces its rows). A locked run is left as it is, and so is a failed one (a stray or
+    redelivered task: a re-run queues it first). A computation that fails leaves the run failed
+    with none of its determinants (``_run_fail``), and raises. Every write after the start is
+    made only while the run is still running, so a run failed as stale meanwhile (its worker
+    thought lost) stays failed: this computation stops with nothing more written."""
     with transaction.atomic():
         run = BillingRun.objects.select_for_update().select_related("cycle").get(pk=run_id)
-        if run.locked:
+        if run.locked or run.status == RunStatus.FAILED:
             return run
-        run.status, run.consumers_done = RunStatus.RUNNING, 0
-        run.save(update_fields=["status", "consumers_done"])
+        run.status, run.consumers_done, run.progressed_at = RunStatus.RUNNING, 0, timezone.now()
+        run.save(update_fields=["status", "consumers_done", "progressed_at"])
     began = time.monotonic()
     done = 0
     try:
         total, starts = _chunk_starts(run)
-        BillingRun.objects.filter(pk=run.pk).update(consumers_total=total)
+        _run_progress(run, consumers_total=total)
         # consumers no longer in the batch (or closed) since the last computation
         billed = BillingAccount.objects.filter(reading_batch=run.cycle.batch).exclude(
             status=AccountStatus.CLOSED
@@ -129,16 +147,20 @@ def run_compute(*, run_id: int) -> BillingRun:
         for lo, hi in itertools.pairwise(bounds):
             with transaction.atomic():
                 done += determinants_insert(run=run, lo=lo, hi=hi)
-                BillingRun.objects.filter(pk=run.pk).update(consumers_done=done)
+                _run_progress(run, consumers_done=done)
+        _run_progress(
+            run,
+            status=RunStatus.READY,
+            consumers_done=done,
+            computed_at=timezone.now(),
+            duration_seconds=time.monotonic() - began,
+        )
+    except _RunTakenAway:
+        run.refresh_from_db()
+        return run
     except Exception as exc:
         _run_fail(run_id=run.pk, error=exc, done=done)
         raise
-    BillingRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.READY,
-        consumers_done=done,
-        computed_at=timezone.now(),
-        duration_seconds=time.monotonic() - began,
-    )
     run.refresh_from_db()
     audit_record(
         actor=None,
@@ -150,15 +172,29 @@ def run_compute(*, run_id: int) -> BillingRun:
     return run
 
 
+def _run_progress(run: BillingRun, **fields) -> None:
+    """Write the run's progress and move its heartbeat, only while it is running (the row lock
+    this takes waits for a stale sweep deciding on the run, and then sees its verdict)."""
+    moved = BillingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        progressed_at=timezone.now(), **fields
+    )
+    if not moved:
+        raise _RunTakenAway(run.pk)
+
+
 @transaction.atomic
 def _run_fail(*, run_id: int, error: BaseException, done: int) -> None:
-    """The run failed, with the error, and none of its determinants: the chunks before the
-    failing one were committed (and a re-run's older rows stay until their chunk is replaced),
-    and kept they would pass for part of a computed run."""
+    """The computation raised: the run failed with the error (``_run_failed``)."""
     run = BillingRun.objects.select_for_update().get(pk=run_id)
-    if run.locked:  # approval needs a computed run, so not while computing: left as it is
+    if run.status != RunStatus.RUNNING:  # approved, or already failed as stale: as it is
         return
-    message = str(error)[:2000] or type(error).__name__
+    _run_failed(run, str(error)[:2000] or type(error).__name__, consumers_computed=done)
+
+
+def _run_failed(run: BillingRun, message: str, **detail) -> None:
+    """The run (locked by the caller) failed, with the reason, and none of its determinants:
+    the chunks before the failing one were committed (and a re-run's older rows stay until
+    their chunk is replaced), and kept they would pass for part of a computed run."""
     run.determinants.all().delete()
     run.status, run.error, run.consumers_done = RunStatus.FAILED, message, 0
     run.save(update_fields=["status", "error", "consumers_done"])
@@ -167,8 +203,50 @@ def _run_fail(*, run_id: int, error: BaseException, done: int) -> None:
         action="billing.run_fail",
         target=run,
         summary=f"{run} failed: {message}"[:500],
-        detail={"error": message, "consumers_computed": done},
+        detail={"error": message, **detail},
     )
+
+
+def billing_run_fail_stale(*, now: dt.datetime | None = None) -> list[int]:
+    """Fail every run queued or running whose heartbeat is older than
+    ``BILLING_RUN_STALE_MINUTES``: its worker was lost, and nothing else would ever finish it.
+    Like a failing computation: none of its determinants kept, the reason in its error, audited
+    (``billing.run_fail``); its CP10 order then stops on it and offers to try again. Safe to run
+    twice (a failed run is no longer busy); a run still progressing is never touched (its
+    heartbeat is read again under the row's lock). Returns the ids of the runs failed."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(minutes=settings.BILLING_RUN_STALE_MINUTES)
+    # runs from before the heartbeat existed count from their creation
+    stale = Q(progressed_at__lt=cutoff) | Q(progressed_at__isnull=True, created_at__lt=cutoff)
+    listed = BillingRun.objects.filter(stale, status__in=BUSY).order_by("pk")
+    return [
+        run_id
+        for run_id in listed.values_list("pk", flat=True)
+        if _run_stale_fail(run_id=run_id, stale=stale, now=now)
+    ]
+
+
+@transaction.atomic
+def _run_stale_fail(*, run_id: int, stale: Q, now: dt.datetime) -> bool:
+    # Under the lock the row is read again: a chunk committing meanwhile moved its heartbeat.
+    run = BillingRun.objects.select_for_update().filter(stale, pk=run_id, status__in=BUSY).first()
+    if run is None:
+        return False
+    since = timezone.localtime(run.progressed_at or run.created_at)
+    message = (
+        f"no progress since {since:%Y-%m-%d %H:%M:%S %Z} (worker lost); "
+        f"{run.get_status_display().lower()}, {run.consumers_done} of "
+        f"{run.consumers_total} consumers computed"
+    )
+    _run_failed(
+        run,
+        message,
+        consumers_computed=run.consumers_done,
+        stale_since=since.isoformat(),
+        stale_minutes=settings.BILLING_RUN_STALE_MINUTES,
+        swept_at=now.isoformat(),
+    )
+    return True
 
 
 @transaction.atomic
