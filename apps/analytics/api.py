@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.analytics import selectors
-from apps.analytics.forms import PeriodForm
+from apps.analytics.forms import BalanceForm, PeriodForm
 from apps.analytics.services.health import silent_meters_of
 from apps.analytics.suspects import suspects_rank
 from apps.analytics.views import VIEW_PERMISSION
@@ -55,24 +55,52 @@ class AnalyticsApi(APIView):
     permission_classes = [IsAuthenticated, CanViewAnalytics]
     levels: tuple[str, ...] | None = None
     default_days = 7
+    form_class = PeriodForm
 
     def period(self, request) -> dict:
-        form = PeriodForm(request.query_params, levels=self.levels,
-                          default_days=self.default_days)  # fmt: skip
+        form = self.form_class(request.query_params, levels=self.levels,
+                               default_days=self.default_days)  # fmt: skip
         if not form.is_valid():
             raise ValidationError({k: list(v) for k, v in form.errors.items()})
         return form.cleaned_data
 
 
-class BalanceApi(AnalyticsApi):
-    levels = ("feeder", "transformer")
+BALANCE_PARAMETERS = [
+    OpenApiParameter("start", str, description="first day (yyyy-mm-dd, Pakistan)"),
+    OpenApiParameter("end", str, description="last day (inclusive)"),
+    OpenApiParameter("level", str, description="feeder or transformer"),
+    OpenApiParameter("node", int, description="one node's balance: its id (at the level)"),
+    OpenApiParameter("feeder", str, description="one feeder's balance: its code or id"),
+    OpenApiParameter("transformer", str, description="one transformer's balance: code or id"),
+]
 
-    @extend_schema(parameters=PERIOD_PARAMETERS, responses=dict, summary="Energy balance")
+
+class BalanceApi(AnalyticsApi):
+    """Every node's balance ranked; with a node, its balance (``results``: its row), its days
+    and, for a feeder, its transformers' balances."""
+
+    levels = ("feeder", "transformer")
+    form_class = BalanceForm
+
+    @extend_schema(parameters=BALANCE_PARAMETERS, responses=dict, summary="Energy balance")
     def get(self, request):
         p = self.period(request)
-        rows = selectors.energy_balance(level=p["level"], start=p["start"], end=p["end"])
-        return Response({"start": _text(p["start"]), "end": _text(p["end"]),
-                         "results": [_text(asdict(row)) for row in rows]})  # fmt: skip
+        level, start, end, node = p["level"], p["start"], p["end"], p["node_obj"]
+        body = {"start": _text(start), "end": _text(end), "level": level}
+        if node is None:
+            rows = selectors.energy_balance(level=level, start=start, end=end)
+            return Response({**body, "results": [_text(asdict(row)) for row in rows]})
+        row = selectors.node_balance(level=level, node_id=node.pk, start=start, end=end)
+        days = selectors.balance_days(level=level, node_id=node.pk, start=start, end=end)
+        body.update(
+            node={"id": node.pk, "code": node.code},
+            results=[_text(asdict(row))],
+            days=[_text(asdict(day)) for day in days],
+        )
+        if level == "feeder":
+            below = selectors.feeder_transformer_balances(feeder_id=node.pk, start=start, end=end)
+            body["transformers"] = [_text(asdict(b)) for b in below]
+        return Response(body)
 
 
 class SuspectsApi(AnalyticsApi):

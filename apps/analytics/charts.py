@@ -25,6 +25,22 @@ def balance_chart(rows) -> SafeString:
     return figure_html(figure)
 
 
+def balance_days_chart(days) -> SafeString:
+    """One node's input and consumers per day as lines, the loss between them as bars (no
+    input line or loss without an input meter)."""
+    x = [d.day.isoformat() for d in days]
+    figure = go.Figure()
+    if any(d.input_kwh is not None for d in days):
+        figure.add_bar(x=x, y=[float(d.loss_kwh or 0) for d in days], name="loss",
+                       marker_color=_BAND_COLOURS["danger"], opacity=0.6)  # fmt: skip
+        figure.add_scatter(x=x, y=[float(d.input_kwh or 0) for d in days], name="input",
+                           mode="lines+markers")  # fmt: skip
+    figure.add_scatter(x=x, y=[float(d.consumers_kwh) for d in days], name="consumers",
+                       mode="lines+markers")  # fmt: skip
+    figure.update_layout(yaxis={"title": "kWh per day"}, legend={"orientation": "h"})
+    return figure_html(figure)
+
+
 def heat_map(grid: dict) -> SafeString:
     figure = go.Figure(
         go.Heatmap(

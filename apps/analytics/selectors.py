@@ -14,7 +14,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from apps.analytics.choices import LOSS_BAND_LIMITS, LossBand, NodeLevel
-from apps.analytics.models import EventDay, MeterDay, NodeDay
+from apps.analytics.models import EventDay, InputMeter, MeterDay, NodeDay
 from apps.registry.models import Feeder, Meter, Transformer
 
 HUNDRED = Decimal(100)
@@ -38,10 +38,11 @@ class Balance:
     level: str
     node_id: int
     code: str
-    input_kwh: Decimal
+    #: none: the node has no input meter (a drill-down row: only its consumers are known)
+    input_kwh: Decimal | None
     consumers_kwh: Decimal
     billed_kwh: Decimal | None
-    loss_kwh: Decimal
+    loss_kwh: Decimal | None
     loss_pct: Decimal | None
     band: str | None
     consumers: int
@@ -56,7 +57,7 @@ FROM analytics_inputmeter im
 JOIN registry_meter m ON m.id = im.meter_id
 LEFT JOIN analytics_meterday md ON md.global_device_id = m.global_device_id
   AND md.day BETWEEN %(start)s AND %(end)s
-WHERE im.{node}_id IS NOT NULL
+WHERE im.{node}_id IS NOT NULL {only}
 GROUP BY 1
 """
 
@@ -79,18 +80,28 @@ def _billed_by_feeder(start: dt.date, end: dt.date) -> dict[int, Decimal]:
     return billed
 
 
-def energy_balance(*, level: str, start: dt.date, end: dt.date) -> list[Balance]:
-    """Balance of every feeder (or transformer) with an input meter over ``start``..``end``
-    (Pakistan days, inclusive), highest loss first."""
+def _level_model(level: str):
     if level not in (NodeLevel.FEEDER, NodeLevel.TRANSFORMER):
         raise ValueError(f"no energy balance per {level}")
+    return Feeder if level == NodeLevel.FEEDER else Transformer
+
+
+def _balances(*, level: str, start: dt.date, end: dt.date, node_ids=None) -> list[Balance]:
+    """Balances of the nodes with an input meter, or (``node_ids`` given) of exactly those
+    nodes, with or without one; highest loss first."""
+    model = _level_model(level)
+    only, params = "", {"start": start, "end": end}
+    if node_ids is not None:
+        node_ids = list(node_ids)
+        only, params["nodes"] = f"AND im.{level}_id = ANY(%(nodes)s)", node_ids
     with connection.cursor() as cursor:
-        cursor.execute(_INPUTS_SQL.format(node=level), {"start": start, "end": end})
+        cursor.execute(_INPUTS_SQL.format(node=level, only=only), params)
         inputs = {node: (kwh, est) for node, kwh, est in cursor.fetchall()}
+    nodes = list(inputs) if node_ids is None else node_ids
     consumers = {
         row["node_id"]: row
         for row in NodeDay.objects.filter(
-            level=level, node_id__in=list(inputs), day__gte=start, day__lte=end
+            level=level, node_id__in=nodes, day__gte=start, day__lte=end
         )
         .values("node_id")
         .annotate(
@@ -101,14 +112,15 @@ def energy_balance(*, level: str, start: dt.date, end: dt.date) -> list[Balance]
             meters=Max("meters"),
         )
     }
-    model = Feeder if level == NodeLevel.FEEDER else Transformer
-    codes = dict(model.objects.filter(pk__in=list(inputs)).values_list("pk", "code"))
+    codes = dict(model.objects.filter(pk__in=nodes).values_list("pk", "code"))
     billed = _billed_by_feeder(start, end) if level == NodeLevel.FEEDER else {}
     out = []
-    for node_id, (input_kwh, input_est) in inputs.items():
+    for node_id in nodes:
         row = consumers.get(node_id, {})
         used = row.get("kwh") or Decimal(0)
-        loss = input_kwh - used
+        input_kwh, input_est = inputs.get(node_id, (None, Decimal(0)))
+        loss = None if input_kwh is None else input_kwh - used
+        loss_pct = None if loss is None else _pct(loss, input_kwh)
         out.append(
             Balance(
                 level=level,
@@ -118,16 +130,82 @@ def energy_balance(*, level: str, start: dt.date, end: dt.date) -> list[Balance]
                 consumers_kwh=used,
                 billed_kwh=billed.get(node_id),
                 loss_kwh=loss,
-                loss_pct=_pct(loss, input_kwh),
-                band=loss_band(_pct(loss, input_kwh)),
+                loss_pct=loss_pct,
+                band=loss_band(loss_pct),
                 consumers=row.get("meters") or 0,
                 completeness_pct=_pct(
                     Decimal(row.get("readings") or 0), Decimal(row.get("expected") or 0)
                 ),
-                estimated_pct=_pct((row.get("est") or 0) + input_est, input_kwh + used),
+                estimated_pct=_pct(
+                    (row.get("est") or 0) + input_est, (input_kwh or Decimal(0)) + used
+                ),
             )
         )
     return sorted(out, key=lambda b: (-(b.loss_pct or Decimal(-1000)), b.code, b.node_id))
+
+
+def energy_balance(*, level: str, start: dt.date, end: dt.date) -> list[Balance]:
+    """Balance of every feeder (or transformer) with an input meter over ``start``..``end``
+    (Pakistan days, inclusive), highest loss first."""
+    return _balances(level=level, start=start, end=end)
+
+
+def node_balance(*, level: str, node_id: int, start: dt.date, end: dt.date) -> Balance:
+    """Balance of one feeder or transformer (without an input meter: its consumers only)."""
+    [row] = _balances(level=level, start=start, end=end, node_ids=[node_id])
+    return row
+
+
+def feeder_transformer_balances(*, feeder_id: int, start: dt.date, end: dt.date) -> list[Balance]:
+    """Balance of every transformer of a feeder (the drill-down): their consumers add up to
+    the feeder's, as a consumer counts on a feeder through its transformer."""
+    ids = Transformer.objects.filter(feeder_id=feeder_id).values_list("pk", flat=True)
+    return _balances(level=NodeLevel.TRANSFORMER, start=start, end=end, node_ids=ids)
+
+
+@dataclass(frozen=True)
+class BalanceDay:
+    day: dt.date
+    input_kwh: Decimal | None
+    consumers_kwh: Decimal
+    loss_kwh: Decimal | None
+
+
+_INPUT_DAYS_SQL = """
+SELECT md.day, sum(md.active_kwh)
+FROM analytics_inputmeter im
+JOIN registry_meter m ON m.id = im.meter_id
+JOIN analytics_meterday md ON md.global_device_id = m.global_device_id
+  AND md.day BETWEEN %(start)s AND %(end)s
+WHERE im.{node}_id = %(node_id)s
+GROUP BY 1
+"""
+
+
+def balance_days(*, level: str, node_id: int, start: dt.date, end: dt.date) -> list[BalanceDay]:
+    """One node's input, consumers and loss per day of the period (every day, none missing;
+    input and loss none if the node has no input meter)."""
+    _level_model(level)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INPUT_DAYS_SQL.format(node=level),
+            {"start": start, "end": end, "node_id": node_id},
+        )
+        inputs = dict(cursor.fetchall())
+    metered = InputMeter.objects.filter(**{f"{level}_id": node_id}).exists()
+    used = dict(
+        NodeDay.objects.filter(
+            level=level, node_id=node_id, day__gte=start, day__lte=end
+        ).values_list("day", "active_kwh")
+    )
+    out = []
+    for n in range((end - start).days + 1):
+        day = start + dt.timedelta(days=n)
+        consumers = used.get(day, Decimal(0))
+        input_kwh = inputs.get(day, Decimal(0)) if metered else None
+        loss = None if input_kwh is None else input_kwh - consumers
+        out.append(BalanceDay(day, input_kwh, consumers, loss))
+    return out
 
 
 # --- communication health -----------------------------------------------------------------------

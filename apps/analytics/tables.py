@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -11,11 +13,13 @@ from apps.core.tables import BadgeColumn, MdmTable
 
 
 class BalanceTable(MdmTable):
+    """Balances, each node's code opening its own balance over the same period."""
+
     code = tables.Column("Node")
-    input_kwh = tables.Column("Input kWh")
+    input_kwh = tables.Column("Input kWh", default="no input meter")
     consumers_kwh = tables.Column("Consumers kWh")
     billed_kwh = tables.Column("Billed kWh", default="—")
-    loss_kwh = tables.Column("Loss kWh")
+    loss_kwh = tables.Column("Loss kWh", default="—")
     loss_pct = tables.Column("Loss %", default="—")
     band = BadgeColumn(LossBand, verbose_name="Band", default="—")
     consumers = tables.Column("Consumers")
@@ -25,6 +29,20 @@ class BalanceTable(MdmTable):
     class Meta:
         orderable = False
         attrs = {"class": "table table-sm table-striped"}
+
+    def __init__(self, *args, period: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.period = period or {}
+
+    def render_code(self, value, record):
+        # by id, not code: codes repeat under different parents
+        query = {"level": record.level, "node": record.node_id}
+        query.update({k: self.period[k].isoformat() for k in ("start", "end") if k in self.period})
+        url = f"{reverse('analytics:balance')}?{urlencode(query)}"
+        return format_html('<a class="balance-node" href="{}">{}</a>', url, value)
+
+    def value_code(self, value):
+        return value
 
 
 class SuspectTable(MdmTable):

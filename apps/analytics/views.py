@@ -16,7 +16,7 @@ from django.views.generic import TemplateView
 from django_tables2 import RequestConfig
 
 from apps.analytics import charts, selectors
-from apps.analytics.forms import PeriodForm
+from apps.analytics.forms import BalanceForm, PeriodForm
 from apps.analytics.services.health import silent_meters_command, silent_meters_of
 from apps.analytics.suspects import suspects_rank
 from apps.analytics.tables import BalanceTable, SuspectTable
@@ -43,16 +43,17 @@ class AnalyticsPage(PermissionRequiredMixin, TemplateView):
     title = ""
     levels: tuple[str, ...] | None = None
     default_days = 7
+    form_class = PeriodForm
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        form = PeriodForm(self.request.GET or None, levels=self.levels,
-                          default_days=self.default_days)  # fmt: skip
+        form = self.form_class(self.request.GET or None, levels=self.levels,
+                               default_days=self.default_days)  # fmt: skip
         context.update(title=self.title, form=form, analytics_pages=PAGES)
         if not form.is_valid():
             if self.request.GET:
                 messages.error(self.request, form.error_text())
-            form = PeriodForm({}, levels=self.levels, default_days=self.default_days)
+            form = self.form_class({}, levels=self.levels, default_days=self.default_days)
             form.is_valid()
         context.update(self.content(form.cleaned_data))
         return context
@@ -62,17 +63,39 @@ class AnalyticsPage(PermissionRequiredMixin, TemplateView):
 
 
 class BalanceView(AnalyticsPage):
+    """Every feeder's (or transformer's) balance ranked; or one node's: its row, its days and,
+    for a feeder, its transformers' balances."""
+
     template_name = "analytics/balance.html"
     title = "Energy balance"
     levels = ("feeder", "transformer")
+    form_class = BalanceForm
 
     def content(self, period):
-        rows = selectors.energy_balance(
-            level=period["level"], start=period["start"], end=period["end"]
-        )
-        table = BalanceTable(rows)
+        level, start, end = period["level"], period["start"], period["end"]
+        node = period["node_obj"]
+        if node is None:
+            rows = selectors.energy_balance(level=level, start=start, end=end)
+            return {"table": self._table(rows, period),
+                    "chart": charts.balance_chart(rows) if rows else None}  # fmt: skip
+        row = selectors.node_balance(level=level, node_id=node.pk, start=start, end=end)
+        days = selectors.balance_days(level=level, node_id=node.pk, start=start, end=end)
+        context = {
+            "node": node,
+            "level": level,
+            "period": period,
+            "table": self._table([row], period),
+            "chart": charts.balance_days_chart(days),
+        }
+        if level == "feeder":
+            below = selectors.feeder_transformer_balances(feeder_id=node.pk, start=start, end=end)
+            context["transformers"] = self._table(below, period, prefix="t-")
+        return context
+
+    def _table(self, rows, period, prefix=""):
+        table = BalanceTable(rows, period=period, prefix=prefix)
         RequestConfig(self.request, paginate=False).configure(table)
-        return {"table": table, "chart": charts.balance_chart(rows) if rows else None}
+        return table
 
 
 class SuspectsView(AnalyticsPage):
@@ -169,11 +192,16 @@ class LoadView(AnalyticsPage):
                 tariff=period["tariff"], start=period["start"], end=period["end"],
                 feeder_id=feeder,
             )  # fmt: skip
-            return {"chart": charts.load_chart(points) if points else None,
-                    "hint": f"No consumption of tariff {period['tariff']} in this period."}
+            return {
+                "chart": charts.load_chart(points) if points else None,
+                "hint": f"No consumption of tariff {period['tariff']} in this period.",
+            }
         if not period["node"]:
-            return {"chart": None, "hint": "Choose a node (its id) or a tariff to draw its load"
-                    f" curve (tariffs: {', '.join(load_selectors.tariffs()) or 'none'})."}
+            return {
+                "chart": None,
+                "hint": "Choose a node (its id) or a tariff to draw its load"
+                f" curve (tariffs: {', '.join(load_selectors.tariffs()) or 'none'}).",
+            }
         points = selectors.load_curve(
             level=period["level"], node_id=period["node"], start=period["start"],
             end=period["end"],
