@@ -1,6 +1,8 @@
 """The engine's billing step (CP10): the order's reading cycle run started with the acting
 user's authority, computed by a worker (``apps.billing.tasks.compute_run``, acks late, so a
-worker lost mid-run hands it to the next), and judged from the run's state in the database."""
+worker lost mid-run hands it to the next; a task that is not handed on, killed by the hard time
+limit say, leaves the run without progress, and billing's stale sweep fails it), and judged from
+the run's state in the database: a failed run stops the order, which may be tried again."""
 
 from __future__ import annotations
 
