@@ -246,4 +246,3 @@ def reports_scheduled(*, day: dt.date | None = None) -> list[Report]:
         made.append(report_request(actor=None, kind=kind, start=start, end=end, level=level,
                                    scheduled=True))  # fmt: skip
     return made
-

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.analytics.models import InputMeter, MeterDay
+from apps.analytics.services.rollup_days import days_and_nodes_update
 from apps.audit.services import audit_record
 from apps.registry.models import Feeder, Meter, Transformer
 from apps.warehouse.consumption import consumption_query as consumption_sql
@@ -66,8 +67,8 @@ _VOLTAGES = ("voltage_phase_a", "voltage_phase_b", "voltage_phase_c")
 # Temporary tables live until the transaction ends: dropped first, as a test (or a caller)
 # may refresh twice in one transaction. One pass derives the readings' consumption and
 # aggregates them per meter and hour, with what a day needs of them (faults, the largest
-# demand, the last reading); the hour roll-ups are written from it and the days are grouped from
-# its hours (a quarter of the rows at 15-minute intervals, half at 30), not from the readings.
+# demand, the last reading); the hour roll-ups are written from it and the days are brought up
+# to date from its hours (``rollup_days``), not from the readings.
 _HOUR_PARTS = """
 DROP TABLE IF EXISTS analytics_refresh_hours;
 CREATE TEMP TABLE analytics_refresh_hours ON COMMIT DROP AS
@@ -96,49 +97,6 @@ CROSS JOIN LATERAL (VALUES ('mdc', md.mdc_id), ('subdivision', md.subdivision_id
   ('feeder', md.feeder_id), ('transformer', md.transformer_id)) l(level, node_id)
 WHERE md.global_device_id = ANY(%(gids)s) AND md.day BETWEEN %(d0)s AND %(d1)s
   AND l.node_id IS NOT NULL
-"""
-
-_AFFECTED_NEW = """
-INSERT INTO analytics_refresh_nodes (level, node_id, day)
-SELECT DISTINCT l.level, l.node_id, md.day
-FROM analytics_meterday md
-CROSS JOIN LATERAL (VALUES ('mdc', md.mdc_id), ('subdivision', md.subdivision_id),
-  ('feeder', md.feeder_id), ('transformer', md.transformer_id)) l(level, node_id)
-WHERE md.global_device_id = ANY(%(gids)s) AND md.day BETWEEN %(d0)s AND %(d1)s
-  AND l.node_id IS NOT NULL
-"""
-
-_HOURS = """
-INSERT INTO analytics_meterhour
-  (global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings, estimated, estimated_kwh,
-   faults, max_interval, max_demand_kw, max_voltage, last_reading_at)
-SELECT global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings, estimated,
-       estimated_kwh, faults, max_interval, max_demand_kw, max_voltage, last_reading_at
-FROM analytics_refresh_hours
-"""
-
-# The days a refresh touched, regrouped from all their hours (the refreshed ones and those
-# before and after them). An hour bucket lies in one Pakistan day (whole-hour offset), so its
-# day is its local date.
-_DAYS = """
-INSERT INTO analytics_meterday
-  (global_device_id, day, mdc_id, meter_id, transformer_id, feeder_id, subdivision_id, is_input,
-   active_kwh, reactive_kvarh, readings, expected, faults, estimated, estimated_kwh,
-   max_demand_kw, max_voltage, last_reading_at)
-SELECT r.global_device_id, r.day, max(r.mdc_id), m.id, m.transformer_id, t.feeder_id,
-       f.subdivision_id, im.id IS NOT NULL,
-       sum(r.active_kwh), sum(r.reactive_kvarh), sum(r.readings),
-       COALESCE(1440 / NULLIF(max(r.max_interval), 0), 0),
-       sum(r.faults), sum(r.estimated), sum(r.estimated_kwh),
-       max(r.max_demand_kw), max(r.max_voltage), max(r.last_reading_at)
-FROM (SELECT *, (hour AT TIME ZONE 'Asia/Karachi')::date AS day
-      FROM analytics_meterhour
-      WHERE global_device_id = ANY(%(gids)s) AND hour >= %(day_from)s AND hour < %(day_to)s) r
-LEFT JOIN registry_meter m ON m.global_device_id = r.global_device_id
-LEFT JOIN registry_transformer t ON t.id = m.transformer_id
-LEFT JOIN registry_feeder f ON f.id = t.feeder_id
-LEFT JOIN analytics_inputmeter im ON im.meter_id = m.id
-GROUP BY r.global_device_id, r.day, m.id, t.feeder_id, f.subdivision_id, im.id
 """
 
 _NODES = """
@@ -199,8 +157,8 @@ _PLAN_SETTINGS = (
 
 
 def _refresh_consumption(cursor, gids: list[str], start: dt.datetime, end: dt.datetime):
-    """Re-derive the hours from ``start`` to ``end`` (hour boundaries) of these meters and
-    regroup the days they lie in from their hours."""
+    """Re-derive the hours from ``start`` to ``end`` (hour boundaries) of these meters; their
+    days and nodes follow from the hours replaced."""
     cursor.execute(_PLAN_SETTINGS)
     derived, params = consumption_sql(
         start, end, mdc_id=None, global_device_ids=gids, passthrough=_VOLTAGES
@@ -216,30 +174,9 @@ def _refresh_consumption(cursor, gids: list[str], start: dt.datetime, end: dt.da
         flag, join = "false", ""
     d0 = timezone.localtime(start, PKT).date()
     d1 = timezone.localtime(end - dt.timedelta(microseconds=1), PKT).date()
-    day_from, day_to = _bounds(d0, d1)
     params |= {"pkt_midnight": _PKT_MIDNIGHT, "d0": d0, "d1": d1}
-    params |= {"day_from": day_from, "day_to": day_to}
     _exec(cursor, _HOUR_PARTS.format(flag=flag, derived=derived, join=join), params)
-    _exec(cursor, _AFFECTED_OLD, params)
-    cursor.execute(
-        "DELETE FROM analytics_meterhour WHERE global_device_id = ANY(%(gids)s)"
-        " AND hour >= %(start)s AND hour < %(end)s",
-        params,
-    )
-    cursor.execute(
-        "DELETE FROM analytics_meterday WHERE global_device_id = ANY(%(gids)s)"
-        " AND day BETWEEN %(d0)s AND %(d1)s",
-        params,
-    )
-    _exec(cursor, _HOURS, params)
-    meter_days = _exec(cursor, _DAYS, params)
-    _exec(cursor, _AFFECTED_NEW, params)
-    cursor.execute(
-        "DELETE FROM analytics_nodeday nd USING (SELECT DISTINCT level, node_id, day"
-        " FROM analytics_refresh_nodes) a"
-        " WHERE nd.level = a.level AND nd.node_id = a.node_id AND nd.day = a.day"
-    )
-    node_days = _exec(cursor, _NODES, params)
+    meter_days, node_days = days_and_nodes_update(cursor, params)
     return meter_days, node_days, (d0, d1)
 
 

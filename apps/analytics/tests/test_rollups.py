@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.analytics.models import EventDay, MeterDay, MeterHour, NodeDay
@@ -91,8 +92,12 @@ def test_late_rows_and_re_pulls_do_not_double_count():
     assert MeterHour.objects.get(global_device_id=gid, hour=at(day, 11)).active_kwh == (
         pattern("1.5", 10) + pattern("1.5", 11) + pattern("1.5", 12)
     )
-    # (in a test's one transaction every row has the same ingested_at: the run touches all)
-    started = timezone.now() - dt.timedelta(seconds=1)
+    # (in a test's one transaction every row has the same ingested_at, the transaction's start:
+    # the run, started then, touches all; a clock reading here could be seconds later on a
+    # loaded machine, and the run would touch nothing)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        started = cursor.fetchone()[0]
     fleet.load(gid, [r for r in all_rows if int(r["meter_datetime"][11:13]) in late])
     run = IngestionRun.objects.create(
         mdc=fleet.register_mdc,
@@ -168,7 +173,12 @@ def test_hourly_pulls_re_derive_only_their_hours_and_the_day_equals_a_whole_day_
     assert (gid, day_total("a1"), 24, 24, 0, D("2.50"), D("230"), at(day, 24)) in incremental
     t1 = node("transformer", fleet.t1.pk, day).active_kwh
     assert t1 == day_total("a1") + day_total("b1")
+    nodes = set(NodeDay.objects.filter(day=day).values_list(
+        "level", "node_id", "meters", "active_kwh", "readings", "expected"))  # fmt: skip
+    assert ("feeder", fleet.feeder.pk, 2, t1, 48, 48) in nodes
     rollup_refresh(global_device_ids=list(rows), day_start=day, day_end=day)
+    assert nodes == set(NodeDay.objects.filter(day=day).values_list(
+        "level", "node_id", "meters", "active_kwh", "readings", "expected"))  # fmt: skip
     whole = {
         (d.global_device_id, d.active_kwh, d.readings, d.expected, d.faults, d.max_demand_kw,
          d.max_voltage, d.last_reading_at)
@@ -217,6 +227,27 @@ def test_a_fault_and_the_largest_demand_survive_regrouping_a_day_from_its_hours(
     # the 03:00 hour (9 kWh in an hour: 9 kW) was derived by the first pull, the fault by the
     # second; the day regrouped after the second keeps both
     assert (day_row.faults, day_row.max_demand_kw, day_row.readings) == (1, D("9"), 24)
+
+
+def test_a_corrected_re_pull_that_lowers_the_largest_demand_regroups_the_day():
+    fleet = make_fleet("anc")
+    day = DAY + dt.timedelta(days=30)
+    gid = fleet.gid("a1")
+    spike = fleet.rows(gid, day, lambda h: D("9") if h == 3 else pattern("1.5", h), range(0, 25))
+    fleet.load(gid, spike)
+    rollup_refresh(global_device_ids=[gid], day_start=day, day_end=day)
+    assert MeterDay.objects.get(global_device_id=gid, day=day).max_demand_kw == D("9")
+    # the MDC corrects the day (a fresher copy of every row: no 9 kWh hour after all)
+    fleet.registers[gid] = D("1000")
+    corrected = fleet.rows(gid, day, lambda h: pattern("1.5", h), range(0, 25))
+    for row in corrected:
+        row["db_datetime"] = text(at(day, 30))
+    fleet.load(gid, of_hours(corrected, set(range(1, 25))))
+    rollup_refresh_readings(global_device_ids=[gid], first=at(day, 1), last=at(day, 24))
+    day_row = MeterDay.objects.get(global_device_id=gid, day=day)
+    # the greater of the old day's and the new hours' would still say 9: regrouped instead
+    assert (day_row.max_demand_kw, day_row.active_kwh) == (D("2.50"), day_total("a1"))
+    assert node("transformer", fleet.t1.pk, day).active_kwh == day_total("a1")
 
 
 def test_marking_an_input_meter_moves_its_days_out_of_the_consumers():
