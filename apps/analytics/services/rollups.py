@@ -23,6 +23,7 @@ from apps.analytics.models import InputMeter, MeterDay
 from apps.analytics.services.rollup_days import days_and_nodes_update
 from apps.audit.services import audit_record
 from apps.registry.models import Feeder, Meter, Transformer
+from apps.warehouse.consumption import PLAN_BY_PRIMARY_KEY
 from apps.warehouse.consumption import consumption_query as consumption_sql
 from apps.warehouse.partitions import PKT
 
@@ -145,15 +146,9 @@ def _any_vee_versions(cursor, gids: list[str], start: dt.datetime, end: dt.datet
     return cursor.fetchone()[0]
 
 
-# A refresh runs right after a load, before autovacuum has analyzed the rows just stored: the
-# planner then believes the current partition nearly empty and reads it whole once per meter for
-# the reading before the window (a refresh 10 to 20 times slower, growing with the partition).
-# (The time index is BRIN: a bitmap over it reads every block of the range, once per meter.)
-# Every read of a refresh is by device and time, which the primary key serves, so a scan of a
-# partition is never the right plan here; sorts and hashes of one refresh fit in memory.
-_PLAN_SETTINGS = (
-    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL work_mem = '64MB'"
-)
+# A refresh runs right after a load, on rows autovacuum has not analyzed yet; every read of a
+# refresh is by device and time, so the whole refresh plans by the primary key.
+_PLAN_SETTINGS = PLAN_BY_PRIMARY_KEY
 
 
 def _refresh_consumption(cursor, gids: list[str], start: dt.datetime, end: dt.datetime):
