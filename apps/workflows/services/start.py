@@ -62,10 +62,17 @@ def _cycle_order_start(*, actor, defn, cycle, note: str, options: dict) -> WorkO
     )
     if open_order is not None:
         raise ValidationError({"cycle": f"Cycle {cycle} already has work order #{open_order.pk}."})
+    return _order_open(
+        actor, defn, f"Started {defn.label} for cycle {cycle}", note, options, cycle=cycle
+    )
+
+
+def _order_open(actor, defn, summary: str, note: str, options, **target) -> WorkOrder:
+    """A new open work order of ``defn`` on ``target`` (its cycle, or consumer and meters),
+    with its steps, audited."""
     now = timezone.now()
     order = WorkOrder.objects.create(
         procedure=defn.code,
-        cycle=cycle,
         state=WorkOrderState.OPEN,
         note=note[:500],
         options=options,
@@ -73,8 +80,9 @@ def _cycle_order_start(*, actor, defn, cycle, note: str, options: dict) -> WorkO
         started_by_name=_name(actor),
         acting_user=actor,
         step_since=now,
+        **target,
     )
-    return _steps_create(actor, order, defn, f"Started {defn.label} for cycle {cycle}", now)
+    return _steps_create(actor, order, defn, summary, now)
 
 
 def _steps_create(actor, order: WorkOrder, defn, summary: str, now) -> WorkOrder:
@@ -161,23 +169,16 @@ def work_order_start(
         if meter.consumer_id != consumer.pk:
             raise ValidationError({"meter": f"{meter} is not {consumer.reference_no}'s meter."})
     new_meter = _new_meter_check(defn, meter, new_meter)
-    now = timezone.now()
-    order = WorkOrder.objects.create(
-        procedure=procedure,
+    return _order_open(
+        actor,
+        defn,
+        f"Started {defn.label} for {consumer.reference_no}",
+        note,
+        options,
         consumer=consumer,
         meter=meter,
         new_meter=new_meter,
         subdivision=_subdivision_of(meter),
-        state=WorkOrderState.OPEN,
-        note=note[:500],
-        options=options,
-        started_by=actor,
-        started_by_name=_name(actor),
-        acting_user=actor,
-        step_since=now,
-    )
-    return _steps_create(
-        actor, order, defn, f"Started {defn.label} for {consumer.reference_no}", now
     )
 
 
