@@ -6,8 +6,9 @@ HTTP on 127.0.0.1, over the embedded PostgreSQL, the simulator being the MDC.
 - One browser for this package's tests (``DJANGO_ALLOW_ASYNC_UNSAFE`` set only while they
   run), one context per module logged in by a session cookie (the login form has its own
   test), one portal per module: the demo's two simulated MDCs served by the portal itself
-  under /sim/, their meters registered and their load profile pulled over HTTP. The tests of a module run in file order on it; its last test is transactional, so the
-  module's rows go at its end (see ``portal``).
+  under /sim/, their meters registered and their load profile pulled over HTTP. The tests of a
+  module run in file order on it; its last test is transactional, so the module's rows go at
+  its end (see ``portal``).
 - Every request the browser makes is recorded: the tests check none leaves 127.0.0.1.
 - A failing test leaves a screenshot and the page's HTML under ``var/browser-artifacts/``;
   page widths and load times are printed at the end of the run and written there too.
