@@ -37,45 +37,61 @@ class ConsumerLoad:
     peak_pct: Decimal | None
 
 
-# The meter days are summed per meter first, then the (few thousand) sums joined to the
-# registry, not every meter day (#13).
-_CONSUMERS_SQL = """
-SELECT md.global_device_id, md.meter_id, COALESCE(c.reference_no, ''),
-       COALESCE(c.tariff, ''), md.kwh, md.peak, c.sanctioned_load_kw
-FROM (SELECT global_device_id, max(meter_id) AS meter_id, sum(active_kwh) AS kwh,
-             max(max_demand_kw) AS peak
-      FROM analytics_meterday
-      WHERE day BETWEEN %(start)s AND %(end)s AND NOT is_input
-      GROUP BY global_device_id) md
-LEFT JOIN registry_meter m ON m.id = md.meter_id
-LEFT JOIN registry_consumer c ON c.id = m.consumer_id
-WHERE TRUE {where}
-ORDER BY {order} LIMIT %(limit)s
+# The meter days are summed per meter once, the sums joined to the registry, and both rankings
+# (energy; peak demand over sanctioned load) taken from the one aggregate: at 35,000 meters the
+# aggregate is most of the page's time, and the page shows both (#13).
+_RANKINGS_SQL = """
+WITH md AS (
+  SELECT global_device_id, max(meter_id) AS meter_id, sum(active_kwh) AS kwh,
+         max(max_demand_kw) AS peak
+  FROM analytics_meterday
+  WHERE day BETWEEN %(start)s AND %(end)s AND NOT is_input
+  GROUP BY global_device_id
+), j AS (
+  SELECT md.*, COALESCE(c.reference_no, '') AS ref, COALESCE(c.tariff, '') AS tariff,
+         c.sanctioned_load_kw AS sanctioned,
+         c.sanctioned_load_kw > 0 AND md.peak IS NOT NULL AS rated
+  FROM md LEFT JOIN registry_meter m ON m.id = md.meter_id
+  LEFT JOIN registry_consumer c ON c.id = m.consumer_id
+), ranked AS (
+  SELECT j.*, row_number() OVER (ORDER BY kwh DESC, global_device_id) AS by_kwh,
+         row_number() OVER (PARTITION BY rated ORDER BY peak / NULLIF(sanctioned, 0) DESC,
+                            global_device_id) AS by_peak
+  FROM j
+)
+SELECT global_device_id, meter_id, ref, tariff, kwh, peak, sanctioned, by_kwh,
+       CASE WHEN rated THEN by_peak END
+FROM ranked WHERE by_kwh <= %(limit)s OR (rated AND by_peak <= %(limit)s)
 """
 
 
-def _consumers(sql_where: str, order: str, params: dict) -> list[ConsumerLoad]:
-    sql = _CONSUMERS_SQL.format(where=sql_where, order=order)
+def consumer_rankings(
+    *, start: dt.date, end: dt.date, limit: int = 50
+) -> tuple[list[ConsumerLoad], list[ConsumerLoad]]:
+    """The consumers (not input meters) that used the most energy over the period, and those
+    with a sanctioned load by their peak demand as a share of it, highest first."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [
-            ConsumerLoad(gid, meter_id, ref, tariff, kwh, peak, sanctioned, _pct(peak, sanctioned))
-            for gid, meter_id, ref, tariff, kwh, peak, sanctioned in cursor.fetchall()
-        ]
+        cursor.execute(_RANKINGS_SQL, {"start": start, "end": end, "limit": limit})
+        rows = cursor.fetchall()
+    top, peaks = [], []
+    for gid, meter_id, ref, tariff, kwh, peak, sanctioned, by_kwh, by_peak in rows:
+        pct = _pct(peak, sanctioned)
+        load = ConsumerLoad(gid, meter_id, ref, tariff, kwh, peak, sanctioned, pct)
+        if by_kwh <= limit:
+            top.append((by_kwh, load))
+        if by_peak is not None and by_peak <= limit:
+            peaks.append((by_peak, load))
+    return [load for _, load in sorted(top)], [load for _, load in sorted(peaks)]
 
 
 def top_consumers(*, start: dt.date, end: dt.date, limit: int = 50) -> list[ConsumerLoad]:
     """The consumers (not input meters) that used the most energy over the period."""
-    return _consumers("", "5 DESC, 1", {"start": start, "end": end, "limit": limit})
+    return consumer_rankings(start=start, end=end, limit=limit)[0]
 
 
 def peak_over_sanctioned(*, start: dt.date, end: dt.date, limit: int = 50) -> list[ConsumerLoad]:
     """Consumers with a sanctioned load, by their peak demand as a share of it, highest first."""
-    return _consumers(
-        "AND c.sanctioned_load_kw > 0 AND md.peak IS NOT NULL",
-        "md.peak / c.sanctioned_load_kw DESC, 1",
-        {"start": start, "end": end, "limit": limit},
-    )
+    return consumer_rankings(start=start, end=end, limit=limit)[1]
 
 
 @dataclass(frozen=True)
@@ -218,7 +234,11 @@ LIMIT %(limit)s
 
 
 def events_list(
-    *, start: dt.date, end: dt.date, tamper_only: bool = False, unacknowledged: bool = False,
+    *,
+    start: dt.date,
+    end: dt.date,
+    tamper_only: bool = False,
+    unacknowledged: bool = False,
     limit: int = 200,
 ) -> list[EventRow]:
     """The latest events of the period (newest first, at most ``limit``), with who

@@ -23,10 +23,8 @@ class ConsumersView(AnalyticsPage):
     def content(self, period):
         limit = period["top"] or 50
         start, end = period["start"], period["end"]
-        return {
-            "top": load_selectors.top_consumers(start=start, end=end, limit=limit),
-            "peaks": load_selectors.peak_over_sanctioned(start=start, end=end, limit=limit),
-        }
+        top, peaks = load_selectors.consumer_rankings(start=start, end=end, limit=limit)
+        return {"top": top, "peaks": peaks}
 
 
 class TransformersView(AnalyticsPage):

@@ -40,10 +40,12 @@ class Suspect:
 
 
 # One row per consumer meter with days in the period or the baseline: both periods' kWh and
-# days, zero days with voltage, highest demand, events of the period by kind.
+# days, zero days with voltage, highest demand, events of the period by kind. The days are
+# grouped by the meter's id (an integer), its device id taken from the registry after: at 35,000
+# meters and three weeks, grouping 740,000 days by a text key was most of the page's time (#13).
 _FIGURES_SQL = """
 WITH days AS (
-  SELECT md.global_device_id, md.meter_id, md.transformer_id,
+  SELECT md.meter_id, md.transformer_id,
     COALESCE(sum(md.active_kwh) FILTER (WHERE md.day >= %(start)s), 0) AS kwh,
     count(*) FILTER (WHERE md.day >= %(start)s AND md.readings > 0) AS days,
     COALESCE(sum(md.active_kwh) FILTER (WHERE md.day < %(start)s), 0) AS base_kwh,
@@ -53,7 +55,7 @@ WITH days AS (
     max(md.max_demand_kw) FILTER (WHERE md.day >= %(start)s) AS max_kw
   FROM analytics_meterday md
   WHERE md.day BETWEEN %(base_start)s AND %(end)s AND NOT md.is_input AND md.meter_id IS NOT NULL
-  GROUP BY 1, 2, 3
+  GROUP BY 1, 2
 ),
 ev AS (
   SELECT e.global_device_id,
@@ -66,14 +68,14 @@ ev AS (
   WHERE e.day BETWEEN %(start)s AND %(end)s
   GROUP BY 1
 )
-SELECT d.global_device_id, d.meter_id, d.transformer_id, COALESCE(c.reference_no, ''),
+SELECT m.global_device_id, d.meter_id, d.transformer_id, COALESCE(c.reference_no, ''),
        d.kwh, d.days, d.base_kwh, d.base_days, d.zero_volt_days, d.max_kw,
        COALESCE(ev.tamper, 0), ev.codes, COALESCE(ev.outages, 0), COALESCE(ev.resets, 0),
        m.relay_state, c.sanctioned_load_kw
 FROM days d
 JOIN registry_meter m ON m.id = d.meter_id
 LEFT JOIN registry_consumer c ON c.id = m.consumer_id
-LEFT JOIN ev ON ev.global_device_id = d.global_device_id
+LEFT JOIN ev ON ev.global_device_id = m.global_device_id
 """
 
 
