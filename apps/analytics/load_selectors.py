@@ -187,18 +187,14 @@ def tariffs() -> list[str]:
 def tariff_load_curve(
     *, tariff: str, start: dt.date, end: dt.date, feeder_id: int | None = None
 ) -> list[tuple]:
-    """(hour, kWh) of the consumers on one tariff (of one feeder, if given), from the meter-hour
-    roll-ups."""
+    """(hour, kWh) of the consumers on one tariff (of one feeder, if given), from the tariff-hour
+    roll-ups (each hour counted under the tariff and feeder its meter had when it was derived)."""
     first, last = _hours(start, end)
-    feeder = "AND t.feeder_id = %(feeder)s" if feeder_id else ""
+    feeder = "AND feeder_id = %(feeder)s" if feeder_id else ""
     sql = f"""
-    SELECT h.hour, sum(h.active_kwh) FROM analytics_meterhour h
-    WHERE h.hour >= %(start)s AND h.hour < %(end)s AND h.global_device_id = ANY(ARRAY(
-      SELECT m.global_device_id FROM registry_meter m
-      JOIN registry_consumer c ON c.id = m.consumer_id
-      LEFT JOIN registry_transformer t ON t.id = m.transformer_id
-      WHERE c.tariff = %(tariff)s {feeder}))
-    GROUP BY 1 ORDER BY 1"""  # an array: the meters' own index ranges (#13)
+    SELECT hour, sum(active_kwh) FROM analytics_tariffhour
+    WHERE tariff = %(tariff)s AND hour >= %(start)s AND hour < %(end)s {feeder}
+    GROUP BY 1 ORDER BY 1"""
     params = {"start": first, "end": last, "tariff": tariff, "feeder": feeder_id}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

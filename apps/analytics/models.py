@@ -41,6 +41,10 @@ class MeterHour(models.Model):
     max_demand_kw = models.DecimalField(max_digits=18, decimal_places=3, null=True)
     max_voltage = models.DecimalField(max_digits=12, decimal_places=3, null=True)
     last_reading_at = models.DateTimeField(null=True)
+    # Where the hour was counted in the tariff roll-up (the consumer's tariff and the meter's
+    # feeder when it was derived), so a replaced hour is taken out of the bucket it went into.
+    tariff = models.CharField(max_length=20, blank=True, default="")
+    feeder_id = models.IntegerField(null=True)
 
     class Meta:
         ordering = ["global_device_id", "hour"]
@@ -50,6 +54,28 @@ class MeterHour(models.Model):
 
     def __str__(self) -> str:
         return f"{self.global_device_id} {self.hour:%Y-%m-%d %H:00}"
+
+
+class TariffHour(models.Model):
+    """Consumption of the consumers on one tariff under one feeder in one hour: the tariff load
+    curves read it instead of every consumer's hours (#13). Kept by difference, as node days."""
+
+    tariff = models.CharField(max_length=20)
+    feeder_id = models.IntegerField(default=0, help_text="0: a meter on no feeder.")
+    hour = models.DateTimeField()
+    active_kwh = models.DecimalField(**_KWH)
+    meters = models.IntegerField(default=0, help_text="Meter-hours summed.")
+
+    class Meta:
+        ordering = ["tariff", "feeder_id", "hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tariff", "feeder_id", "hour"], name="analytics_th_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tariff} feeder {self.feeder_id} {self.hour:%Y-%m-%d %H:00}"
 
 
 class MeterDay(models.Model):

@@ -5,8 +5,9 @@ from django.db import migrations, models
 
 def hours_refill(apps, schema_editor):
     """Hours rolled up before this migration have no day parts (faults, largest demand and
-    voltage, last reading), and days are now regrouped from their hours: derive the existing
-    meter-days again (derived data: the current service is the right one to make it)."""
+    voltage, last reading) nor tariff bucket, and days are now regrouped from their hours:
+    derive the existing meter-days again (derived data: the current service is the right one to
+    make it; so a later migration of these tables must come before this step, or it moves)."""
     MeterDay = apps.get_model("analytics", "MeterDay")
     days = sorted(set(MeterDay.objects.values_list("day", flat=True)))
     if not days:
@@ -58,6 +59,40 @@ class Migration(migrations.Migration):
             model_name="meterhour",
             name="max_voltage",
             field=models.DecimalField(decimal_places=3, max_digits=12, null=True),
+        ),
+        migrations.AddField(
+            model_name="meterhour",
+            name="feeder_id",
+            field=models.IntegerField(null=True),
+        ),
+        migrations.AddField(
+            model_name="meterhour",
+            name="tariff",
+            field=models.CharField(blank=True, default="", max_length=20),
+        ),
+        migrations.CreateModel(
+            name="TariffHour",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tariff", models.CharField(max_length=20)),
+                ("feeder_id", models.IntegerField(default=0, help_text="0: a meter on no feeder.")),
+                ("hour", models.DateTimeField()),
+                ("active_kwh", models.DecimalField(decimal_places=3, default=0, max_digits=18)),
+                ("meters", models.IntegerField(default=0, help_text="Meter-hours summed.")),
+            ],
+            options={
+                "ordering": ["tariff", "feeder_id", "hour"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tariff", "feeder_id", "hour"), name="analytics_th_uniq"
+                    )
+                ],
+            },
         ),
         migrations.RunPython(hours_refill, migrations.RunPython.noop),
     ]

@@ -5,8 +5,9 @@ hours they replace (kept in ``analytics_refresh_old_hours``). A meter-day is the
 less the old hours plus the new ones: sums and counts exactly so; a largest value (demand,
 voltage, interval, last reading) by the greater of the old day's and the new hours' as long as
 no new hour is below the old hour it replaces — else that one meter-day is regrouped from all its
-hours. Node-days (per MDC, subdivision, feeder, transformer) hold only sums and counts, so they
-take the difference of their meters' old and new days. An hourly pull thus costs in proportion
+hours. Node-days (per MDC, subdivision, feeder, transformer) and tariff hours (per tariff and
+feeder) hold only sums and counts, so they take the difference of their meters' old and new
+days or hours. An hourly pull thus costs in proportion
 to the hours it brought, not to the day they lie in (regrouping every touched day from its hours
 read 24 hours per meter per pull: #13).
 """
@@ -38,6 +39,50 @@ WITH gone AS (
   DELETE FROM analytics_meterhour WHERE global_device_id = ANY(%(gids)s)
     AND hour >= %(start)s AND hour < %(end)s RETURNING *
 ) INSERT INTO analytics_refresh_old_hours SELECT * FROM gone
+"""
+
+# The new hours, each with the bucket of the tariff roll-up it goes into (the consumer's tariff
+# and the meter's feeder now).
+HOURS_INSERT = """
+INSERT INTO analytics_meterhour (global_device_id, hour, mdc_id, active_kwh, reactive_kvarh,
+  readings, estimated, estimated_kwh, faults, max_interval, max_demand_kw, max_voltage,
+  last_reading_at, tariff, feeder_id)
+SELECT r.global_device_id, r.hour, r.mdc_id, r.active_kwh, r.reactive_kvarh, r.readings,
+       r.estimated, r.estimated_kwh, r.faults, r.max_interval, r.max_demand_kw, r.max_voltage,
+       r.last_reading_at, COALESCE(c.tariff, ''), t.feeder_id
+FROM analytics_refresh_hours r
+LEFT JOIN registry_meter m ON m.global_device_id = r.global_device_id
+LEFT JOIN registry_consumer c ON c.id = m.consumer_id
+LEFT JOIN registry_transformer t ON t.id = m.transformer_id
+"""
+
+# Tariff hours: minus the replaced hours in the buckets they went into, plus the new ones; a
+# tariff hour left with no meter goes.
+TARIFFS_DELTA = """
+DROP TABLE IF EXISTS analytics_refresh_tariff_delta;
+CREATE TEMP TABLE analytics_refresh_tariff_delta ON COMMIT DROP AS
+SELECT tariff, COALESCE(feeder_id, 0) AS feeder_id, hour, sum(sign) AS meters,
+       sum(sign * active_kwh) AS active_kwh
+FROM (
+  SELECT -1 AS sign, tariff, feeder_id, hour, active_kwh FROM analytics_refresh_old_hours
+  WHERE tariff <> ''
+  UNION ALL
+  SELECT 1, tariff, feeder_id, hour, active_kwh FROM analytics_meterhour
+  WHERE global_device_id = ANY(%(gids)s) AND hour >= %(start)s AND hour < %(end)s
+    AND tariff <> ''
+) x
+GROUP BY 1, 2, 3;
+INSERT INTO analytics_tariffhour (tariff, feeder_id, hour, active_kwh, meters)
+SELECT tariff, feeder_id, hour, active_kwh, meters FROM analytics_refresh_tariff_delta
+ON CONFLICT (tariff, feeder_id, hour) DO UPDATE SET
+  active_kwh = analytics_tariffhour.active_kwh + EXCLUDED.active_kwh,
+  meters = analytics_tariffhour.meters + EXCLUDED.meters
+"""
+
+TARIFFS_EMPTY_DELETE = """
+DELETE FROM analytics_tariffhour th USING analytics_refresh_tariff_delta x
+WHERE th.tariff = x.tariff AND th.feeder_id = x.feeder_id AND th.hour = x.hour
+  AND th.meters <= 0
 """
 
 # Each touched meter-day with its old row (``d``), its old hours (``o``) and new hours (``n``).
@@ -170,14 +215,9 @@ def days_and_nodes_update(cursor, params: dict) -> tuple[int, int]:
     ``gids``, ``start``, ``end``): replace the old hours with them and bring their meter-days and
     node-days up to date. Returns (meter-days written, node-days changed)."""
     cursor.execute(OLD_HOURS_CREATE, params)
-    cursor.execute(
-        "INSERT INTO analytics_meterhour (global_device_id, hour, mdc_id, active_kwh,"
-        " reactive_kvarh, readings, estimated, estimated_kwh, faults, max_interval,"
-        " max_demand_kw, max_voltage, last_reading_at)"
-        " SELECT global_device_id, hour, mdc_id, active_kwh, reactive_kvarh, readings,"
-        " estimated, estimated_kwh, faults, max_interval, max_demand_kw, max_voltage,"
-        " last_reading_at FROM analytics_refresh_hours"
-    )
+    cursor.execute(HOURS_INSERT)
+    cursor.execute(TARIFFS_DELTA, params)
+    cursor.execute(TARIFFS_EMPTY_DELETE)
     cursor.execute(DAYS_CREATE)
     cursor.execute(DAYS_DELETE)
     cursor.execute(DAYS_MERGE)

@@ -9,7 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.analytics.models import EventDay, MeterDay, MeterHour, NodeDay
+from apps.analytics.load_selectors import tariff_load_curve
+from apps.analytics.models import EventDay, MeterDay, MeterHour, NodeDay, TariffHour
 from apps.analytics.services.rollups import (
     input_meter_assign,
     rollup_after_ingestion,
@@ -248,6 +249,34 @@ def test_a_corrected_re_pull_that_lowers_the_largest_demand_regroups_the_day():
     # the greater of the old day's and the new hours' would still say 9: regrouped instead
     assert (day_row.max_demand_kw, day_row.active_kwh) == (D("2.50"), day_total("a1"))
     assert node("transformer", fleet.t1.pk, day).active_kwh == day_total("a1")
+
+
+def test_tariff_hours_follow_the_tariff_their_hours_were_derived_under():
+    fleet = make_fleet("ant")
+    day = DAY + dt.timedelta(days=33)
+    gid = fleet.gid("a1")
+    consumer = fleet.meters[gid].consumer
+    consumer.tariff = "A-1"
+    consumer.save()
+    rows = fleet.rows(gid, day, lambda h: pattern("1.5", h), hours=range(0, 25))
+
+    def curve(tariff):
+        return {hour: kwh for hour, kwh in tariff_load_curve(tariff=tariff, start=day, end=day)}
+
+    fleet.load(gid, of_hours(rows, set(range(0, 13))))
+    rollup_refresh_readings(global_device_ids=[gid], first=at(day, 0), last=at(day, 12))
+    assert curve("A-1") == {at(day, h - 1): pattern("1.5", h) for h in range(1, 13)}
+    consumer.tariff = "B-2"  # the consumer changes tariff at noon
+    consumer.save()
+    fleet.load(gid, of_hours(rows, set(range(13, 25))))
+    rollup_refresh_readings(global_device_ids=[gid], first=at(day, 13), last=at(day, 24))
+    assert curve("A-1") == {at(day, h - 1): pattern("1.5", h) for h in range(1, 13)}
+    assert curve("B-2") == {at(day, h - 1): pattern("1.5", h) for h in range(13, 25)}
+    # the day derived again: every hour leaves the bucket it was counted in for today's tariff
+    rollup_refresh(global_device_ids=[gid], day_start=day, day_end=day)
+    assert curve("A-1") == {}
+    assert curve("B-2") == {at(day, h - 1): pattern("1.5", h) for h in range(1, 25)}
+    assert not TariffHour.objects.filter(tariff="A-1", hour__gte=at(day, 0)).exists()
 
 
 def test_marking_an_input_meter_moves_its_days_out_of_the_consumers():
