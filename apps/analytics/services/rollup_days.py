@@ -1,4 +1,5 @@
-"""The meter-days and node-days of a refresh, brought up to date from the hours it replaced.
+"""The meter-days, node-days and tariff hours of a refresh, brought up to date from the hours it
+replaced.
 
 A refresh re-derives some hours of some meters (``analytics_refresh_hours``) and removes the
 hours they replace (kept in ``analytics_refresh_old_hours``). A meter-day is then its old figures
@@ -7,9 +8,8 @@ voltage, interval, last reading) by the greater of the old day's and the new hou
 no new hour is below the old hour it replaces — else that one meter-day is regrouped from all its
 hours. Node-days (per MDC, subdivision, feeder, transformer) and tariff hours (per tariff and
 feeder) hold only sums and counts, so they take the difference of their meters' old and new
-days or hours. An hourly pull thus costs in proportion
-to the hours it brought, not to the day they lie in (regrouping every touched day from its hours
-read 24 hours per meter per pull: #13).
+days or hours. An hourly pull thus costs in proportion to the hours it brought, not to the day
+they lie in (regrouping every touched day from its hours read 24 hours per meter per pull: #13).
 """
 
 from __future__ import annotations
