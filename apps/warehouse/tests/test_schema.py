@@ -83,3 +83,20 @@ def test_load_profile_key_and_brin_index():
     assert "(global_device_id, meter_datetime, channel_id)" in definitions
     assert "USING brin (meter_datetime)" in definitions
     assert "(mdc_id, db_datetime)" in definitions
+    assert "USING brin (ingested_at)" in definitions
+
+
+@pytest.mark.django_db
+def test_every_partition_finds_what_a_run_stored_by_a_brin_index_on_ingested_at():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = ANY(%s)",
+            [[t.name for t in TABLES.values() if t.partitioned]],
+        )
+        partitions = [name for (name,) in cursor.fetchall()]
+        cursor.execute(
+            "SELECT tablename FROM pg_indexes WHERE indexdef LIKE '%%USING brin (ingested_at)%%'"
+        )
+        indexed = {name for (name,) in cursor.fetchall()}
+    assert partitions and set(partitions) <= indexed
