@@ -19,9 +19,12 @@ from apps.analytics.services.health import silent_meters_of
 from apps.analytics.suspects import suspects_rank
 from apps.analytics.views import VIEW_PERMISSION
 
-PERIOD_PARAMETERS = [
+_DAYS = [
     OpenApiParameter("start", str, description="first day (yyyy-mm-dd, Pakistan)"),
     OpenApiParameter("end", str, description="last day (inclusive)"),
+]
+PERIOD_PARAMETERS = [
+    *_DAYS,
     OpenApiParameter("level", str, description="mdc, subdivision, feeder or transformer"),
     OpenApiParameter("node", int, description="node id (load curve, silent meters)"),
     OpenApiParameter("hours", int, description="silent after this many hours"),
@@ -66,8 +69,7 @@ class AnalyticsApi(APIView):
 
 
 BALANCE_PARAMETERS = [
-    OpenApiParameter("start", str, description="first day (yyyy-mm-dd, Pakistan)"),
-    OpenApiParameter("end", str, description="last day (inclusive)"),
+    *_DAYS,
     OpenApiParameter("level", str, description="feeder or transformer"),
     OpenApiParameter("node", int, description="one node's balance: its id (at the level)"),
     OpenApiParameter("feeder", str, description="one feeder's balance: its code or id"),

@@ -3,9 +3,10 @@ ingestion run touched, never a full rescan.
 
 Consumption comes from ``apps.warehouse.consumption`` (its SQL, wrapped here, so there is still
 one derivation). A refresh recomputes whole meter-hours from the warehouse and replaces them,
-then regroups the meter-days they lie in from their hours, so late rows, re-pulls and repeated
-refreshes never double count. The hours up to each meter's next reading after the touched ones
-are recomputed too: a late reading changes the difference of the reading after it.
+then brings the meter-days, node-days and tariff hours up to date from the hours replaced
+(``rollup_days``), so late rows, re-pulls and repeated refreshes never double count. The hours
+up to each meter's next reading after the touched ones are recomputed too: a late reading
+changes the difference of the reading after it.
 """
 
 from __future__ import annotations
@@ -146,15 +147,11 @@ def _any_vee_versions(cursor, gids: list[str], start: dt.datetime, end: dt.datet
     return cursor.fetchone()[0]
 
 
-# A refresh runs right after a load, on rows autovacuum has not analyzed yet; every read of a
-# refresh is by device and time, so the whole refresh plans by the primary key.
-_PLAN_SETTINGS = PLAN_BY_PRIMARY_KEY
-
-
 def _refresh_consumption(cursor, gids: list[str], start: dt.datetime, end: dt.datetime):
     """Re-derive the hours from ``start`` to ``end`` (hour boundaries) of these meters; their
-    days and nodes follow from the hours replaced."""
-    cursor.execute(_PLAN_SETTINGS)
+    days and nodes follow from the hours replaced. A refresh runs right after a load, on rows
+    autovacuum has not analyzed yet, and every read it makes is by device and time: the caller's
+    transaction plans by the primary key (``PLAN_BY_PRIMARY_KEY``)."""
     derived, params = consumption_sql(
         start, end, mdc_id=None, global_device_ids=gids, passthrough=_VOLTAGES
     )
@@ -169,7 +166,6 @@ def _refresh_consumption(cursor, gids: list[str], start: dt.datetime, end: dt.da
         flag, join = "false", ""
     d0 = timezone.localtime(start, PKT).date()
     d1 = timezone.localtime(end - dt.timedelta(microseconds=1), PKT).date()
-    params |= {"pkt_midnight": _PKT_MIDNIGHT, "d0": d0, "d1": d1}
     _exec(cursor, _HOUR_PARTS.format(flag=flag, derived=derived, join=join), params)
     meter_days, node_days = days_and_nodes_update(cursor, params)
     return meter_days, node_days, (d0, d1)
@@ -204,6 +200,7 @@ def rollup_refresh(
     with transaction.atomic(), connection.cursor() as cursor:
         meter_days = node_days = event_days = 0
         if consumption:
+            cursor.execute(PLAN_BY_PRIMARY_KEY)
             meter_days, node_days, _ = _refresh_consumption(
                 cursor, gids, *_bounds(day_start, day_end)
             )
@@ -253,14 +250,14 @@ def rollup_refresh_readings(
 ) -> RefreshResult:
     """Refresh the roll-ups after load-profile readings of these meters from ``first`` to
     ``last`` (inclusive) were stored or changed: only the hours those readings close, and the
-    hours up to each meter's next reading, are derived again; their days are regrouped from their
-    hours. The upkeep of a pull thus costs in proportion to the rows it brought, not to the days
+    hours up to each meter's next reading, are derived again; their days follow from the hours
+    replaced. The upkeep of a pull thus costs in proportion to the rows it brought, not to the days
     they lie in (an hourly pull re-derives about an hour, not two days)."""
     gids = sorted(set(global_device_ids))
     if not gids or last < first:
         return RefreshResult(0, None, None, 0, 0, 0)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_PLAN_SETTINGS)
+        cursor.execute(PLAN_BY_PRIMARY_KEY)
         horizon = last + dt.timedelta(days=settings.CONSUMPTION_LOOKBACK_DAYS)
         cursor.execute(_NEXT_READINGS, {"gids": gids, "last": last, "horizon": horizon})
         after = cursor.fetchone()[0]
