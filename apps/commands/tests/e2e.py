@@ -13,6 +13,7 @@ from apps.commands.services import (
 from apps.commands.tasks import command_dispatch_task
 from apps.registry.models import Mdc, Meter
 from apps.simulator.models import SimMdc, SimMeter
+from apps.simulator.testing import make_sim_mdc, sim_base_url
 
 
 @dataclass
@@ -28,6 +29,27 @@ class Env:
         rows = mdc_client_for(self.mdc).read("meter_visuals", [meter.global_device_id])
         assert len(rows) == 1
         return rows[0]
+
+
+def sim_registered(
+    live_server, code: str, meters: int, *, mdc_fields: dict | None = None, **settings
+) -> Env:
+    """A simulated MDC (``settings`` for the simulator) with ``meters`` meters, and its registry
+    view (``mdc_fields`` more) holding the same meters, served over live HTTP."""
+    sim, fleet = make_sim_mdc(code=code, meters=meters, days=1, **settings)
+    mdc = Mdc.objects.create(
+        code=code,
+        name=f"Registry view of {code}",
+        base_url=sim_base_url(live_server, sim),
+        username=sim.username,
+        password=sim.password,
+        auth_code=sim.auth_code,
+        **(mdc_fields or {}),
+    )
+    registered = Meter.objects.bulk_create(
+        [Meter(global_device_id=m.global_device_id, msn=m.msn, mdc=mdc) for m in fleet]
+    )
+    return Env(sim=sim, mdc=mdc, meters=registered)
 
 
 def dispatch_all(request: CommandRequest) -> list[str]:

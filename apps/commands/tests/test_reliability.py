@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.commands.choices import Outcome, RequestState, TransactionState
+from apps.commands.choices import Outcome, RequestState
 from apps.commands.models import CommandRequest
 from apps.commands.services import (
     command_cancel,
@@ -23,33 +23,17 @@ from apps.commands.services import (
     command_retry_failed,
     transactions_poll,
 )
-from apps.commands.tasks import command_dispatch_task, commands_tick
-from apps.registry.models import Mdc, Meter
+from apps.commands.tasks import commands_tick
+from apps.commands.tests.e2e import dispatch_all, sim_registered
+from apps.registry.models import Meter
 from apps.registry.tests.factories import MdcFactory, MeterFactory
-from apps.simulator.testing import make_sim_mdc, sim_base_url
 
 SLOW_TRIGGER = "commands_test_commit_rendezvous"
 
 
 def _registered(live_server, code: str, meters: int, **settings):
-    sim, fleet = make_sim_mdc(code=code, meters=meters, days=1, **settings)
-    mdc = Mdc.objects.create(
-        code=code,
-        name=f"Registry view of {code}",
-        base_url=sim_base_url(live_server, sim),
-        username=sim.username,
-        password=sim.password,
-        auth_code=sim.auth_code,
-    )
-    registered = Meter.objects.bulk_create(
-        [Meter(global_device_id=m.global_device_id, msn=m.msn, mdc=mdc) for m in fleet]
-    )
-    return mdc, registered
-
-
-def _dispatch_all(request: CommandRequest) -> list[str]:
-    txs = request.transactions.filter(state=TransactionState.PENDING).order_by("pk")
-    return [command_dispatch_task.apply(args=[tx.pk]).get() for tx in txs]
+    env = sim_registered(live_server, code, meters, **settings)
+    return env.mdc, env.meters
 
 
 def _poll_in_child(mdc_id: int, barrier, results) -> None:
@@ -120,7 +104,7 @@ def test_request_over_two_mdcs_polled_in_two_processes_finishes(
         params={},
         meters=meters_a + meters_b,
     )
-    assert _dispatch_all(request) == ["sent", "sent"]
+    assert dispatch_all(request) == ["sent", "sent"]
     commits_rendezvous()
     connections.close_all()  # the children open their own connections
     ctx = multiprocessing.get_context("fork")
@@ -167,7 +151,7 @@ def test_retry_resends_only_what_can_succeed_and_says_why(live_server, make_user
         params={},
         meters=[*meters, unknown],
     )
-    _dispatch_all(request)
+    dispatch_all(request)
     transactions_poll(mdc_id=mdc.pk, due_only=False)
     outcomes = dict(request.devices.values_list("global_device_id", "outcome"))
     assert outcomes == {

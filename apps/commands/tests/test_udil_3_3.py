@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -19,9 +18,10 @@ from apps.commands.forms import CommandParamsForm, SelectionForm
 from apps.commands.models import CommandRequest
 from apps.commands.services import command_request_create, transactions_poll
 from apps.commands.tasks import command_dispatch_task
-from apps.registry.models import Mdc, Meter
+from apps.commands.tests.e2e import Env, sim_registered
+from apps.registry.models import Meter
 from apps.simulator.models import SimCommand, SimMdc, SimMeter, SimTransaction
-from apps.simulator.testing import freeze_clock, make_sim_mdc, sim_base_url
+from apps.simulator.testing import freeze_clock
 from apps.warehouse.models import InstantaneousReading
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,32 +42,17 @@ TOU_3_3 = {
 }
 
 
-@dataclass
-class Env:
-    sim: SimMdc
-    mdc: Mdc
-    meters: list[Meter]
-
-
 @pytest.fixture
 def env_of(live_server):
     def make(code: str, profile: str, meters: int = 2, **settings) -> Env:
-        sim, fleet = make_sim_mdc(
-            code=code, meters=meters, days=1, udil_profile=profile, **settings
-        )
-        mdc = Mdc.objects.create(
-            code=code,
-            name=f"Registry view of {code}",
-            base_url=sim_base_url(live_server, sim),
-            username=sim.username,
-            password=sim.password,
-            auth_code=sim.auth_code,
+        return sim_registered(
+            live_server,
+            code,
+            meters,
+            mdc_fields={"udil_profile": profile},
             udil_profile=profile,
+            **settings,
         )
-        registered = Meter.objects.bulk_create(
-            [Meter(global_device_id=m.global_device_id, msn=m.msn, mdc=mdc) for m in fleet]
-        )
-        return Env(sim, mdc, registered)
 
     yield make
     from mdm.celery import app
