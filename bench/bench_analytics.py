@@ -118,7 +118,9 @@ def network(meters: int, per_transformer: int, transformers_per_feeder: int, see
 
 
 @contextlib.contextmanager
-def slow_statements(show: bool):
+def slow_statements(show: bool, totals: dict | None = None):
+    """Print roll-up statements over 50 ms (``show``); add every statement's time to
+    ``totals`` (statement's opening words -> [seconds, calls]) when given."""
     from django.db import connection
 
     def wrapper(execute, sql, params, many, context):
@@ -127,10 +129,15 @@ def slow_statements(show: bool):
             return execute(sql, params, many, context)
         finally:
             spent = time.perf_counter() - began
-            if spent > 0.05:
-                print(f"    {spent:6.3f} s  {' '.join(sql.split())[:110]}")
+            words = " ".join(sql.split())
+            if show and spent > 0.05:
+                print(f"    {spent:6.3f} s  {words[:110]}")
+            if totals is not None:
+                entry = totals.setdefault(words[:90], [0.0, 0])
+                entry[0] += spent
+                entry[1] += 1
 
-    if not show:
+    if not (show or totals is not None):
         yield
         return
     with connection.execute_wrapper(wrapper):
@@ -141,6 +148,37 @@ def shape(i: int) -> Decimal:
     """Daily shape: evening peak, night trough (interval index 0..47)."""
     hour = i // 2
     return Decimal(["0.5", "0.8", "1.0", "1.6"][(hour >= 7) + (hour >= 12) + (hour >= 18)])
+
+
+MILLI = Decimal("0.001")
+
+
+def answer_body(pulled: list[tuple], fields: tuple[str, ...], msns: dict[str, int]) -> bytes:
+    """A vendor's JSON answer to a load-profile read of these rows (device, time, register,
+    interval kWh), every UDIL field filled as a meter would: the ingest of the same rows is timed
+    on what an MDC really sends (50 fields a row, not the few the roll-ups read)."""
+    import json
+
+    rows = []
+    for gid, at, register, kwh in pulled:
+        kw = float(kwh) * 60 / INTERVAL
+        amps = kw * 1000 / 3 / 230
+        stamp = at.strftime("%Y-%m-%d %H:%M:%S")
+        read = (at + dt.timedelta(minutes=4)).strftime("%Y-%m-%d %H:%M:%S")
+        tl = register.quantize(MILLI)
+        t1, q = (tl * Decimal("0.25")).quantize(MILLI), (tl * Decimal("0.3")).quantize(MILLI)
+        q1 = (q * Decimal("0.25")).quantize(MILLI)
+        energies = [t1, tl - t1, "0.000", "0.000", tl, q1, q - q1, "0.000", "0.000", q]
+        mdi = [f"{kw:.3f}", f"{kw * 0.9:.3f}", "0.000", "0.000", f"{kw:.3f}"]
+        phases = [f"{kw / 3:.3f}"] * 3 + [f"{kw:.3f}"]
+        values = (
+            [str(msns[gid]), gid, stamp, "0", str(INTERVAL)] + [f"{e}" for e in energies]
+            + mdi + [f"{kw * 40:.3f}"] * 5 + [f"{amps:.3f}"] * 3
+            + ["230.400", "229.800", "231.100"] + phases + ["0.000"] * 4
+            + [f"{kw / 9:.3f}"] * 3 + [f"{kw / 3:.3f}"] + ["0.000"] * 4 + ["0.950", read, read]
+        )  # fmt: skip
+        rows.append(dict(zip(fields, values, strict=True)))
+    return json.dumps({"status": "1", "message": "", "data": rows}, separators=(",", ":")).encode()
 
 
 _SCALE_INSERT = """
@@ -252,6 +290,9 @@ def main() -> None:
         " first: before/after a change on the same rows; --days as in that run)",
     )
     parser.add_argument("--show-slow", action="store_true", help="roll-up statements over 50 ms")
+    parser.add_argument(
+        "--profile", action="store_true", help="roll-up time per statement, summed over pulls"
+    )
     args = parser.parse_args()
 
     admin_url, bench_url = database_urls()
@@ -293,8 +334,13 @@ def run(args, Client, User) -> None:
     from django.conf import settings
 
     from apps.analytics.services.rollups import rollup_refresh, rollup_refresh_readings
+    from apps.ingestion.fetch import _split_of
+    from apps.registry.models import Meter
+    from apps.udil.datasets import DATASETS
     from apps.warehouse.partitions import PKT
-    from apps.warehouse.services import partitions_ensure, rows_load
+    from apps.warehouse.services import partitions_ensure, rows_load, rows_load_split
+
+    dataset = DATASETS["load_profile"]
 
     partitions_ensure(start=FIRST_DAY, months_ahead=(args.days // 28) + 2)
     mdc, consumers, inputs = network(
@@ -313,9 +359,11 @@ def run(args, Client, User) -> None:
         f"({args.thief_share:.0%}) in the last {args.theft_days} days; {os.cpu_count()} CPUs",
         flush=True,
     )
+    msns = dict(Meter.objects.values_list("global_device_id", "msn"))
     registers = dict.fromkeys([*consumers, *inputs], Decimal(1000))
     true_loss: dict[int, Decimal] = {}  # feeder id -> input - metered over the theft period
-    ingest_s = rollup_s = 0.0
+    ingest_s = rollup_s = decode_s = 0.0
+    totals: dict | None = {} if args.profile else None
     loaded = pulls_made = 0
     for d in range(args.days + 1):  # the extra day: the 00:00 reading closing the last day
         day = FIRST_DAY + dt.timedelta(days=d - 1)
@@ -335,7 +383,9 @@ def run(args, Client, User) -> None:
                     true_by_node.setdefault(node, [Decimal(0)] * 48)[i] += true
                 fid = transformer.feeder_id
                 metered_by_feeder[fid] = metered_by_feeder.get(fid, Decimal(0)) + metered
-                rows.append((gid, start + dt.timedelta(minutes=INTERVAL * (i + 1)), registers[gid]))
+                rows.append(
+                    (gid, start + dt.timedelta(minutes=INTERVAL * (i + 1)), registers[gid], metered)
+                )
             if kind == "tamper" and d:
                 events.append((gid, start + dt.timedelta(hours=rng.randint(1, 22))))
         for gid, node in inputs.items():
@@ -344,27 +394,46 @@ def run(args, Client, User) -> None:
             true = true_by_node.get(-node.pk if is_feeder else node.pk, [Decimal(0)] * 48)
             for i in intervals:
                 registers[gid] += true[i] * gain
-                rows.append((gid, start + dt.timedelta(minutes=INTERVAL * (i + 1)), registers[gid]))
+                rows.append(
+                    (
+                        gid,
+                        start + dt.timedelta(minutes=INTERVAL * (i + 1)),
+                        registers[gid],
+                        true[i] * gain,
+                    )
+                )
             if is_feeder and day >= theft_start and d:
                 true_loss[node.pk] = true_loss.get(node.pk, Decimal(0)) + (
                     sum(true, Decimal(0)) * gain - metered_by_feeder.get(node.pk, 0)
                 )
         pulls: dict[int, list] = {}  # what each pull of --pull-hours brings
-        for gid, at, value in rows:
-            pull = int(((at - start).total_seconds() - 1) // (3600 * args.pull_hours))
-            pulls.setdefault(pull, []).append((gid, at, value))
+        for row in rows:
+            pull = int(((row[1] - start).total_seconds() - 1) // (3600 * args.pull_hours))
+            pulls.setdefault(pull, []).append(row)
         for n, (_, pulled) in enumerate(sorted(pulls.items())):
-            wire = [
-                {"global_device_id": gid, "msn": "",
-                 "meter_datetime": at.strftime("%Y-%m-%d %H:%M:%S"), "channel_id": "0",
-                 "interval": str(INTERVAL), "active_energy_tl": f"{value:.3f}",
-                 "voltage_phase_a": "230.000", "mdc_read_datetime": "", "db_datetime": ""}
-                for gid, at, value in pulled
+            # What the MDC sends, an answer per batch of meters (as a pull asks: the MDC's
+            # batch size), made before the clock starts; each is decoded and loaded as the
+            # pull does.
+            by_meter: dict[str, list] = {}
+            for row in pulled:
+                by_meter.setdefault(row[0], []).append(row)
+            meters = sorted(by_meter)
+            bodies = [
+                answer_body([r for g in meters[i : i + mdc.batch_size] for r in by_meter[g]],
+                            dataset.wire_order, msns)
+                for i in range(0, len(meters), mdc.batch_size)
             ]  # fmt: skip
             began = time.perf_counter()
-            result = rows_load(
-                dataset_code="load_profile", mdc_id=mdc.pk, raw_rows=wire, source="b"
-            )
+            for body in bodies:
+                answer_began = time.perf_counter()
+                split = _split_of(body, "application/json", dataset)
+                decode_s += time.perf_counter() - answer_began
+                result = rows_load_split(
+                    dataset_code="load_profile", mdc_id=mdc.pk, good=split.good,
+                    rejects=split.rejects, source="b",
+                )  # fmt: skip
+                assert not split.rejects and not result.quarantined, split.rejects[:1]
+                loaded += result.inserted
             if events and n == 0:
                 rows_load(
                     dataset_code="events",
@@ -381,12 +450,11 @@ def run(args, Client, User) -> None:
                     ],
                 )
             ingest_s += time.perf_counter() - began
-            loaded += result.inserted
             pulls_made += 1
             began = time.perf_counter()
-            touched = sorted({gid for gid, _, _ in pulled})
-            times = [at for _, at, _ in pulled]
-            with slow_statements(args.show_slow):  # as the task after a pull does
+            touched = sorted({row[0] for row in pulled})
+            times = [row[1] for row in pulled]
+            with slow_statements(args.show_slow, totals):  # as the task after a pull does
                 rollup_refresh_readings(
                     global_device_ids=touched, first=min(times), last=max(times)
                 )
@@ -396,10 +464,15 @@ def run(args, Client, User) -> None:
             rollup_s += time.perf_counter() - began
     assert loaded == per_day * args.days + (len(consumers) + len(inputs)), loaded
     print(f"\nrows loaded: {loaded:,} in {pulls_made:,} pulls of {args.pull_hours} h")
-    print(f"ingest (warehouse loader)  {ingest_s:8.1f} s  {loaded / ingest_s:10,.0f} rows/s")
+    print(
+        f"ingest (MDM side of pulls) {ingest_s:8.1f} s  {loaded / ingest_s:10,.0f} rows/s"
+        f"  (decode and validate {decode_s:.1f} s, loader {ingest_s - decode_s:.1f} s)"
+    )
     print(f"roll-up upkeep             {rollup_s:8.1f} s  {loaded / rollup_s:10,.0f} rows/s")
     print(f"upkeep / ingest            {rollup_s / ingest_s:8.2f} x  (target <= 0.2; "
           f"consumption lookback {settings.CONSUMPTION_LOOKBACK_DAYS} days)")  # fmt: skip
+    for words, (spent, calls) in sorted((totals or {}).items(), key=lambda t: -t[1][0]):
+        print(f"  {spent:7.3f} s {calls:5d}x  {words}")
 
     from django.db import connection
 
