@@ -178,7 +178,7 @@ PLAN_BY_PRIMARY_KEY = (
 def _mdc_settings(mdc_id: int | None) -> dict[str, list]:
     """Each MDC's energy kind and register maximum as arrays (the derivation looks a reading's
     MDC up in them): a join to the MDC table ran once per reading, by a nested loop the planner
-    picks on fresh rows it believes few (a fifth of a roll-up's derivation, #13)."""
+    picks on fresh rows it believes few (about a sixth of a roll-up's derivation, #13)."""
     mdcs = Mdc.objects.all() if mdc_id is None else Mdc.objects.filter(pk=mdc_id)
     ids, kinds, maxes = [], [], []
     for pk, kind, register_max in mdcs.values_list("pk", "lp_energy_kind", "energy_register_max"):
