@@ -1,8 +1,8 @@
 """The meter-days, node-days and tariff hours of a refresh, brought up to date from the hours it
 replaced.
 
-A refresh re-derives some hours of some meters (``analytics_refresh_hours``) and removes the
-hours they replace (kept in ``analytics_refresh_old_hours``). A meter-day is then its old figures
+A refresh removes some hours of some meters (kept in ``analytics_refresh_old_hours``) and writes
+them again as derived from the readings now. A meter-day is then its old figures
 less the old hours plus the new ones: sums and counts exactly so; a largest value (demand,
 voltage, interval, last reading) by the greater of the old day's and the new hours' as long as
 no new hour is below the old hour it replaces — else that one meter-day is regrouped from all its
@@ -21,8 +21,13 @@ _PARTS = """
          sum(estimated) AS estimated, sum(estimated_kwh) AS estimated_kwh,
          max(max_interval) AS max_interval, max(max_demand_kw) AS max_demand_kw,
          max(max_voltage) AS max_voltage, max(last_reading_at) AS last_reading_at
-  FROM {table} GROUP BY 1, 2
+  FROM {source} GROUP BY 1, 2
 """
+
+# The hours of the refresh, once written (the refresh replaces every hour of its meters in its
+# window, so these are exactly its new hours).
+_NEW_HOURS = """analytics_meterhour
+  WHERE global_device_id = ANY(%(gids)s) AND hour >= %(start)s AND hour < %(end)s"""
 
 # A new hour below the old one it replaces, for a largest value: the greater of the old day's
 # and the new hours' could then be the old hour's, gone (NULL is below every value).
@@ -50,7 +55,7 @@ INSERT INTO analytics_meterhour (global_device_id, hour, mdc_id, active_kwh, rea
 SELECT r.global_device_id, r.hour, r.mdc_id, r.active_kwh, r.reactive_kvarh, r.readings,
        r.estimated, r.estimated_kwh, r.faults, r.max_interval, r.max_demand_kw, r.max_voltage,
        r.last_reading_at, COALESCE(c.tariff, ''), t.feeder_id
-FROM analytics_refresh_hours r
+FROM ({hours}) r
 LEFT JOIN registry_meter m ON m.global_device_id = r.global_device_id
 LEFT JOIN registry_consumer c ON c.id = m.consumer_id
 LEFT JOIN registry_transformer t ON t.id = m.transformer_id
@@ -58,7 +63,7 @@ LEFT JOIN registry_transformer t ON t.id = m.transformer_id
 
 # Tariff hours: minus the replaced hours in the buckets they went into, plus the new ones; a
 # tariff hour left with no meter goes.
-TARIFFS_DELTA = """
+TARIFFS_DELTA = f"""
 DROP TABLE IF EXISTS analytics_refresh_tariff_delta;
 CREATE TEMP TABLE analytics_refresh_tariff_delta ON COMMIT DROP AS
 SELECT tariff, COALESCE(feeder_id, 0) AS feeder_id, hour, sum(sign) AS meters,
@@ -67,9 +72,7 @@ FROM (
   SELECT -1 AS sign, tariff, feeder_id, hour, active_kwh FROM analytics_refresh_old_hours
   WHERE tariff <> ''
   UNION ALL
-  SELECT 1, tariff, feeder_id, hour, active_kwh FROM analytics_meterhour
-  WHERE global_device_id = ANY(%(gids)s) AND hour >= %(start)s AND hour < %(end)s
-    AND tariff <> ''
+  SELECT 1, tariff, feeder_id, hour, active_kwh FROM {_NEW_HOURS} AND tariff <> ''
 ) x
 GROUP BY 1, 2, 3;
 INSERT INTO analytics_tariffhour (tariff, feeder_id, hour, active_kwh, meters)
@@ -89,8 +92,8 @@ WHERE th.tariff = x.tariff AND th.feeder_id = x.feeder_id AND th.hour = x.hour
 DAYS_CREATE = f"""
 DROP TABLE IF EXISTS analytics_refresh_days;
 CREATE TEMP TABLE analytics_refresh_days ON COMMIT DROP AS
-WITH n AS ({_PARTS.format(table="analytics_refresh_hours")}),
-o AS ({_PARTS.format(table="analytics_refresh_old_hours")}),
+WITH n AS ({_PARTS.format(source=_NEW_HOURS)}),
+o AS ({_PARTS.format(source="analytics_refresh_old_hours")}),
 k AS (SELECT global_device_id, day FROM n UNION SELECT global_device_id, day FROM o)
 SELECT k.global_device_id, k.day,
        CASE WHEN d.id IS NULL AND o.global_device_id IS NULL THEN 'new'
@@ -210,15 +213,16 @@ WHERE nd.level = x.level AND nd.node_id = x.node_id AND nd.day = x.day AND nd.me
 """
 
 
-def days_and_nodes_update(cursor, params: dict) -> tuple[int, int]:
-    """After ``analytics_refresh_hours`` is made (the new hours of a refresh over ``params``'
-    ``gids``, ``start``, ``end``): replace the old hours with them and bring their meter-days and
-    node-days up to date. Returns (meter-days written, node-days changed)."""
+def days_and_nodes_update(cursor, params: dict, *, hours_sql: str) -> tuple[int, int]:
+    """Replace the hours of ``params``' ``gids`` from ``start`` to ``end`` with those of
+    ``hours_sql`` (a query over ``params`` giving the hour roll-up's columns, tariff and feeder
+    aside) and bring their meter-days and node-days up to date. Returns (meter-days written,
+    node-days changed)."""
     cursor.execute(OLD_HOURS_CREATE, params)
-    cursor.execute(HOURS_INSERT)
+    cursor.execute(HOURS_INSERT.format(hours=hours_sql), params)
     cursor.execute(TARIFFS_DELTA, params)
     cursor.execute(TARIFFS_EMPTY_DELETE)
-    cursor.execute(DAYS_CREATE)
+    cursor.execute(DAYS_CREATE, params)
     cursor.execute(DAYS_DELETE)
     cursor.execute(DAYS_MERGE)
     meter_days = cursor.rowcount
